@@ -1,0 +1,130 @@
+# ptrace_dbg: the C world's front door; cargo does the Rust building.
+#   make            the release library (target/release/libptrace_dbg.{so,a}) and the header
+#   make test       every check: fmt, clippy, Rust tests, header freshness, C tests, install
+#   make install    PREFIX=/usr/local DESTDIR= : library, header, pkg-config file
+#   make demo       (arrives with the engine)
+#   make clean
+# Build outputs go to target/ (cargo) and build/ (everything else); both are gitignored.
+
+CARGO ?= cargo
+CC := $(if $(filter default,$(origin CC)),gcc,$(CC))
+CXX := $(if $(filter default,$(origin CXX)),g++,$(CXX))
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+MAJOR := $(firstword $(subst ., ,$(VERSION)))
+RELEASE := target/release
+SO := $(RELEASE)/libptrace_dbg.so
+ARCHIVE := $(RELEASE)/libptrace_dbg.a
+HEADER := include/ptrace_dbg.h
+BUILD := build
+# What the static archive needs besides itself, from
+# `cargo rustc --release --lib --crate-type staticlib -- --print native-static-libs`.
+LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+# Rust test binaries are killed after this many seconds in all (nextest also ends a single
+# test after 2 minutes, see .config/nextest.toml).
+RUST_TEST_TIMEOUT ?= 1200
+
+# Hook: C tests. Every c-tests/test_*.c is linked with the runner into one binary,
+# $(C_TEST_BIN), against the shared library; add sources here that are not named test_*.c.
+C_TEST_SRCS := $(sort $(wildcard c-tests/test_*.c))
+C_TEST_BIN := $(BUILD)/c-tests/ptrace_dbg_tests
+C_WARN := -Wall -Wextra -Wpedantic -Werror
+C_TEST_CFLAGS := -std=c11 $(C_WARN) -g -pthread -Iinclude -Ic-tests
+# The C tests load the library by its SONAME, libptrace_dbg.so.0, which cargo does not create:
+# $(DEV_LIB) holds links to the freshly built library under both names.
+DEV_LIB := $(BUILD)/lib
+DEV_SO := $(DEV_LIB)/libptrace_dbg.so.$(MAJOR)
+C_TEST_LDFLAGS := -L$(DEV_LIB) -Wl,-rpath,$(abspath $(DEV_LIB)) -lptrace_dbg -pthread
+
+# Hook: tracee programs. Every c-tests/tracees/NAME.c becomes $(BUILD)/tracees/NAME.
+TRACEE_SRCS := $(sort $(wildcard c-tests/tracees/*.c))
+TRACEES := $(TRACEE_SRCS:c-tests/tracees/%.c=$(BUILD)/tracees/%)
+TRACEE_CFLAGS := -O1 -g -pthread
+
+.PHONY: all test install clean demo tracees c-tests rust-test header-check FORCE
+
+all: $(SO) $(ARCHIVE) $(HEADER)
+
+# cargo knows when to rebuild; make asks it every time and then looks at the file times.
+$(SO) $(ARCHIVE) &: FORCE
+	$(CARGO) build --release
+$(HEADER): $(SO) ;
+
+$(DEV_SO): $(SO)
+	@mkdir -p $(@D)
+	ln -sfn $(abspath $(SO)) $@
+	ln -sfn $(@F) $(DEV_LIB)/libptrace_dbg.so
+
+tracees: $(TRACEES)
+$(BUILD)/tracees/%: c-tests/tracees/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TRACEE_CFLAGS) -o $@ $<
+
+$(C_TEST_BIN): c-tests/runner.c c-tests/runner.h $(C_TEST_SRCS) $(DEV_SO) $(HEADER) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(C_TEST_CFLAGS) -o $@ c-tests/runner.c $(C_TEST_SRCS) $(C_TEST_LDFLAGS)
+
+$(BUILD)/c-tests/runner_selftest: c-tests/runner.c c-tests/runner.h c-tests/runner_selftest.c
+	@mkdir -p $(@D)
+	$(CC) $(C_TEST_CFLAGS) -o $@ c-tests/runner.c c-tests/runner_selftest.c
+
+# The dlopen test is not linked against the library; its function list comes from the header.
+$(BUILD)/c-tests/header_functions.h: $(HEADER) c-tests/header-functions.sh
+	@mkdir -p $(@D)
+	c-tests/header-functions.sh $(HEADER) | sed 's/.*/PTRACE_DBG_FUNCTION(&)/' > $@.tmp && mv $@.tmp $@
+$(BUILD)/c-tests/dlopen_check: c-tests/runner.c c-tests/runner.h c-tests/dlopen_check.c $(BUILD)/c-tests/header_functions.h
+	$(CC) $(C_TEST_CFLAGS) -I$(BUILD)/c-tests -DPTRACE_DBG_SO_PATH='"$(abspath $(SO))"' \
+		-o $@ c-tests/runner.c c-tests/dlopen_check.c -ldl
+
+test:
+	$(CARGO) fmt --check
+	$(MAKE) --no-print-directory all tracees
+	$(MAKE) --no-print-directory header-check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(MAKE) --no-print-directory rust-test
+	$(MAKE) --no-print-directory c-tests
+	c-tests/install-test.sh
+
+# The committed header must be what the build generates.
+header-check: $(HEADER)
+	@git ls-files --error-unmatch $(HEADER) >/dev/null 2>&1 || { echo "$(HEADER) is not committed"; exit 1; }
+	@test -z "$$(git status --porcelain -- include/)" || { git status --short -- include/; \
+		git diff -- include/ | head -50; echo "the build changed include/: commit the header"; exit 1; }
+
+rust-test: tracees
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "timeout $(RUST_TEST_TIMEOUT) $(CARGO) nextest run --no-fail-fast && $(CARGO) test --doc"; \
+		timeout $(RUST_TEST_TIMEOUT) $(CARGO) nextest run --no-fail-fast && \
+		timeout $(RUST_TEST_TIMEOUT) $(CARGO) test --doc; \
+	else \
+		echo "timeout $(RUST_TEST_TIMEOUT) $(CARGO) test"; \
+		timeout $(RUST_TEST_TIMEOUT) $(CARGO) test; \
+	fi
+
+c-tests: $(C_TEST_BIN) $(BUILD)/c-tests/dlopen_check $(BUILD)/c-tests/runner_selftest $(DEV_SO) tracees
+	$(C_TEST_BIN)
+	$(BUILD)/c-tests/dlopen_check
+	SO=$(SO) DEV_LIB=$(DEV_LIB) BUILD=$(BUILD) c-tests/abi-checks.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libptrace_dbg.so.$(VERSION)
+	ln -sfn libptrace_dbg.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libptrace_dbg.so.$(MAJOR)
+	ln -sfn libptrace_dbg.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libptrace_dbg.so
+	install -m 644 $(ARCHIVE) $(DESTDIR)$(LIBDIR)/libptrace_dbg.a
+	install -m 644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/ptrace_dbg.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
+		ptrace_dbg.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/ptrace_dbg.pc
+
+demo:
+	@echo "make demo arrives with the engine: it will launch a multi-threaded program, stop it at a breakpoint and print its threads."
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)
