@@ -1,4 +1,9 @@
-//! The sys layer: thin wrappers over ptrace, wait, signals, `/proc` and process memory.
-//! Nothing here keeps state; every function returns `Result<_, Errno>`.
+//! The sys layer: thin wrappers over ptrace, wait, signals, `/proc`, process creation and
+//! process memory. Nothing here keeps state; every function returns `Result<_, Errno>`.
 
 pub mod arch;
+pub mod procfs;
+pub mod ptrace;
+pub mod signal;
+pub mod spawn;
+pub mod wait;

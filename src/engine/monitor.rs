@@ -1,0 +1,414 @@
+//! The monitor thread: one per traced process, the only thread that issues ptrace calls for it.
+//!
+//! API calls reach it as jobs (closures over the `Tracer`) on a queue and wait for the answer.
+//! It sleeps in one of two places:
+//! - on the queue's condition variable, when no traced thread can report anything (all
+//!   stopped): a queued job wakes it directly;
+//! - in `waitpid(-1, __WALL | __WNOTHREAD | WUNTRACED)`, when something runs. `__WNOTHREAD`
+//!   limits the wait to this thread's own tracees and children, so the host's children are never
+//!   reaped. A job queued meanwhile must wake it: the caller "rings the doorbell".
+//!
+//! The doorbell is a tiny child process this thread forks (`sys::spawn::fork_doorbell`).
+//! Ringing is `kill(doorbell, SIGSTOP)`; the stop is reported to our waitpid, and the monitor
+//! sends SIGCONT *before* draining the queue (the other order loses a ring that arrives between
+//! the drain and the SIGCONT: SIGCONT discards a pending SIGSTOP). We chose it over the other
+//! wake-up, a SIGSTOP sent to a running traced thread, because it never touches the tracee:
+//! there is no stray SIGSTOP to swallow later or to leave pending at detach, and a zombie
+//! thread, which cannot be signalled, cannot make a wake-up fail. It costs one sleeping process
+//! per traced process, which dies with this thread (PR_SET_PDEATHSIG) and is reaped by it.
+//!
+//! The host's threads never block on each other: queries read a mutex-guarded snapshot that the
+//! monitor publishes; run-state waits (wait_stop, stop, kill) wait on the snapshot's condvar.
+
+use super::log::trace;
+use super::thread::ThreadInfo;
+use super::tracer::{ExitStatus, RunState, Tracer};
+use super::{Error, Result};
+use crate::sys::{signal, spawn, wait};
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// A unit of work for the monitor thread.
+pub type Job = Box<dyn FnOnce(&mut Tracer) + Send>;
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// The monitor is (about to be) blocked in waitpid: a new job must ring the doorbell.
+    in_wait: bool,
+    doorbell: i32,
+    /// The monitor has ended; the error new calls get.
+    closed: Option<Error>,
+}
+
+/// What queries see, published by the monitor.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub run: RunState,
+    pub trigger: i32,
+    pub threads: Vec<ThreadInfo>,
+    pub exit: Option<ExitStatus>,
+}
+
+/// State shared between the monitor thread and the API threads.
+pub struct Shared {
+    queue: Mutex<Queue>,
+    queue_cv: Condvar,
+    snap: Mutex<Snapshot>,
+    snap_cv: Condvar,
+    event_fd: EventFd,
+    /// Whether `event_fd` currently holds a count (guarded by `snap`).
+    event_signalled: Mutex<bool>,
+}
+
+/// Locks a mutex, ignoring poisoning: a panic was already turned into an error at the job that
+/// raised it, and the data under these locks is always left consistent between statements.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    fn new() -> Result<Arc<Shared>> {
+        let event_fd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+            .map_err(|e| Error::os("eventfd", e))?;
+        Ok(Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                in_wait: false,
+                doorbell: 0,
+                closed: None,
+            }),
+            queue_cv: Condvar::new(),
+            snap: Mutex::new(Snapshot {
+                run: RunState::Running,
+                trigger: 0,
+                threads: Vec::new(),
+                exit: None,
+            }),
+            snap_cv: Condvar::new(),
+            event_fd,
+            event_signalled: Mutex::new(false),
+        }))
+    }
+
+    /// Publishes a new snapshot (monitor thread) and keeps the event fd readable exactly while
+    /// the process is not running.
+    pub(crate) fn publish(
+        &self,
+        run: RunState,
+        trigger: i32,
+        threads: Vec<ThreadInfo>,
+        exit: Option<ExitStatus>,
+    ) {
+        let mut snap = lock(&self.snap);
+        *snap = Snapshot { run, trigger, threads, exit };
+        let readable = run != RunState::Running;
+        let mut signalled = lock(&self.event_signalled);
+        if readable && !*signalled {
+            let _ = self.event_fd.write(1);
+            *signalled = true;
+        } else if !readable && *signalled {
+            let _ = self.event_fd.read();
+            *signalled = false;
+        }
+        drop(signalled);
+        drop(snap);
+        self.snap_cv.notify_all();
+    }
+
+    /// A copy of the current snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        lock(&self.snap).clone()
+    }
+
+    /// Waits until `done(snapshot)` holds or the deadline passes; returns the last snapshot and
+    /// whether it held.
+    pub fn wait_for(
+        &self,
+        deadline: Option<Instant>,
+        done: impl Fn(&Snapshot) -> bool,
+    ) -> (Snapshot, bool) {
+        let mut snap = lock(&self.snap);
+        loop {
+            if done(&snap) {
+                return (snap.clone(), true);
+            }
+            match deadline {
+                None => snap = self.snap_cv.wait(snap).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return (snap.clone(), false);
+                    }
+                    snap = self
+                        .snap_cv
+                        .wait_timeout(snap, d - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+
+    /// The raw event fd (owned by `Shared`).
+    pub fn event_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.event_fd.as_raw_fd()
+    }
+
+    /// Runs `f` on the monitor thread and returns its answer. Any host thread may call this.
+    pub fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Tracer) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = mpsc::sync_channel::<Result<R>>(1);
+        let job: Job = Box::new(move |t: &mut Tracer| {
+            let r = catch_unwind(AssertUnwindSafe(|| f(t)))
+                .unwrap_or_else(|p| Err(Error::Internal(panic_text(&p))));
+            // Publish before answering: the caller's next query must see what this job did.
+            t.publish();
+            let _ = tx.send(r);
+        });
+        {
+            let mut q = lock(&self.queue);
+            if let Some(e) = &q.closed {
+                return Err(e.clone());
+            }
+            q.jobs.push_back(job);
+            if q.in_wait {
+                // ESRCH: the doorbell died; its exit wakes the monitor anyway, which then
+                // starts a new one and drains the queue.
+                let _ = signal::kill(q.doorbell, libc::SIGSTOP);
+            } else {
+                self.queue_cv.notify_one();
+            }
+        }
+        rx.recv().unwrap_or_else(|_| Err(self.closed_error()))
+    }
+
+    /// The error calls get once the monitor has ended.
+    pub fn closed_error(&self) -> Error {
+        lock(&self.queue).closed.clone().unwrap_or(Error::Exited)
+    }
+
+    /// Whether the monitor has ended.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.queue).closed.is_some()
+    }
+}
+
+pub(crate) fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        format!("panic: {s}")
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        format!("panic: {s}")
+    } else {
+        "panic".to_string()
+    }
+}
+
+/// The monitor thread's handle.
+pub struct Monitor {
+    pub shared: Arc<Shared>,
+    pub thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How the monitor begins: attach to a pid, or launch a held child.
+pub enum Start {
+    Attach(i32),
+    Launch(spawn::LaunchSpec),
+}
+
+/// Starts a monitor thread, runs the start-up on it and returns once that succeeded (the
+/// process may still be collecting its first stops) or failed (the monitor has ended).
+pub fn start(start: Start) -> Result<(Monitor, i32, bool)> {
+    let shared = Shared::new()?;
+    let (tx, rx) = mpsc::sync_channel::<Result<i32>>(1);
+    let shared2 = shared.clone();
+    let launched = matches!(start, Start::Launch(_));
+    let thread = std::thread::Builder::new()
+        .name("ptrace_dbg-mon".into())
+        .spawn(move || monitor_main(shared2, start, tx))
+        .map_err(|e| Error::Internal(format!("cannot start the monitor thread: {e}")))?;
+    match rx.recv() {
+        Ok(Ok(pid)) => Ok((Monitor { shared, thread: Some(thread) }, pid, launched)),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = thread.join();
+            Err(Error::Internal("the monitor thread ended during start-up".into()))
+        }
+    }
+}
+
+fn monitor_main(shared: Arc<Shared>, start: Start, started: mpsc::SyncSender<Result<i32>>) {
+    signal::block_all_in_this_thread();
+    let doorbell = match spawn::fork_doorbell() {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = started.send(Err(Error::os("fork(doorbell)", e)));
+            return;
+        }
+    };
+    lock(&shared.queue).doorbell = doorbell;
+    let mut mon = MonitorLoop { shared: shared.clone(), doorbell };
+    let tracer = match mon.begin(start) {
+        Ok(t) => t,
+        Err(e) => {
+            mon.close(e.clone());
+            let _ = started.send(Err(e));
+            return;
+        }
+    };
+    let _ = started.send(Ok(tracer.pid()));
+    let mut tracer = tracer;
+    let outcome = catch_unwind(AssertUnwindSafe(|| mon.run(&mut tracer)));
+    let reason = match outcome {
+        Ok(()) => match tracer.run_state() {
+            RunState::Detached => Error::BadState("the process was detached".into()),
+            _ => Error::Exited,
+        },
+        Err(p) => Error::Internal(format!("the monitor thread failed: {}", panic_text(&p))),
+    };
+    mon.close(reason);
+}
+
+struct MonitorLoop {
+    shared: Arc<Shared>,
+    doorbell: i32,
+}
+
+impl MonitorLoop {
+    fn begin(&mut self, start: Start) -> Result<Tracer> {
+        match start {
+            Start::Attach(pid) => {
+                let mut t = Tracer::new(pid, false, self.shared.clone());
+                if let Err(e) = t.attach() {
+                    t.abandon();
+                    return Err(e);
+                }
+                t.publish();
+                Ok(t)
+            }
+            Start::Launch(spec) => {
+                let mut child = spawn::fork_held(&spec).map_err(|e| Error::os("fork", e))?;
+                let mut t = Tracer::new(child.pid, true, self.shared.clone());
+                t.launch(&mut child)?;
+                t.publish();
+                Ok(t)
+            }
+        }
+    }
+
+    /// The loop: collect events, run jobs, sleep; until the process is over.
+    fn run(&mut self, t: &mut Tracer) {
+        loop {
+            self.sweep(t);
+            t.publish();
+            let jobs: Vec<Job> = lock(&self.shared.queue).jobs.drain(..).collect();
+            if !jobs.is_empty() {
+                for job in jobs {
+                    job(t);
+                    t.publish();
+                }
+                continue;
+            }
+            if t.finished() {
+                return;
+            }
+            if t.needs_poll() {
+                t.release_threads_killed_by_exec();
+                t.publish();
+                let q = lock(&self.shared.queue);
+                if q.jobs.is_empty() {
+                    let _ = self.shared.queue_cv.wait_timeout(q, Duration::from_millis(1));
+                }
+            } else if t.may_report() {
+                {
+                    let mut q = lock(&self.shared.queue);
+                    if !q.jobs.is_empty() {
+                        continue;
+                    }
+                    q.in_wait = true;
+                }
+                let r = wait::waitpid(-1, wait::WAIT_FLAGS);
+                lock(&self.shared.queue).in_wait = false;
+                match r {
+                    Ok(Some((tid, st))) => self.dispatch(t, tid, st),
+                    Ok(None) => {}
+                    Err(e) => {
+                        // ECHILD cannot happen while the doorbell lives; anything else is a bug.
+                        trace!("waitpid failed: {e}");
+                        std::thread::yield_now();
+                    }
+                }
+            } else {
+                let q = lock(&self.shared.queue);
+                if q.jobs.is_empty() {
+                    drop(self.shared.queue_cv.wait(q).unwrap_or_else(|p| p.into_inner()));
+                }
+            }
+        }
+    }
+
+    /// Collects every pending wait status without blocking.
+    fn sweep(&mut self, t: &mut Tracer) {
+        while let Ok(Some((tid, st))) = wait::waitpid(-1, wait::WAIT_FLAGS | libc::WNOHANG) {
+            self.dispatch(t, tid, st);
+        }
+    }
+
+    fn dispatch(&mut self, t: &mut Tracer, tid: i32, st: wait::Status) {
+        if tid == self.doorbell {
+            self.on_doorbell(st);
+        } else {
+            t.on_wait(tid, st);
+        }
+    }
+
+    /// The doorbell stopped (rung): continue it before the queue is drained. It died: start a
+    /// new one.
+    fn on_doorbell(&mut self, st: wait::Status) {
+        match st {
+            wait::Status::Stopped { .. } => {
+                let _ = signal::kill(self.doorbell, libc::SIGCONT);
+            }
+            wait::Status::Exited(_) | wait::Status::Signaled(_) => {
+                trace!("doorbell {} died ({st:?}); starting a new one", self.doorbell);
+                let mut q = lock(&self.shared.queue);
+                match spawn::fork_doorbell() {
+                    Ok(pid) => {
+                        self.doorbell = pid;
+                        q.doorbell = pid;
+                    }
+                    Err(e) => {
+                        trace!("cannot start a doorbell: {e}");
+                        self.doorbell = 0;
+                        q.doorbell = 0;
+                    }
+                }
+            }
+            wait::Status::Continued => {}
+        }
+    }
+
+    /// Ends the monitor: new calls get `reason`; queued ones are answered with it; the doorbell
+    /// is killed and reaped, so no child of ours outlives this thread.
+    fn close(&mut self, reason: Error) {
+        let jobs: Vec<Job> = {
+            let mut q = lock(&self.shared.queue);
+            q.closed = Some(reason);
+            q.jobs.drain(..).collect()
+        };
+        drop(jobs); // dropping a job drops its reply sender: the caller sees `closed_error`
+        if self.doorbell > 0 {
+            let _ = signal::kill(self.doorbell, libc::SIGKILL);
+            let _ = wait::waitpid(self.doorbell, libc::__WALL);
+        }
+        self.shared.snap_cv.notify_all();
+    }
+}

@@ -1,0 +1,290 @@
+//! `Process`: the engine's public API for one traced process. Any host thread may call any
+//! method concurrently; calls that need ptrace become jobs on the process's monitor thread,
+//! queries read the monitor's published snapshot.
+
+use super::monitor::{self, Monitor, Snapshot, Start};
+use super::thread::{Cause, ThreadState};
+use super::tracer::{ExitStatus, RunState};
+use super::{Error, Result};
+use crate::sys::spawn::LaunchSpec;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long `stop`, `kill`, `detach` and start-up wait for every thread to report before giving
+/// up with `Error::Timeout` (a thread in uninterruptible sleep never stops).
+const STOP_WAIT: Duration = Duration::from_secs(30);
+
+/// What to launch, and how.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    /// Arguments, argv[0] first. Empty: the path alone.
+    pub argv: Vec<OsString>,
+    /// The environment; None inherits the host's.
+    pub env: Option<Vec<OsString>>,
+    /// Working directory; None inherits.
+    pub cwd: Option<PathBuf>,
+    /// Descriptors for the program's stdin, stdout, stderr; -1 inherits.
+    pub stdio: [i32; 3],
+    /// Start with address-space randomisation off (personality ADDR_NO_RANDOMIZE).
+    pub disable_aslr: bool,
+}
+
+impl LaunchOptions {
+    /// Inherit everything.
+    pub fn new() -> LaunchOptions {
+        LaunchOptions { stdio: [-1; 3], ..Default::default() }
+    }
+}
+
+/// A traced process.
+pub struct Process {
+    pid: i32,
+    launched: bool,
+    monitor: Monitor,
+}
+
+fn cstring(s: &OsStr, what: &str) -> Result<CString> {
+    CString::new(s.as_bytes())
+        .map_err(|_| Error::InvalidArgument(format!("{what} contains a NUL byte")))
+}
+
+/// Finds `program` the way execvp does: a name with a '/' is used as is; a bare name is looked
+/// up in PATH (default "/usr/local/bin:/usr/bin:/bin") for an executable regular file.
+fn resolve_program(program: &Path) -> Result<PathBuf> {
+    if program.as_os_str().is_empty() {
+        return Err(Error::InvalidArgument("the program path is empty".into()));
+    }
+    if program.as_os_str().as_bytes().contains(&b'/') {
+        return Ok(program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    for dir in std::env::split_paths(&path) {
+        let candidate =
+            if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir }.join(program);
+        if nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok()
+            && candidate.is_file()
+        {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::Os { call: "execvp (PATH search)", errno: nix::errno::Errno::ENOENT })
+}
+
+impl Process {
+    /// Attaches to every thread of `pid` and returns with all of them stopped.
+    pub fn attach(pid: i32) -> Result<Process> {
+        let (monitor, pid, launched) = monitor::start(Start::Attach(pid))?;
+        let p = Process { pid, launched, monitor };
+        p.wait_quiet()?;
+        Ok(p)
+    }
+
+    /// Forks and execs `program` traced; returns with it stopped at its first instruction.
+    pub fn launch(program: &Path, opts: &LaunchOptions) -> Result<Process> {
+        let path = resolve_program(program)?;
+        let argv: Vec<CString> = if opts.argv.is_empty() {
+            vec![cstring(program.as_os_str(), "the program path")?]
+        } else {
+            opts.argv.iter().map(|a| cstring(a, "an argument")).collect::<Result<_>>()?
+        };
+        let env: Vec<OsString> = match &opts.env {
+            Some(env) => env.clone(),
+            None => std::env::vars_os()
+                .map(|(k, v)| {
+                    let mut kv = k;
+                    kv.push("=");
+                    kv.push(v);
+                    kv
+                })
+                .collect(),
+        };
+        let envp = env.iter().map(|e| cstring(e, "an environment entry")).collect::<Result<_>>()?;
+        let cwd = match &opts.cwd {
+            Some(c) => Some(cstring(c.as_os_str(), "the working directory")?),
+            None => None,
+        };
+        for (i, &fd) in opts.stdio.iter().enumerate() {
+            if fd < -1 {
+                return Err(Error::InvalidArgument(format!("stdio descriptor {i} is {fd}")));
+            }
+            if fd >= 0 && !crate::sys::procfs::fd_is_open(fd) {
+                return Err(Error::InvalidArgument(format!(
+                    "descriptor {fd} (for fd {i}) is not open"
+                )));
+            }
+        }
+        let spec = LaunchSpec {
+            path: cstring(path.as_os_str(), "the program path")?,
+            argv,
+            envp,
+            cwd,
+            stdio: opts.stdio,
+            disable_aslr: opts.disable_aslr,
+        };
+        let (monitor, pid, launched) = monitor::start(Start::Launch(spec))?;
+        Ok(Process { pid, launched, monitor })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Whether we launched it (free kills it) rather than attached (free detaches).
+    pub fn launched(&self) -> bool {
+        self.launched
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.monitor.shared.snapshot()
+    }
+
+    fn live_snapshot(&self) -> Result<Snapshot> {
+        let s = self.snapshot();
+        match s.run {
+            RunState::Exited => Err(Error::Exited),
+            RunState::Detached => Err(Error::BadState("the process was detached".into())),
+            _ => Ok(s),
+        }
+    }
+
+    /// Live threads, main thread first (zombies and exited threads excluded).
+    pub fn threads(&self) -> Result<Vec<i32>> {
+        let s = self.live_snapshot()?;
+        Ok(s.threads.iter().filter(|t| !t.state.is_zombie()).map(|t| t.tid).collect())
+    }
+
+    /// The state of one thread.
+    pub fn thread_state(&self, tid: i32) -> Result<ThreadState> {
+        let s = self.live_snapshot()?;
+        s.threads.iter().find(|t| t.tid == tid).map(|t| t.state).ok_or(Error::NoSuchThread(tid))
+    }
+
+    /// Why a stopped thread is stopped.
+    pub fn stop_cause(&self, tid: i32) -> Result<Cause> {
+        let s = self.live_snapshot()?;
+        let t = s.threads.iter().find(|t| t.tid == tid).ok_or(Error::NoSuchThread(tid))?;
+        if t.state.is_stopped() {
+            Ok(t.cause)
+        } else {
+            Err(Error::BadState(format!("thread {tid} is {}, not stopped", t.state.name())))
+        }
+    }
+
+    /// Waits until the process is not running (start-up, stop, kill).
+    fn wait_quiet(&self) -> Result<Snapshot> {
+        let (s, done) = self
+            .monitor
+            .shared
+            .wait_for(Some(Instant::now() + STOP_WAIT), |s| s.run != RunState::Running);
+        if done {
+            Ok(s)
+        } else {
+            let waiting: Vec<i32> =
+                s.threads.iter().filter(|t| t.state.is_running()).map(|t| t.tid).collect();
+            Err(Error::Timeout(format!(
+                "threads {waiting:?} did not stop within {}s",
+                STOP_WAIT.as_secs()
+            )))
+        }
+    }
+
+    /// Stops every thread; returns when all are stopped.
+    pub fn stop(&self) -> Result<()> {
+        self.monitor.shared.call(|t| t.request_stop())?;
+        match self.wait_quiet()?.run {
+            RunState::Stopped => Ok(()),
+            RunState::Exited => Err(Error::Exited),
+            _ => Err(Error::BadState("the process was detached".into())),
+        }
+    }
+
+    /// Resumes every thread.
+    pub fn cont(&self) -> Result<()> {
+        self.monitor.shared.call(|t| t.cont())
+    }
+
+    /// Waits until every thread is stopped because of some thread's event. Returns the thread
+    /// whose event stopped the process (0 for a requested stop). None waits forever.
+    pub fn wait_stop(&self, timeout: Option<Duration>) -> Result<i32> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let (s, done) = self.monitor.shared.wait_for(deadline, |s| s.run != RunState::Running);
+        if !done {
+            return Err(Error::Timeout("the process is still running".into()));
+        }
+        match s.run {
+            RunState::Stopped => Ok(s.trigger),
+            RunState::Exited => Err(Error::Exited),
+            _ => Err(Error::BadState("the process was detached".into())),
+        }
+    }
+
+    /// A descriptor that polls readable while wait_stop would not block. Owned by the process.
+    pub fn event_fd(&self) -> i32 {
+        self.monitor.shared.event_fd()
+    }
+
+    /// Stops, detaches every thread; the process runs on untraced.
+    pub fn detach(&self) -> Result<()> {
+        let deadline = Instant::now() + STOP_WAIT;
+        loop {
+            self.stop()?;
+            match self.monitor.shared.call(|t| t.detach()) {
+                // Another host thread continued it between our stop and detach: again.
+                Err(Error::BadState(m)) if m.contains("running") && Instant::now() < deadline => {
+                    continue
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// SIGKILLs the process and waits for it to be reaped.
+    pub fn kill(&self) -> Result<()> {
+        self.monitor.shared.call(|t| t.kill())?;
+        let (s, done) = self
+            .monitor
+            .shared
+            .wait_for(Some(Instant::now() + STOP_WAIT), |s| s.run == RunState::Exited);
+        if done {
+            Ok(())
+        } else {
+            Err(Error::Timeout(format!(
+                "process {} did not exit after SIGKILL ({:?})",
+                self.pid, s.run
+            )))
+        }
+    }
+
+    /// After exit: the exit code (or -1) and terminating signal (or 0).
+    pub fn exit_status(&self) -> Result<ExitStatus> {
+        let s = self.snapshot();
+        match (s.run, s.exit) {
+            (RunState::Exited, Some(e)) => Ok(e),
+            (RunState::Detached, _) => Err(Error::BadState("the process was detached".into())),
+            _ => Err(Error::BadState("the process has not exited".into())),
+        }
+    }
+}
+
+impl Drop for Process {
+    /// A launched process is killed, an attached one detached; then the monitor is joined.
+    fn drop(&mut self) {
+        if !self.monitor.shared.is_closed() {
+            let _ = if self.launched { self.kill() } else { self.detach() };
+            if !self.monitor.shared.is_closed() && !self.launched {
+                // Detach failed (e.g. timed out): do not leave a traced process behind a dead
+                // handle. Killing is worse than detaching, so only the tracer's exit releases it.
+                let _ = self.monitor.shared.call(|t| {
+                    t.abandon();
+                    Ok(())
+                });
+            }
+        }
+        if let Some(thread) = self.monitor.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

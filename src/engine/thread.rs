@@ -1,0 +1,164 @@
+//! Thread states and stop causes: the seed's eleven states, each named once, with the
+//! predicates the algorithms use.
+
+/// Where one traced thread is in its life. The values are the C API's
+/// `PTRACE_DBG_STATE_*` constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ThreadState {
+    /// Executing user code (we resumed it and have seen no stop since).
+    Running = 0,
+    /// Resumed with PTRACE_SINGLESTEP; a step trap (or another stop) will follow.
+    SingleStepping = 1,
+    /// We sent PTRACE_INTERRUPT (or expect a new thread's first stop) and wait for it.
+    Stopping = 2,
+    /// Stopped because we asked (interrupt, attach, a new thread's first stop, a job-control
+    /// stop), or after stepping.
+    Stopped = 3,
+    /// Stopped at one of our breakpoints.
+    StoppedBreakpoint = 4,
+    /// Stopped with a signal about to be delivered (it is delivered on continue).
+    StoppedSignal = 5,
+    /// Stopped after creating a thread (PTRACE_EVENT_CLONE).
+    StoppedThreadCreate = 6,
+    /// Stopped in PTRACE_EVENT_EXIT: about to exit, registers still readable.
+    StoppedExiting = 7,
+    /// Continued from its exit stop (or a zombie leader after pthread_exit): no longer
+    /// controllable, its final wait status is still to come.
+    Exiting = 8,
+    /// Gone; its wait status was collected.
+    Exited = 9,
+    /// Released with PTRACE_DETACH.
+    Detached = 10,
+}
+
+impl ThreadState {
+    /// The thread executes (or may, as far as we know) and a wait status will come from it.
+    pub fn is_running(self) -> bool {
+        matches!(self, ThreadState::Running | ThreadState::SingleStepping | ThreadState::Stopping)
+    }
+
+    /// The thread sits in a ptrace-stop: registers and memory may be used, it may be resumed.
+    pub fn is_stopped(self) -> bool {
+        matches!(
+            self,
+            ThreadState::Stopped
+                | ThreadState::StoppedBreakpoint
+                | ThreadState::StoppedSignal
+                | ThreadState::StoppedThreadCreate
+                | ThreadState::StoppedExiting
+        )
+    }
+
+    /// The thread is dying: it cannot be stopped, signalled or detached any more, and stop-all
+    /// must not wait for it.
+    pub fn is_zombie(self) -> bool {
+        self == ThreadState::Exiting
+    }
+
+    /// Nothing more will happen to this thread.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, ThreadState::Exited | ThreadState::Detached)
+    }
+
+    /// A short name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThreadState::Running => "running",
+            ThreadState::SingleStepping => "single-stepping",
+            ThreadState::Stopping => "stopping",
+            ThreadState::Stopped => "stopped",
+            ThreadState::StoppedBreakpoint => "stopped-breakpoint",
+            ThreadState::StoppedSignal => "stopped-signal",
+            ThreadState::StoppedThreadCreate => "stopped-thread-create",
+            ThreadState::StoppedExiting => "stopped-exiting",
+            ThreadState::Exiting => "exiting",
+            ThreadState::Exited => "exited",
+            ThreadState::Detached => "detached",
+        }
+    }
+}
+
+/// Why a stopped thread is stopped. The values are the C API's `PTRACE_DBG_CAUSE_*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum CauseKind {
+    /// Stopped on request (stop, attach, a new thread's first stop, a job-control stop).
+    Stopped = 0,
+    /// Hit a breakpoint.
+    Breakpoint = 1,
+    /// A signal is about to be delivered.
+    Signal = 2,
+    /// Created a thread.
+    ThreadCreate = 3,
+    /// Is exiting.
+    ThreadExit = 4,
+    /// Completed an execve.
+    Exec = 5,
+}
+
+/// A stop cause with its details (see `ptrace_dbg_cause`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cause {
+    pub kind: CauseKind,
+    /// Signal: the pending signal. ThreadExit: the terminating signal or 0.
+    pub signal: i32,
+    /// ThreadCreate: the new thread.
+    pub new_tid: i32,
+    /// ThreadExit: the exit status, or -1 when killed by a signal.
+    pub exit_status: i32,
+    /// Breakpoint: the breakpoint's address.
+    pub pc: u64,
+}
+
+impl Cause {
+    /// A cause with only its kind set.
+    pub fn of(kind: CauseKind) -> Cause {
+        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0 }
+    }
+    /// A signal about to be delivered.
+    pub fn signal(signal: i32) -> Cause {
+        Cause { signal, ..Cause::of(CauseKind::Signal) }
+    }
+    /// The thread created `new_tid`.
+    pub fn thread_create(new_tid: i32) -> Cause {
+        Cause { new_tid, ..Cause::of(CauseKind::ThreadCreate) }
+    }
+    /// The thread is exiting with this raw wait status (from PTRACE_GETEVENTMSG).
+    pub fn thread_exit(wait_status: i32) -> Cause {
+        let (exit_status, signal) = if libc::WIFSIGNALED(wait_status) {
+            (-1, libc::WTERMSIG(wait_status))
+        } else {
+            (libc::WEXITSTATUS(wait_status), 0)
+        };
+        Cause { signal, exit_status, ..Cause::of(CauseKind::ThreadExit) }
+    }
+    /// Stopped at the breakpoint at `pc`.
+    pub fn breakpoint(pc: u64) -> Cause {
+        Cause { pc, ..Cause::of(CauseKind::Breakpoint) }
+    }
+}
+
+/// One traced thread, as the monitor sees it.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub tid: i32,
+    pub state: ThreadState,
+    pub cause: Cause,
+    /// The signal to deliver when this thread is next resumed (0: none).
+    pub pending_signal: i32,
+}
+
+impl Thread {
+    pub fn new(tid: i32, state: ThreadState) -> Thread {
+        Thread { tid, state, cause: Cause::of(CauseKind::Stopped), pending_signal: 0 }
+    }
+}
+
+/// A thread as queries see it (a copy in the published snapshot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadInfo {
+    pub tid: i32,
+    pub state: ThreadState,
+    pub cause: Cause,
+}

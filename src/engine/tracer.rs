@@ -1,0 +1,752 @@
+//! The tracer: the state the monitor thread owns (thread table, run state) and the ptrace
+//! algorithms over it (attach, stop-all, continue, event handling, detach, kill).
+//!
+//! Every method here must be called from the monitor thread: it is the thread that seized the
+//! tracees (or forked the launched program), and the kernel accepts ptrace requests, and
+//! reports tracee stops to `waitpid(.., __WNOTHREAD)`, only for that thread.
+
+use super::log::trace;
+use super::monitor::Shared;
+use super::thread::{Cause, CauseKind, Thread, ThreadInfo, ThreadState};
+use super::{Error, Result};
+use crate::sys::{procfs, ptrace, signal, spawn, wait};
+use nix::errno::Errno;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// The process as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Some thread runs (or an all-stop is still collecting stops).
+    Running,
+    /// Every live thread is stopped.
+    Stopped,
+    /// Every thread is gone and the exit status is known.
+    Exited,
+    /// We detached; the process runs on untraced.
+    Detached,
+}
+
+/// How the traced process ended: exit code (or -1) and terminating signal (or 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus {
+    pub code: i32,
+    pub signal: i32,
+}
+
+impl ExitStatus {
+    fn from_wait(st: wait::Status) -> Option<ExitStatus> {
+        match st {
+            wait::Status::Exited(code) => Some(ExitStatus { code, signal: 0 }),
+            wait::Status::Signaled(signal) => Some(ExitStatus { code: -1, signal }),
+            _ => None,
+        }
+    }
+}
+
+/// Job-control stop signals: a PTRACE_EVENT_STOP carrying one of these is a group-stop.
+fn is_group_stop_signal(sig: i32) -> bool {
+    matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+}
+
+/// The monitor-owned state of one traced process.
+pub struct Tracer {
+    pid: i32,
+    launched: bool,
+    shared: Arc<Shared>,
+    threads: BTreeMap<i32, Thread>,
+    run: RunState,
+    /// The thread whose event stopped the process; 0 for a requested stop.
+    trigger: i32,
+    /// An all-stop is under way: every running thread was interrupted.
+    stopping_all: bool,
+    /// `kill` was called: every stop is answered with PTRACE_CONT until the exit.
+    killing: bool,
+    /// The leader was a zombie when we attached (main called pthread_exit): not traced by us,
+    /// so the process's end is the exit of the last traced thread.
+    leader_untraced: bool,
+    /// Initial stops of fork children whose parent's fork event has not been seen yet.
+    early_children: HashSet<i32>,
+    /// Fork children announced by their parent's event whose initial stop is still to come.
+    expected_children: HashSet<i32>,
+    exit: Option<ExitStatus>,
+    /// The exit status of the last traced thread to go (used when `leader_untraced`).
+    last_thread_status: Option<ExitStatus>,
+    dirty: bool,
+}
+
+impl Tracer {
+    pub(crate) fn new(pid: i32, launched: bool, shared: Arc<Shared>) -> Tracer {
+        Tracer {
+            pid,
+            launched,
+            shared,
+            threads: BTreeMap::new(),
+            run: RunState::Running,
+            trigger: 0,
+            stopping_all: false,
+            killing: false,
+            leader_untraced: false,
+            early_children: HashSet::new(),
+            expected_children: HashSet::new(),
+            exit: None,
+            last_thread_status: None,
+            dirty: true,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn run_state(&self) -> RunState {
+        self.run
+    }
+
+    /// The process is over for us (exited or detached): the monitor may end.
+    pub fn finished(&self) -> bool {
+        matches!(self.run, RunState::Exited | RunState::Detached)
+    }
+
+    /// Some thread may still report to waitpid (the monitor must block there, not on its queue).
+    pub fn may_report(&self) -> bool {
+        self.run == RunState::Running
+            || self.killing
+            || self
+                .threads
+                .values()
+                .any(|t| t.state.is_running() || t.state.is_zombie() && t.tid != self.pid)
+            || !self.expected_children.is_empty()
+    }
+
+    /// An all-stop waits for threads that may be blocked in execve while the threads exec is
+    /// destroying sit in their exit stops: the monitor must poll instead of blocking (see
+    /// `release_threads_killed_by_exec`).
+    pub fn needs_poll(&self) -> bool {
+        self.stopping_all
+            && self.threads.values().any(|t| t.state == ThreadState::StoppedExiting)
+            && self.threads.values().any(|t| t.state == ThreadState::Stopping)
+    }
+
+    // ----- state changes -------------------------------------------------------------------
+
+    /// The one place a thread's state changes (the seed's setState); logs the transition.
+    fn set_state(&mut self, tid: i32, state: ThreadState) {
+        if let Some(t) = self.threads.get_mut(&tid) {
+            if t.state != state {
+                trace!("thread {tid}: {} -> {}", t.state.name(), state.name());
+                t.state = state;
+            }
+        } else {
+            trace!("thread {tid}: new, {}", state.name());
+            self.threads.insert(tid, Thread::new(tid, state));
+        }
+        self.dirty = true;
+    }
+
+    fn set_cause(&mut self, tid: i32, cause: Cause) {
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.cause = cause;
+            self.dirty = true;
+        }
+    }
+
+    fn remove_thread(&mut self, tid: i32) {
+        self.set_state(tid, ThreadState::Exited);
+        self.threads.remove(&tid);
+    }
+
+    fn set_run(&mut self, run: RunState) {
+        if self.run != run {
+            trace!("process {}: {:?} -> {:?}", self.pid, self.run, run);
+            self.run = run;
+            self.dirty = true;
+        }
+    }
+
+    /// Publishes the snapshot queries read, if anything changed. Called by the monitor before
+    /// it answers a request and after every batch of events.
+    pub fn publish(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let mut infos: Vec<ThreadInfo> = self
+            .threads
+            .values()
+            .filter(|t| !t.state.is_terminal())
+            .map(|t| ThreadInfo { tid: t.tid, state: t.state, cause: t.cause })
+            .collect();
+        // Main thread first while it lives; the rest by tid.
+        infos.sort_by_key(|t| (t.tid != self.pid, t.tid));
+        self.shared.publish(self.run, self.trigger, infos, self.exit);
+    }
+
+    // ----- attach and launch ---------------------------------------------------------------
+
+    /// Seizes every thread of `pid` and interrupts each; the stops arrive through waitpid.
+    /// Lists `/proc/PID/task` again and again until a listing shows no thread we have not
+    /// seized, because the program may create threads while we attach.
+    pub fn attach(&mut self) -> Result<()> {
+        let pid = self.pid;
+        if pid <= 0 {
+            return Err(Error::InvalidArgument(format!("pid {pid} is not a process id")));
+        }
+        if pid == signal::getpid() {
+            return Err(Error::InvalidArgument("cannot attach to the host's own process".into()));
+        }
+        match procfs::status_field(pid, "Tgid") {
+            None => return Err(Error::NoSuchProcess(format!("no process with pid {pid}"))),
+            Some(tgid) if tgid != pid as i64 => {
+                return Err(Error::InvalidArgument(format!(
+                    "{pid} is a thread of process {tgid}, not a process id"
+                )))
+            }
+            Some(_) => {}
+        }
+        // TracerPid in /proc names the tracing *thread*: this one.
+        let me = signal::gettid() as i64;
+        let mut seen: HashSet<i32> = HashSet::new();
+        loop {
+            let tids = procfs::tasks(pid).map_err(|e| match e {
+                Errno::ENOENT | Errno::ESRCH => {
+                    Error::NoSuchProcess(format!("process {pid} vanished during attach"))
+                }
+                e => Error::os("read /proc/PID/task", e),
+            })?;
+            let fresh: Vec<i32> = tids.into_iter().filter(|t| !seen.contains(t)).collect();
+            if fresh.is_empty() {
+                break;
+            }
+            for tid in fresh {
+                seen.insert(tid);
+                if self.threads.contains_key(&tid) {
+                    continue; // auto-attached through PTRACE_O_TRACECLONE and already reported
+                }
+                // A zombie (a leader that called pthread_exit) cannot be seized: the kernel
+                // answers EPERM. It is not a thread we can stop; skip it.
+                if matches!(procfs::task_state(pid, tid), Some('Z') | Some('X')) {
+                    if tid == pid {
+                        self.leader_untraced = true;
+                    }
+                    continue;
+                }
+                match ptrace::seize(tid, false) {
+                    Ok(()) => {}
+                    Err(Errno::ESRCH) => continue, // exited between listing and seizing
+                    Err(Errno::EPERM) if procfs::status_field(tid, "TracerPid") == Some(me) => {
+                        // Auto-attached as a clone of a thread we seized; its first stop will come.
+                        self.set_state(tid, ThreadState::Stopping);
+                        continue;
+                    }
+                    Err(Errno::EPERM)
+                        if matches!(procfs::task_state(pid, tid), Some('Z') | Some('X') | None) =>
+                    {
+                        if tid == pid {
+                            self.leader_untraced = true;
+                        }
+                        continue;
+                    }
+                    Err(e) if tid == pid || self.threads.is_empty() => {
+                        return Err(attach_error(pid, e))
+                    }
+                    Err(e) => return Err(attach_error(tid, e)),
+                }
+                self.set_state(tid, ThreadState::Stopping);
+                if let Err(e) = ptrace::interrupt(tid) {
+                    if e != Errno::ESRCH {
+                        return Err(Error::os("ptrace(PTRACE_INTERRUPT)", e));
+                    }
+                    // Died right after the seize: its exit status will arrive.
+                    self.set_state(tid, ThreadState::Exiting);
+                }
+            }
+        }
+        if self.threads.is_empty() {
+            return Err(Error::NoSuchProcess(format!(
+                "process {pid} has no thread left to attach"
+            )));
+        }
+        self.stopping_all = true;
+        self.trigger = 0;
+        self.check_all_stopped();
+        Ok(())
+    }
+
+    /// Undoes a failed attach: lets go of every thread seized so far.
+    pub fn abandon(&mut self) {
+        let tids: Vec<i32> = self.threads.keys().copied().collect();
+        for tid in tids {
+            let _ = ptrace::detach(tid, 0);
+            self.set_state(tid, ThreadState::Detached);
+        }
+        self.set_run(RunState::Detached);
+    }
+
+    /// Seizes the held child, lets it exec, and waits (on this, the monitor thread) for its
+    /// PTRACE_EVENT_EXEC stop. An exec failure comes back as the child's setup error.
+    pub fn launch(&mut self, child: &mut spawn::HeldChild) -> Result<()> {
+        let pid = child.pid;
+        let fail = |e: Error| {
+            let _ = signal::kill(pid, libc::SIGKILL);
+            let _ = wait::waitpid(pid, libc::__WALL);
+            e
+        };
+        ptrace::seize(pid, true).map_err(|e| fail(Error::os("ptrace(PTRACE_SEIZE)", e)))?;
+        child.release().map_err(|e| fail(Error::os("write(launch pipe)", e)))?;
+        loop {
+            let (_, status) = match wait::waitpid(pid, libc::__WALL) {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(e) => return Err(fail(Error::os("waitpid", e))),
+            };
+            match status {
+                wait::Status::Stopped { event: ptrace::EVENT_EXEC, .. } => break,
+                wait::Status::Stopped { sig, event: 0 } => {
+                    // A signal before exec (e.g. from the terminal): deliver it and go on.
+                    let _ = ptrace::cont(pid, sig);
+                }
+                wait::Status::Stopped { .. } => {
+                    let _ = ptrace::cont(pid, 0);
+                }
+                wait::Status::Exited(_) | wait::Status::Signaled(_) => {
+                    return Err(match child.setup_error() {
+                        Some((step, Errno::EACCES | Errno::EPERM)) => {
+                            Error::Permission { call: step.call(), errno: Errno::EACCES, hint: "" }
+                        }
+                        Some((step, errno)) => Error::Os { call: step.call(), errno },
+                        None => Error::Internal(format!(
+                            "launched child exited before exec ({status:?})"
+                        )),
+                    });
+                }
+                wait::Status::Continued => {}
+            }
+        }
+        self.set_state(pid, ThreadState::Stopped);
+        self.set_cause(pid, Cause::of(CauseKind::Exec));
+        self.trigger = pid;
+        self.set_run(RunState::Stopped);
+        Ok(())
+    }
+
+    // ----- run control ---------------------------------------------------------------------
+
+    /// Begins an all-stop: interrupts every running thread. The process becomes Stopped when the
+    /// last of them has reported (`check_all_stopped`).
+    fn stop_all(&mut self) {
+        self.stopping_all = true;
+        let running: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| matches!(t.state, ThreadState::Running | ThreadState::SingleStepping))
+            .map(|t| t.tid)
+            .collect();
+        for tid in running {
+            match ptrace::interrupt(tid) {
+                Ok(()) => self.set_state(tid, ThreadState::Stopping),
+                // Gone or going (killed): its exit status will come; do not wait for a stop.
+                Err(_) => self.set_state(tid, ThreadState::Exiting),
+            }
+        }
+    }
+
+    /// Requested stop (ptrace_dbg_stop). Returns at once; the caller waits for Stopped.
+    pub fn request_stop(&mut self) -> Result<()> {
+        match self.run {
+            RunState::Exited => Err(Error::Exited),
+            RunState::Detached => Err(detached()),
+            RunState::Stopped => Ok(()),
+            RunState::Running => {
+                if !self.stopping_all {
+                    self.trigger = 0;
+                    self.stop_all();
+                }
+                self.check_all_stopped();
+                Ok(())
+            }
+        }
+    }
+
+    /// When an all-stop is under way and no thread is still running, the process is Stopped.
+    fn check_all_stopped(&mut self) {
+        if self.run != RunState::Running || !self.stopping_all {
+            return;
+        }
+        if self.threads.values().any(|t| t.state.is_running()) {
+            return;
+        }
+        self.stopping_all = false;
+        self.set_run(RunState::Stopped);
+    }
+
+    /// A thread stopped for a reason the user must see: record it, and stop every other thread.
+    fn event_stop(&mut self, tid: i32, state: ThreadState, cause: Cause) {
+        self.set_state(tid, state);
+        self.set_cause(tid, cause);
+        if self.run == RunState::Running && self.trigger == 0 {
+            self.trigger = tid;
+        }
+        if !self.stopping_all {
+            self.stop_all();
+        }
+    }
+
+    /// Ok when the whole process is stopped (the precondition of continue, detach, breakpoint
+    /// changes); the matching error otherwise.
+    pub fn require_stopped(&self) -> Result<()> {
+        match self.run {
+            RunState::Stopped => Ok(()),
+            RunState::Exited => Err(Error::Exited),
+            RunState::Detached => Err(detached()),
+            RunState::Running => {
+                Err(Error::BadState("the process is running; stop it first".into()))
+            }
+        }
+    }
+
+    /// Resumes every stopped thread (ptrace_dbg_continue). A thread stopped by a signal gets it
+    /// delivered; a thread in its exit stop is let go to finish exiting.
+    pub fn cont(&mut self) -> Result<()> {
+        self.require_stopped()?;
+        self.trigger = 0;
+        self.set_run(RunState::Running);
+        let stopped: Vec<(i32, ThreadState, i32)> = self
+            .threads
+            .values()
+            .filter(|t| t.state.is_stopped())
+            .map(|t| (t.tid, t.state, t.pending_signal))
+            .collect();
+        for (tid, state, sig) in stopped {
+            self.resume(tid, state, sig);
+        }
+        Ok(())
+    }
+
+    /// Resumes one stopped thread with `sig`.
+    fn resume(&mut self, tid: i32, state: ThreadState, sig: i32) {
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.pending_signal = 0;
+            t.cause = Cause::of(CauseKind::Stopped);
+        }
+        let next = if state == ThreadState::StoppedExiting {
+            ThreadState::Exiting
+        } else {
+            ThreadState::Running
+        };
+        match ptrace::cont(tid, sig) {
+            Ok(()) => self.set_state(tid, next),
+            // Killed while stopped: it is on its way out, its exit status will come.
+            Err(_) => self.set_state(tid, ThreadState::Exiting),
+        }
+    }
+
+    /// Detaches every thread; the process runs on untraced with its pending signals.
+    /// Must be called with the process stopped.
+    pub fn detach(&mut self) -> Result<()> {
+        self.require_stopped()?;
+        let tids: Vec<(i32, ThreadState, i32)> =
+            self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();
+        for (tid, state, sig) in tids {
+            if state.is_stopped() {
+                // ESRCH: killed meanwhile; nothing left to detach.
+                let _ = ptrace::detach(tid, sig);
+            }
+            self.set_state(tid, ThreadState::Detached);
+        }
+        for child in std::mem::take(&mut self.early_children) {
+            let _ = ptrace::detach(child, 0);
+        }
+        self.set_run(RunState::Detached);
+        Ok(())
+    }
+
+    /// SIGKILLs the process; the monitor then collects every thread's end.
+    pub fn kill(&mut self) -> Result<()> {
+        match self.run {
+            RunState::Exited => return Err(Error::Exited),
+            RunState::Detached => return Err(detached()),
+            _ => {}
+        }
+        self.killing = true;
+        signal::kill(self.pid, libc::SIGKILL).map_err(|e| Error::os("kill(SIGKILL)", e))?;
+        // A SIGKILLed thread in a ptrace-stop is woken by the kernel, but since Linux 6.1 one in
+        // PTRACE_EVENT_EXIT stays there until continued: continue every stopped thread.
+        let stopped: Vec<(i32, ThreadState)> = self
+            .threads
+            .values()
+            .filter(|t| t.state.is_stopped())
+            .map(|t| (t.tid, t.state))
+            .collect();
+        for (tid, _) in stopped {
+            let _ = ptrace::cont(tid, 0);
+            self.set_state(tid, ThreadState::Exiting);
+        }
+        self.set_run(RunState::Running);
+        Ok(())
+    }
+
+    // ----- events --------------------------------------------------------------------------
+
+    /// Handles one waitpid report for a tracee (or a child it forked).
+    pub fn on_wait(&mut self, tid: i32, status: wait::Status) {
+        match status {
+            wait::Status::Exited(_) | wait::Status::Signaled(_) => self.on_exit_status(tid, status),
+            wait::Status::Stopped { sig, event } => {
+                if self.threads.contains_key(&tid) {
+                    self.on_stop(tid, sig, event);
+                } else {
+                    self.on_unknown_stop(tid, sig, event);
+                }
+            }
+            wait::Status::Continued => {}
+        }
+        self.check_all_stopped();
+    }
+
+    fn on_exit_status(&mut self, tid: i32, status: wait::Status) {
+        self.expected_children.remove(&tid);
+        self.early_children.remove(&tid);
+        if !self.threads.contains_key(&tid) {
+            return; // a thread exec removed, or a detached fork child: not ours any more
+        }
+        trace!("thread {tid}: wait status {status:?}");
+        self.remove_thread(tid);
+        self.last_thread_status = ExitStatus::from_wait(status);
+        let leader_reaped = tid == self.pid;
+        let nothing_left =
+            self.leader_untraced && self.threads.values().all(|t| t.state.is_terminal());
+        if leader_reaped || nothing_left {
+            // The leader is reported only after every other thread has gone: the process is over.
+            self.exit = self.last_thread_status;
+            self.threads.clear();
+            self.stopping_all = false;
+            self.killing = false;
+            self.set_run(RunState::Exited);
+        }
+    }
+
+    /// The first stop of a task we have not registered: a new thread whose parent's clone event
+    /// is still to come, or a child the program forked.
+    fn on_unknown_stop(&mut self, tid: i32, sig: i32, event: i32) {
+        let is_thread = procfs::status_field(tid, "Tgid") == Some(self.pid as i64);
+        if is_thread {
+            // Keep it stopped: the parent's PTRACE_EVENT_CLONE stop will stop the world anyway.
+            self.set_state(tid, ThreadState::Stopped);
+            if event != ptrace::EVENT_STOP && sig != libc::SIGSTOP {
+                trace!("thread {tid}: first stop is signal {sig} event {event}");
+            }
+        } else if self.expected_children.remove(&tid) {
+            self.release_child(tid);
+        } else {
+            trace!(
+                "task {tid}: first stop (sig {sig} event {event}) before its parent's fork event"
+            );
+            self.early_children.insert(tid);
+        }
+    }
+
+    /// Lets go of a fork child the program created: it runs on untraced.
+    fn release_child(&mut self, child: i32) {
+        trace!("fork child {child}: detached");
+        let _ = ptrace::detach(child, 0);
+    }
+
+    fn on_stop(&mut self, tid: i32, sig: i32, event: i32) {
+        if self.killing {
+            // Everything is dying: let each stop go so the exits can complete.
+            let _ = ptrace::cont(tid, 0);
+            self.set_state(tid, ThreadState::Exiting);
+            return;
+        }
+        match event {
+            ptrace::EVENT_CLONE | ptrace::EVENT_FORK | ptrace::EVENT_VFORK => {
+                self.on_new_task(tid, event)
+            }
+            ptrace::EVENT_EXEC => self.on_exec(tid),
+            ptrace::EVENT_EXIT => {
+                let status = ptrace::event_msg(tid).unwrap_or(0) as i32;
+                self.event_stop(tid, ThreadState::StoppedExiting, Cause::thread_exit(status));
+                self.release_threads_killed_by_exec();
+            }
+            ptrace::EVENT_STOP => self.on_event_stop(tid, sig),
+            0 => self.on_signal_stop(tid, sig),
+            other => {
+                trace!("thread {tid}: unexpected event {other}, resuming");
+                let _ = ptrace::cont(tid, 0);
+            }
+        }
+    }
+
+    /// PTRACE_EVENT_STOP: our interrupt arrived, a new thread's first stop, or a group-stop
+    /// (job control) when the signal is a stop signal.
+    fn on_event_stop(&mut self, tid: i32, sig: i32) {
+        let state = self.threads[&tid].state;
+        match state {
+            ThreadState::Stopping => {
+                self.set_state(tid, ThreadState::Stopped);
+                self.set_cause(tid, Cause::of(CauseKind::Stopped));
+            }
+            ThreadState::Running | ThreadState::SingleStepping if is_group_stop_signal(sig) => {
+                // The program was stopped by job control: report it as a stop of the process.
+                self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
+            }
+            ThreadState::Running => {
+                // A late PTRACE_INTERRUPT from an earlier all-stop, which the thread had already
+                // reached by another stop: nothing to report.
+                let _ = ptrace::cont(tid, 0);
+            }
+            ThreadState::SingleStepping => {
+                let _ = ptrace::step(tid, 0);
+            }
+            _ => {}
+        }
+    }
+
+    /// A plain signal-delivery stop.
+    fn on_signal_stop(&mut self, tid: i32, sig: i32) {
+        let state = self.threads[&tid].state;
+        if sig == libc::SIGTRAP {
+            let info = ptrace::siginfo(tid).ok();
+            if let Some(info) = info {
+                if state == ThreadState::SingleStepping && info.code == ptrace::TRAP_TRACE {
+                    self.set_state(tid, ThreadState::Stopped);
+                    self.set_cause(tid, Cause::of(CauseKind::Stopped));
+                    return;
+                }
+            }
+        }
+        self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(sig));
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.pending_signal = sig;
+        }
+    }
+
+    /// PTRACE_EVENT_CLONE/FORK/VFORK: register the new thread (and stop the world), or let a
+    /// forked child go and resume its parent.
+    fn on_new_task(&mut self, tid: i32, event: i32) {
+        let new = ptrace::event_msg(tid).unwrap_or(0) as i32;
+        trace!("thread {tid}: event {event}, new task {new}");
+        let is_thread = event == ptrace::EVENT_CLONE
+            && procfs::status_field(new, "Tgid").map_or(true, |tgid| tgid == self.pid as i64);
+        if is_thread && new > 0 {
+            if !self.threads.contains_key(&new) {
+                // Its first stop (PTRACE_EVENT_STOP) is still to come.
+                self.set_state(new, ThreadState::Stopping);
+            }
+            self.event_stop(tid, ThreadState::StoppedThreadCreate, Cause::thread_create(new));
+            return;
+        }
+        if new > 0 {
+            if self.early_children.remove(&new) {
+                self.release_child(new);
+            } else {
+                self.expected_children.insert(new);
+            }
+        }
+        // The parent goes on (unless an all-stop wants it).
+        if self.threads[&tid].state == ThreadState::Stopping {
+            self.set_state(tid, ThreadState::Stopped);
+            self.set_cause(tid, Cause::of(CauseKind::Stopped));
+        } else {
+            let _ = ptrace::cont(tid, 0);
+        }
+    }
+
+    /// PTRACE_EVENT_EXEC: every other thread is gone and the exec'ing thread now has the
+    /// leader's tid. Rebuild the table around it.
+    fn on_exec(&mut self, tid: i32) {
+        let former = ptrace::event_msg(tid).unwrap_or(tid as u64) as i32;
+        trace!("thread {former}: exec, now thread {tid}");
+        let others: Vec<i32> = self.threads.keys().copied().filter(|&t| t != tid).collect();
+        for t in others {
+            self.remove_thread(t);
+        }
+        self.leader_untraced = false;
+        self.set_state(tid, ThreadState::Running);
+        if self.run == RunState::Running {
+            self.trigger = tid;
+        }
+        self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Exec));
+    }
+
+    /// During an exec by one thread, the kernel kills every other thread and the exec'ing one
+    /// waits in execve until they are gone. If an all-stop holds them in their exit stops while
+    /// waiting for the exec'ing thread to stop, neither can make progress: let the dying ones go.
+    /// Called on every exit stop, and polled by the monitor while `needs_poll`.
+    pub fn release_threads_killed_by_exec(&mut self) {
+        if !self.needs_poll() {
+            return;
+        }
+        let pid = self.pid;
+        let exec_pending = self
+            .threads
+            .values()
+            .filter(|t| t.state == ThreadState::Stopping)
+            .any(|t| procfs::in_execve(pid, t.tid));
+        if !exec_pending {
+            return;
+        }
+        let exiting: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| t.state == ThreadState::StoppedExiting)
+            .map(|t| t.tid)
+            .collect();
+        for tid in exiting {
+            trace!("thread {tid}: released from its exit stop (another thread is in execve)");
+            let _ = ptrace::cont(tid, 0);
+            self.set_state(tid, ThreadState::Exiting);
+        }
+    }
+
+    // ----- queries that need the monitor ---------------------------------------------------
+
+    /// Whether `tid` is a live, stopped thread of ours (for calls that need one).
+    pub fn stopped_thread(&self, tid: i32) -> Result<&Thread> {
+        match self.run {
+            RunState::Exited => return Err(Error::Exited),
+            RunState::Detached => return Err(detached()),
+            _ => {}
+        }
+        match self.threads.get(&tid) {
+            Some(t) if t.state.is_stopped() => Ok(t),
+            Some(t) if t.state.is_terminal() || t.state.is_zombie() => {
+                Err(Error::NoSuchThread(tid))
+            }
+            Some(t) => {
+                Err(Error::BadState(format!("thread {tid} is {}, not stopped", t.state.name())))
+            }
+            None => Err(Error::NoSuchThread(tid)),
+        }
+    }
+
+    /// Whether the process was launched by us (free kills it) or attached (free detaches).
+    pub fn launched(&self) -> bool {
+        self.launched
+    }
+}
+
+fn detached() -> Error {
+    Error::BadState("the process was detached".into())
+}
+
+/// The error for a failed seize, naming the likely cause of a permission error.
+fn attach_error(tid: i32, e: Errno) -> Error {
+    match e {
+        Errno::ESRCH => Error::NoSuchProcess(format!("no process with pid {tid}")),
+        Errno::EPERM | Errno::EACCES => {
+            let hint = match procfs::status_field(tid, "TracerPid") {
+                Some(t) if t != 0 => " (the process is already traced by another tracer)",
+                _ => match procfs::yama_ptrace_scope() {
+                    Some(scope) if scope > 0 => {
+                        " (kernel.yama.ptrace_scope forbids it; run as root or set it to 0)"
+                    }
+                    _ => " (missing CAP_SYS_PTRACE, or the process belongs to another user)",
+                },
+            };
+            Error::Permission { call: "ptrace(PTRACE_SEIZE)", errno: e, hint }
+        }
+        e => Error::os("ptrace(PTRACE_SEIZE)", e),
+    }
+}

@@ -1,0 +1,68 @@
+//! Reading `/proc`: a process's tasks, a task's scheduler state and status fields.
+
+use nix::errno::Errno;
+use std::fs;
+use std::io::ErrorKind;
+
+fn errno_of(e: &std::io::Error) -> Errno {
+    match e.raw_os_error() {
+        Some(n) => Errno::from_raw(n),
+        None if e.kind() == ErrorKind::NotFound => Errno::ENOENT,
+        None => Errno::EIO,
+    }
+}
+
+/// The thread ids listed in `/proc/PID/task`, ascending. ENOENT/ESRCH: no such process.
+pub fn tasks(pid: i32) -> Result<Vec<i32>, Errno> {
+    let dir = fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| errno_of(&e))?;
+    let mut tids: Vec<i32> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+        .collect();
+    tids.sort_unstable();
+    Ok(tids)
+}
+
+/// The state letter of `/proc/PID/task/TID/stat` (R, S, D, T, t, Z, X, ...), or None if the
+/// task is gone.
+pub fn task_state(pid: i32, tid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    // The command name is in parentheses and may contain anything, so split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.trim_start().chars().next()
+}
+
+/// A numeric field ("Tgid", "TracerPid", ...) of `/proc/TID/status`, or None if the task is
+/// gone or the field is absent.
+pub fn status_field(tid: i32, name: &str) -> Option<i64> {
+    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        if key == name {
+            value.trim().parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// `kernel.yama.ptrace_scope`, if Yama is present.
+pub fn yama_ptrace_scope() -> Option<i32> {
+    fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope").ok()?.trim().parse().ok()
+}
+
+/// Whether the task is blocked inside execve/execveat (`/proc/PID/task/TID/syscall` shows the
+/// syscall number of a blocked task, "running" for a running one).
+pub fn in_execve(pid: i32, tid: i32) -> bool {
+    let Ok(s) = fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")) else {
+        return false;
+    };
+    let nr = s.split_whitespace().next().and_then(|n| n.parse::<i64>().ok());
+    matches!(nr, Some(n) if n == libc::SYS_execve || n == libc::SYS_execveat)
+}
+
+/// Whether `fd` is an open descriptor of this process.
+pub fn fd_is_open(fd: i32) -> bool {
+    // SAFETY: F_GETFD on any integer is harmless; it only reports EBADF for a closed one.
+    fd >= 0 && unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1
+}

@@ -1,0 +1,44 @@
+//! Sending signals. To one thread always `tgkill` (plain `kill` may pick any thread).
+
+use nix::errno::Errno;
+
+fn check(r: libc::c_long) -> Result<(), Errno> {
+    if r == -1 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// `tgkill(pid, tid, sig)`.
+pub fn tgkill(pid: i32, tid: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: tgkill takes three integers and touches no memory of ours.
+    check(unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, sig) })
+}
+
+/// `kill(pid, sig)`: a process-directed signal.
+pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: kill takes two integers and touches no memory of ours.
+    check(unsafe { libc::kill(pid, sig) } as libc::c_long)
+}
+
+/// Blocks every signal in the calling thread. Used only by the engine's own monitor thread, so
+/// that the host's process-directed signals go to the host's threads, not to ours.
+pub fn block_all_in_this_thread() {
+    // SAFETY: `set` is initialised by sigfillset before use; a NULL old-set is allowed.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// The calling thread's id.
+pub fn gettid() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
+
+/// This process's pid (the host's).
+pub fn getpid() -> i32 {
+    std::process::id() as i32
+}

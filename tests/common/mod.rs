@@ -1,0 +1,206 @@
+//! Helpers for the engine's integration tests: building the tracee program, starting it as the
+//! host's own child (for attach tests), reading its output with timeouts, and reading what the
+//! kernel says about it in /proc. Every process started here is SIGKILLed and reaped on drop.
+#![allow(dead_code)]
+
+use ptrace_dbg::engine::{CauseKind, Error, Process};
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// Timeout for any single wait in a test.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The tracee program (c-tests/tracees/tracee.c), compiled once per test binary run.
+pub fn tracee() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let out = dir.join("tracee");
+    BUILD.call_once(|| {
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-tests/tracees/tracee.c");
+        // Build under a unique name and rename: test binaries run in parallel.
+        let tmp = dir.join(format!("tracee.{}", std::process::id()));
+        let st = Command::new("gcc")
+            .args(["-O1", "-g", "-pthread", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .expect("run gcc");
+        assert!(st.success(), "building the tracee failed");
+        std::fs::rename(&tmp, &out).expect("install tracee");
+    });
+    out
+}
+
+/// A tracee started by the test itself (the host's own child), killed and reaped on drop.
+pub struct Spawned {
+    pub child: Child,
+    pub pid: i32,
+}
+
+impl Spawned {
+    /// Starts `tracee MODE ARGS...` with stdout piped and waits for its "ready" line.
+    pub fn ready(args: &[&str]) -> (Spawned, String) {
+        let mut child =
+            Command::new(tracee()).args(args).stdout(Stdio::piped()).spawn().expect("spawn tracee");
+        let pid = child.id() as i32;
+        let mut out = child.stdout.take().unwrap();
+        let line = read_line(&mut out, WAIT).expect("tracee did not get ready");
+        assert!(line.starts_with("ready"), "unexpected first line {line:?}");
+        // Keep the pipe open (the tracee may write more) by leaking it into a thread-less holder.
+        std::mem::forget(out);
+        (Spawned { child, pid }, line)
+    }
+
+    /// Waits (bounded, on a pidfd) for the child to exit and returns its wait status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        assert!(wait_pid_exit(self.pid, WAIT), "tracee {} did not exit", self.pid);
+        self.child.wait().expect("wait")
+    }
+}
+
+/// Waits up to `timeout` until process `pid` (a child or not) has exited, on a pidfd.
+pub fn wait_pid_exit(pid: i32, timeout: Duration) -> bool {
+    // SAFETY: pidfd_open takes two integers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    if fd < 0 {
+        return true; // already gone and reaped
+    }
+    // SAFETY: a fresh descriptor owned here.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    poll_readable(fd.as_raw_fd(), timeout)
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads one line from a pipe with a timeout (poll), byte by byte.
+pub fn read_line(r: &mut impl ReadFd, timeout: Duration) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    let mut line = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !poll_readable(r.raw_fd(), left) {
+            return None;
+        }
+        let mut b = [0u8; 1];
+        match r.read_some(&mut b) {
+            Ok(0) => {
+                return if line.is_empty() {
+                    None
+                } else {
+                    Some(String::from_utf8_lossy(&line).into())
+                }
+            }
+            Ok(_) if b[0] == b'\n' => return Some(String::from_utf8_lossy(&line).into()),
+            Ok(_) => line.push(b[0]),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Something readable with a raw fd.
+pub trait ReadFd {
+    fn raw_fd(&self) -> i32;
+    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+impl ReadFd for std::process::ChildStdout {
+    fn raw_fd(&self) -> i32 {
+        self.as_raw_fd()
+    }
+    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.read(buf)
+    }
+}
+impl ReadFd for std::fs::File {
+    fn raw_fd(&self) -> i32 {
+        self.as_raw_fd()
+    }
+    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.read(buf)
+    }
+}
+
+/// Whether `fd` becomes readable within `timeout`.
+pub fn poll_readable(fd: i32, timeout: Duration) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
+    n == 1
+}
+
+/// A pipe: (read end as a File, write end fd).
+pub fn pipe() -> (std::fs::File, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: valid array for pipe2.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: freshly created descriptors, owned here.
+    unsafe { (std::fs::File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+/// Tasks of `pid` per /proc, ascending.
+pub fn proc_tasks(pid: i32) -> Vec<i32> {
+    let mut v: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The state letter of a task per /proc/PID/task/TID/stat.
+pub fn task_state(pid: i32, tid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    s[s.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// Live tasks of `pid`: listed in /proc and not zombie/dead.
+pub fn live_tasks(pid: i32) -> Vec<i32> {
+    proc_tasks(pid)
+        .into_iter()
+        .filter(|&t| !matches!(task_state(pid, t), Some('Z') | Some('X') | None))
+        .collect()
+}
+
+/// Resumes and waits for the next stop; returns the trigger thread and its cause kind.
+pub fn cont_and_wait(p: &Process) -> Result<(i32, CauseKind), Error> {
+    p.cont()?;
+    let tid = p.wait_stop(Some(WAIT))?;
+    let kind = if tid > 0 { p.stop_cause(tid)?.kind } else { CauseKind::Stopped };
+    Ok((tid, kind))
+}
+
+/// Continues until the process exits, answering every stop; returns the causes seen in order.
+pub fn run_to_exit(p: &Process) -> Vec<(i32, CauseKind)> {
+    let mut seen = Vec::new();
+    for _ in 0..10_000 {
+        match cont_and_wait(p) {
+            Ok(ev) => seen.push(ev),
+            Err(Error::Exited) => return seen,
+            Err(e) => panic!("unexpected error while running to exit: {e} (after {seen:?})"),
+        }
+    }
+    panic!("process did not exit after 10000 stops");
+}
+
+/// A launched tracee that is killed if the test fails before it ends.
+pub fn launch(args: &[&str]) -> Process {
+    launch_with(args, |_| {})
+}
+
+/// Launches the tracee with options adjusted by `f`.
+pub fn launch_with(
+    args: &[&str],
+    f: impl FnOnce(&mut ptrace_dbg::engine::LaunchOptions),
+) -> Process {
+    let mut opts = ptrace_dbg::engine::LaunchOptions::new();
+    opts.argv = std::iter::once("tracee").chain(args.iter().copied()).map(Into::into).collect();
+    f(&mut opts);
+    Process::launch(&tracee(), &opts).expect("launch tracee")
+}
