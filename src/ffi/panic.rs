@@ -30,8 +30,8 @@ pub fn boundary_or<T>(default: T, body: impl FnOnce() -> Result<T, Failure>) -> 
 
 /// Catches a panic of `body` and records any failure as the last error.
 fn run<T>(body: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
-    // AssertUnwindSafe: after a panic the body's captures are dropped, never used again; the
-    // engine's shared state guards itself (a poisoned lock becomes an Internal error there).
+    // AssertUnwindSafe: after a panic the body's captures are dropped, never used again.
+    // State shared beyond one call must survive a panic by itself (its locks poison).
     let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
         Err(Failure::new(
             PTRACE_DBG_E_INTERNAL,
