@@ -259,6 +259,107 @@ static int mode_sleeper(void) {
     return 0;
 }
 
+
+/* ----- functions the breakpoint, register and memory tests use (found by symbol) ----- */
+
+/* Called in loops; the tests set breakpoints on it. */
+__attribute__((noinline)) void target_fn(long i) {
+    static volatile long sink;
+    sink += i;
+}
+
+/* Called by hand by a test (rdi, rsi -> rax). */
+__attribute__((noinline)) long add_numbers(long a, long b) {
+    return a + b;
+}
+
+/* A landing pad for hand-made calls to return to; never called by the program. */
+__attribute__((noinline)) void landing(void) {
+    __asm__ volatile("nop");
+}
+
+/* Returns 1; a test patches its code so that it returns 0. */
+__attribute__((noinline)) int check_poke(void) {
+    return 1;
+}
+
+/* Memory the tests read: filled with i*7 mod 251 at start. */
+unsigned char pattern[1 << 20];
+
+static void fill_pattern(void) {
+    for (size_t i = 0; i < sizeof pattern; i++) pattern[i] = (unsigned char)(i * 7 % 251);
+}
+
+/* bp_loop N: calls target_fn N times; exits 0. */
+static int mode_bp_loop(long n) {
+    for (long i = 0; i < n; i++) target_fn(i);
+    return 0;
+}
+
+static long per_thread_calls;
+static void *bp_worker(void *arg) {
+    (void)arg;
+    for (long i = 0; i < per_thread_calls; i++) target_fn(i);
+    return NULL;
+}
+
+/* bp_threads T N: T threads each call target_fn N times; exits 0. */
+static int mode_bp_threads(int t, long n) {
+    pthread_t ts[64];
+    per_thread_calls = n;
+    if (t > 64) t = 64;
+    for (int i = 0; i < t; i++)
+        if (pthread_create(&ts[i], NULL, bp_worker, NULL) != 0) return 2;
+    for (int i = 0; i < t; i++) pthread_join(ts[i], NULL);
+    return 0;
+}
+
+/* bp_fork: calls target_fn, forks a child that calls it too and exits 0, and a vfork child
+ * that calls it and _exits 0; exits 0 only if both children exited 0 (an int3 of the tracer
+ * left in a child would kill it with SIGTRAP). */
+static int mode_bp_fork(void) {
+    target_fn(1);
+    pid_t a = fork();
+    if (a == 0) {
+        target_fn(2);
+        _exit(0);
+    }
+    int sa = 0;
+    if (waitpid(a, &sa, 0) != a) return 4;
+    pid_t b = vfork();
+    if (b == 0) {
+        target_fn(3);
+        _exit(0);
+    }
+    int sb = 0;
+    if (waitpid(b, &sb, 0) != b) return 4;
+    target_fn(4);
+    say("fork child status %d vfork child status %d", sa, sb);
+    return (WIFEXITED(sa) && WEXITSTATUS(sa) == 0 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0) ? 0 : 3;
+}
+
+/* own_int3: the program executes its own int3 with a SIGTRAP handler; exits 0 if it ran. */
+static int mode_own_int3(void) {
+    signal(SIGTRAP, on_trap);
+    __asm__ volatile("int3");
+    target_fn(0);
+    return trap_count == 1 ? 0 : 3;
+}
+
+/* poke: exits with check_poke()'s result (1 unless a tracer patched it). */
+static int mode_poke(void) {
+    fill_pattern();
+    target_fn(0);
+    return check_poke();
+}
+
+/* pattern: fills `pattern`, calls target_fn (the test stops there), exits 0. */
+static int mode_pattern(void) {
+    fill_pattern();
+    target_fn(0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: tracee MODE [ARGS]\n");
@@ -282,6 +383,12 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "stack_addr")) return mode_stack_addr();
     if (!strcmp(m, "echo")) return mode_echo();
     if (!strcmp(m, "sleeper")) return mode_sleeper();
+    if (!strcmp(m, "bp_loop")) return mode_bp_loop(n);
+    if (!strcmp(m, "bp_threads")) return mode_bp_threads(n, argc > 3 ? atol(argv[3]) : 1);
+    if (!strcmp(m, "bp_fork")) return mode_bp_fork();
+    if (!strcmp(m, "own_int3")) return mode_own_int3();
+    if (!strcmp(m, "poke")) return mode_poke();
+    if (!strcmp(m, "pattern")) return mode_pattern();
     if (!strcmp(m, "exit_later")) {
         exit_after_seconds = n;
         pthread_t t;

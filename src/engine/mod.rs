@@ -5,6 +5,7 @@
 //! thread calls. No unsafe code here: the system calls are in `crate::sys`.
 #![forbid(unsafe_code)]
 
+pub mod breakpoints;
 pub mod error;
 pub(crate) mod log;
 pub mod monitor;

@@ -2,6 +2,7 @@
 //! method concurrently; calls that need ptrace become jobs on the process's monitor thread,
 //! queries read the monitor's published snapshot.
 
+use super::breakpoints::Memory;
 use super::monitor::{self, Monitor, Snapshot, Start};
 use super::thread::{Cause, ThreadState};
 use super::tracer::{ExitStatus, RunState};
@@ -10,6 +11,7 @@ use crate::sys::spawn::LaunchSpec;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long `stop`, `kill`, `detach` and start-up wait for every thread to report before giving
@@ -43,6 +45,8 @@ pub struct Process {
     pid: i32,
     launched: bool,
     monitor: Monitor,
+    /// Tracee memory and breakpoints, read and written from the calling thread.
+    memory: Arc<Memory>,
 }
 
 fn cstring(s: &OsStr, what: &str) -> Result<CString> {
@@ -76,7 +80,7 @@ impl Process {
     /// Attaches to every thread of `pid` and returns with all of them stopped.
     pub fn attach(pid: i32) -> Result<Process> {
         let (monitor, pid, launched) = monitor::start(Start::Attach(pid))?;
-        let p = Process { pid, launched, monitor };
+        let p = Process::new(monitor, pid, launched)?;
         p.wait_quiet()?;
         Ok(p)
     }
@@ -124,7 +128,12 @@ impl Process {
             disable_aslr: opts.disable_aslr,
         };
         let (monitor, pid, launched) = monitor::start(Start::Launch(spec))?;
-        Ok(Process { pid, launched, monitor })
+        Process::new(monitor, pid, launched)
+    }
+
+    fn new(monitor: Monitor, pid: i32, launched: bool) -> Result<Process> {
+        let memory = monitor.shared.call(|t| Ok(t.memory()))?;
+        Ok(Process { pid, launched, monitor, memory })
     }
 
     /// The process id.
@@ -266,6 +275,74 @@ impl Process {
             (RunState::Detached, _) => Err(Error::BadState("the process was detached".into())),
             _ => Err(Error::BadState("the process has not exited".into())),
         }
+    }
+
+    /// Single-steps one stopped thread (over a breakpoint under its PC); the others stay
+    /// stopped. Returns when the step is done (or another stop, such as a signal, ended it).
+    pub fn step(&self, tid: i32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.step(tid))?;
+        match self.wait_quiet()?.run {
+            RunState::Stopped => Ok(()),
+            RunState::Exited => Err(Error::Exited),
+            _ => Err(Error::BadState("the process was detached".into())),
+        }
+    }
+
+    /// Sets a breakpoint at `addr` (process stopped).
+    pub fn add_breakpoint(&self, addr: u64) -> Result<()> {
+        self.monitor.shared.call(move |t| t.add_breakpoint(addr))
+    }
+
+    /// Removes the breakpoint at `addr` (process stopped).
+    pub fn remove_breakpoint(&self, addr: u64) -> Result<()> {
+        self.monitor.shared.call(move |t| t.remove_breakpoint(addr))
+    }
+
+    /// The registers of a stopped thread.
+    pub fn get_regs(&self, tid: i32) -> Result<libc::user_regs_struct> {
+        self.monitor.shared.call(move |t| t.get_regs(tid))
+    }
+
+    /// Writes the registers of a stopped thread.
+    pub fn set_regs(&self, tid: i32, regs: &libc::user_regs_struct) -> Result<()> {
+        let regs = *regs;
+        self.monitor.shared.call(move |t| t.set_regs(tid, &regs))
+    }
+
+    /// Checks, on the published snapshot, that `tid` is a stopped thread of ours.
+    fn check_stopped_thread(&self, tid: i32) -> Result<()> {
+        let s = self.live_snapshot()?;
+        match s.threads.iter().find(|t| t.tid == tid) {
+            Some(t) if t.state.is_stopped() => Ok(()),
+            Some(t) if t.state.is_zombie() => Err(Error::NoSuchThread(tid)),
+            Some(t) => {
+                Err(Error::BadState(format!("thread {tid} is {}, not stopped", t.state.name())))
+            }
+            None => Err(Error::NoSuchThread(tid)),
+        }
+    }
+
+    /// Reads tracee memory through stopped thread `tid`, our breakpoints hidden. On a fault the
+    /// bytes before the first unreadable one are in `buf` and the error says how many.
+    pub fn peek(
+        &self,
+        tid: i32,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> std::result::Result<usize, (usize, Error)> {
+        self.check_stopped_thread(tid).map_err(|e| (0, e))?;
+        self.memory.read(addr, buf)
+    }
+
+    /// Writes tracee memory (read-only mappings too) through stopped thread `tid`.
+    pub fn poke(
+        &self,
+        tid: i32,
+        addr: u64,
+        data: &[u8],
+    ) -> std::result::Result<usize, (usize, Error)> {
+        self.check_stopped_thread(tid).map_err(|e| (0, e))?;
+        self.memory.write(addr, data)
     }
 }
 

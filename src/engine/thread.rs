@@ -147,11 +147,26 @@ pub struct Thread {
     pub cause: Cause,
     /// The signal to deliver when this thread is next resumed (0: none).
     pub pending_signal: i32,
+    /// We resumed it with PTRACE_SINGLESTEP: its next TRAP_TRACE SIGTRAP is ours.
+    pub stepping: bool,
+    /// The breakpoint lifted for this thread's step over it, to be restored at its next stop.
+    pub step_over: Option<u64>,
+    /// Its PC may sit on a breakpoint (it stopped at one, or its registers were written):
+    /// resuming must check, and step over it first.
+    pub check_pc: bool,
 }
 
 impl Thread {
     pub fn new(tid: i32, state: ThreadState) -> Thread {
-        Thread { tid, state, cause: Cause::of(CauseKind::Stopped), pending_signal: 0 }
+        Thread {
+            tid,
+            state,
+            cause: Cause::of(CauseKind::Stopped),
+            pending_signal: 0,
+            stepping: false,
+            step_over: None,
+            check_pc: false,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! tracees (or forked the launched program), and the kernel accepts ptrace requests, and
 //! reports tracee stops to `waitpid(.., __WNOTHREAD)`, only for that thread.
 
+use super::breakpoints::Memory;
 use super::log::trace;
 use super::monitor::Shared;
 use super::thread::{Cause, CauseKind, Thread, ThreadInfo, ThreadState};
@@ -72,6 +73,16 @@ pub struct Tracer {
     exit: Option<ExitStatus>,
     /// The exit status of the last traced thread to go (used when `leader_untraced`).
     last_thread_status: Option<ExitStatus>,
+    /// Tracee memory and the breakpoint table (shared with the API threads).
+    memory: Arc<Memory>,
+    /// A continue is under way: threads on breakpoints are being stepped over one at a time
+    /// (the others stay stopped so none can run past a lifted breakpoint), then all resume.
+    resuming: bool,
+    /// A breakpoint was set at some time: SIGTRAPs must be looked at closely from then on.
+    ever_had_breakpoints: bool,
+    /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
+    /// until the thread's PTRACE_EVENT_VFORK_DONE.
+    vforking: HashSet<i32>,
     dirty: bool,
 }
 
@@ -91,6 +102,10 @@ impl Tracer {
             expected_children: HashSet::new(),
             exit: None,
             last_thread_status: None,
+            memory: Arc::new(Memory::new(pid)),
+            resuming: false,
+            ever_had_breakpoints: false,
+            vforking: HashSet::new(),
             dirty: true,
         }
     }
@@ -358,6 +373,7 @@ impl Tracer {
             RunState::Detached => Err(detached()),
             RunState::Stopped => Ok(()),
             RunState::Running => {
+                self.resuming = false;
                 if !self.stopping_all {
                     self.trigger = 0;
                     self.stop_all();
@@ -382,6 +398,7 @@ impl Tracer {
 
     /// A thread stopped for a reason the user must see: record it, and stop every other thread.
     fn event_stop(&mut self, tid: i32, state: ThreadState, cause: Cause) {
+        self.resuming = false;
         self.set_state(tid, state);
         self.set_cause(tid, cause);
         if self.run == RunState::Running && self.trigger == 0 {
@@ -411,6 +428,29 @@ impl Tracer {
         self.require_stopped()?;
         self.trigger = 0;
         self.set_run(RunState::Running);
+        self.resuming = true;
+        self.advance_resume();
+        Ok(())
+    }
+
+    /// The next step of a continue: step the next thread that sits on a breakpoint over it
+    /// (its step trap brings us back here), or, when none is left, resume every stopped thread.
+    fn advance_resume(&mut self) {
+        loop {
+            let next = self.threads.values().find(|t| t.check_pc && t.state.is_stopped());
+            let Some(tid) = next.map(|t| t.tid) else { break };
+            self.threads.get_mut(&tid).unwrap().check_pc = false;
+            if !self.memory.has_breakpoints() {
+                continue;
+            }
+            if let Some(pc) = self.pc(tid) {
+                if self.memory.has_breakpoint(pc) {
+                    self.start_step(tid, Some(pc));
+                    return;
+                }
+            }
+        }
+        self.resuming = false;
         let stopped: Vec<(i32, ThreadState, i32)> = self
             .threads
             .values()
@@ -420,6 +460,54 @@ impl Tracer {
         for (tid, state, sig) in stopped {
             self.resume(tid, state, sig);
         }
+    }
+
+    /// Single-steps one stopped thread, first lifting the breakpoint at `over` (its PC).
+    fn start_step(&mut self, tid: i32, over: Option<u64>) {
+        if let Some(addr) = over {
+            self.memory.lift(addr);
+        }
+        let sig = {
+            let t = self.threads.get_mut(&tid).unwrap();
+            t.step_over = over;
+            t.stepping = true;
+            t.cause = Cause::of(CauseKind::Stopped);
+            std::mem::take(&mut t.pending_signal)
+        };
+        match ptrace::step(tid, sig) {
+            Ok(()) => self.set_state(tid, ThreadState::SingleStepping),
+            Err(_) => {
+                self.end_step(tid);
+                self.set_state(tid, ThreadState::Exiting);
+            }
+        }
+    }
+
+    /// Any stop of a stepping thread ends its step: the lifted breakpoint goes back in.
+    fn end_step(&mut self, tid: i32) {
+        let Some(t) = self.threads.get_mut(&tid) else { return };
+        t.stepping = false;
+        if let Some(addr) = t.step_over.take() {
+            self.memory.restore(addr);
+        }
+    }
+
+    /// ptrace_dbg_step: one instruction of one stopped thread, the others staying stopped.
+    /// Returns at once; the caller waits for the process to be Stopped again.
+    pub fn step(&mut self, tid: i32) -> Result<()> {
+        self.require_stopped()?;
+        if self.stopped_thread(tid)?.state == ThreadState::StoppedExiting {
+            return Err(Error::BadState(format!("thread {tid} is exiting; it cannot be stepped")));
+        }
+        let pc =
+            ptrace::get_regs(tid).map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGS)", e))?.rip;
+        let over = Some(pc).filter(|&pc| self.memory.has_breakpoint(pc));
+        self.threads.get_mut(&tid).unwrap().check_pc = false;
+        self.trigger = 0;
+        self.set_run(RunState::Running);
+        self.stopping_all = true;
+        self.start_step(tid, over);
+        self.check_all_stopped();
         Ok(())
     }
 
@@ -445,6 +533,7 @@ impl Tracer {
     /// Must be called with the process stopped.
     pub fn detach(&mut self) -> Result<()> {
         self.require_stopped()?;
+        self.memory.lift_all();
         let tids: Vec<(i32, ThreadState, i32)> =
             self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();
         for (tid, state, sig) in tids {
@@ -546,9 +635,14 @@ impl Tracer {
         }
     }
 
-    /// Lets go of a fork child the program created: it runs on untraced.
+    /// Lets go of a fork child the program created: our int3s are taken out of its copy of
+    /// the memory (it would die of SIGTRAP at the first), then it runs on untraced. A vfork
+    /// child shares the parent's memory, from which they were lifted already.
     fn release_child(&mut self, child: i32) {
         trace!("fork child {child}: detached");
+        if self.vforking.is_empty() {
+            self.memory.lift_all_in(child);
+        }
         let _ = ptrace::detach(child, 0);
     }
 
@@ -559,9 +653,23 @@ impl Tracer {
             self.set_state(tid, ThreadState::Exiting);
             return;
         }
+        let stepping = self.threads[&tid].stepping;
+        if stepping {
+            self.end_step(tid);
+            if event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid) {
+                self.on_step_done(tid);
+                return;
+            }
+        }
         match event {
             ptrace::EVENT_CLONE | ptrace::EVENT_FORK | ptrace::EVENT_VFORK => {
                 self.on_new_task(tid, event)
+            }
+            ptrace::EVENT_VFORK_DONE => {
+                if self.vforking.remove(&tid) && self.vforking.is_empty() {
+                    self.memory.restore_all();
+                }
+                self.resume_quietly(tid);
             }
             ptrace::EVENT_EXEC => self.on_exec(tid),
             ptrace::EVENT_EXIT => {
@@ -597,7 +705,10 @@ impl Tracer {
                 let _ = ptrace::cont(tid, 0);
             }
             ThreadState::SingleStepping => {
-                let _ = ptrace::step(tid, 0);
+                // Same, during a step: the step ended at this stop (see on_stop); do it over
+                // again from where the thread is.
+                let over = self.pc(tid).filter(|&pc| self.memory.has_breakpoint(pc));
+                self.start_step(tid, over);
             }
             _ => {}
         }
@@ -605,21 +716,88 @@ impl Tracer {
 
     /// A plain signal-delivery stop.
     fn on_signal_stop(&mut self, tid: i32, sig: i32) {
-        let state = self.threads[&tid].state;
-        if sig == libc::SIGTRAP {
-            let info = ptrace::siginfo(tid).ok();
-            if let Some(info) = info {
-                if state == ThreadState::SingleStepping && info.code == ptrace::TRAP_TRACE {
-                    self.set_state(tid, ThreadState::Stopped);
-                    self.set_cause(tid, Cause::of(CauseKind::Stopped));
-                    return;
-                }
-            }
+        if sig == libc::SIGTRAP && self.on_int3(tid) {
+            return;
         }
         self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(sig));
         if let Some(t) = self.threads.get_mut(&tid) {
             t.pending_signal = sig;
         }
+    }
+
+    /// Whether the thread's SIGTRAP is the end of our single step (si_code TRAP_TRACE).
+    fn is_step_trap(&self, tid: i32) -> bool {
+        matches!(ptrace::siginfo(tid), Ok(info) if info.code == ptrace::TRAP_TRACE)
+    }
+
+    /// Our single step of `tid` completed.
+    fn on_step_done(&mut self, tid: i32) {
+        self.set_state(tid, ThreadState::Stopped);
+        if self.resuming {
+            // Stepped over a breakpoint during a continue: on with the continue.
+            self.advance_resume();
+            return;
+        }
+        self.set_cause(tid, Cause::of(CauseKind::Stopped));
+        self.threads.get_mut(&tid).unwrap().check_pc = true;
+        if self.trigger == 0 {
+            self.trigger = tid;
+        }
+    }
+
+    /// A SIGTRAP from an `int3` (si_code SI_KERNEL, the byte before the PC): one of our
+    /// breakpoints (reported, PC moved back onto it), or one removed while this trap was pending
+    /// (swallowed, PC moved back). Returns false for any other SIGTRAP: the program's own.
+    fn on_int3(&mut self, tid: i32) -> bool {
+        if !self.ever_had_breakpoints {
+            return false;
+        }
+        match ptrace::siginfo(tid) {
+            Ok(info) if info.code == ptrace::SI_KERNEL => {}
+            _ => return false,
+        }
+        let Ok(mut regs) = ptrace::get_regs(tid) else { return false };
+        let addr = regs.rip.wrapping_sub(1);
+        let ours = self.memory.has_breakpoint(addr);
+        let stale = !ours
+            && self.memory.was_removed(addr)
+            && self.memory.raw_byte(addr) != Some(crate::sys::arch::BREAKPOINT_INSN);
+        if !ours && !stale {
+            return false;
+        }
+        regs.rip = addr;
+        if ptrace::set_regs(tid, &regs).is_err() {
+            return false;
+        }
+        if ours {
+            self.threads.get_mut(&tid).unwrap().check_pc = true;
+            self.event_stop(tid, ThreadState::StoppedBreakpoint, Cause::breakpoint(addr));
+        } else {
+            trace!("thread {tid}: trap of removed breakpoint {addr:#x} swallowed");
+            self.resume_quietly(tid);
+        }
+        true
+    }
+
+    /// Resumes a thread after a stop nobody needs to see, unless an all-stop wants it stopped.
+    fn resume_quietly(&mut self, tid: i32) {
+        let state = self.threads.get(&tid).map(|t| t.state);
+        let keep_stopped = state == Some(ThreadState::Stopping)
+            || self.run == RunState::Stopped
+            || (self.stopping_all && !self.resuming);
+        if keep_stopped {
+            self.set_state(tid, ThreadState::Stopped);
+            self.set_cause(tid, Cause::of(CauseKind::Stopped));
+        } else if ptrace::cont(tid, 0).is_ok() {
+            self.set_state(tid, ThreadState::Running);
+        } else {
+            self.set_state(tid, ThreadState::Exiting);
+        }
+    }
+
+    /// The PC of a stopped thread.
+    fn pc(&self, tid: i32) -> Option<u64> {
+        ptrace::get_regs(tid).ok().map(|r| r.rip)
     }
 
     /// PTRACE_EVENT_CLONE/FORK/VFORK: register the new thread (and stop the world), or let a
@@ -637,6 +815,13 @@ impl Tracer {
             self.event_stop(tid, ThreadState::StoppedThreadCreate, Cause::thread_create(new));
             return;
         }
+        if event == ptrace::EVENT_VFORK && self.memory.has_breakpoints() {
+            // The vfork child runs in the parent's memory: our int3s would kill it, and taking
+            // them out of its memory takes them out of the parent's. Lift them until the parent's
+            // PTRACE_EVENT_VFORK_DONE (threads of the parent that run meanwhile can miss them).
+            self.memory.lift_all();
+            self.vforking.insert(tid);
+        }
         if new > 0 {
             if self.early_children.remove(&new) {
                 self.release_child(new);
@@ -645,12 +830,7 @@ impl Tracer {
             }
         }
         // The parent goes on (unless an all-stop wants it).
-        if self.threads[&tid].state == ThreadState::Stopping {
-            self.set_state(tid, ThreadState::Stopped);
-            self.set_cause(tid, Cause::of(CauseKind::Stopped));
-        } else {
-            let _ = ptrace::cont(tid, 0);
-        }
+        self.resume_quietly(tid);
     }
 
     /// PTRACE_EVENT_EXEC: every other thread is gone and the exec'ing thread now has the
@@ -663,6 +843,10 @@ impl Tracer {
             self.remove_thread(t);
         }
         self.leader_untraced = false;
+        // A new address space: the old /proc/PID/mem and every breakpoint address mean nothing
+        // in it any more.
+        self.memory.reset_for_exec();
+        self.vforking.clear();
         self.set_state(tid, ThreadState::Running);
         if self.run == RunState::Running {
             self.trigger = tid;
@@ -724,6 +908,53 @@ impl Tracer {
     /// Whether the process was launched by us (free kills it) or attached (free detaches).
     pub fn launched(&self) -> bool {
         self.launched
+    }
+
+    // ----- debugging primitives ------------------------------------------------------------
+
+    /// The memory shared with the API threads.
+    pub fn memory(&self) -> Arc<Memory> {
+        self.memory.clone()
+    }
+
+    /// Sets a breakpoint (process stopped).
+    pub fn add_breakpoint(&mut self, addr: u64) -> Result<()> {
+        self.require_stopped()?;
+        self.ever_had_breakpoints = true;
+        self.memory.add_breakpoint(addr)?;
+        trace!("breakpoint {addr:#x}: inserted ({} set)", self.memory.breakpoint_count());
+        Ok(())
+    }
+
+    /// Removes a breakpoint (process stopped).
+    pub fn remove_breakpoint(&mut self, addr: u64) -> Result<()> {
+        self.require_stopped()?;
+        self.memory.remove_breakpoint(addr)?;
+        trace!("breakpoint {addr:#x}: removed");
+        Ok(())
+    }
+
+    /// The registers of a stopped thread.
+    pub fn get_regs(&self, tid: i32) -> Result<libc::user_regs_struct> {
+        self.stopped_thread(tid)?;
+        ptrace::get_regs(tid).map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGS)", e))
+    }
+
+    /// Writes the registers of a stopped thread.
+    pub fn set_regs(&mut self, tid: i32, regs: &libc::user_regs_struct) -> Result<()> {
+        self.stopped_thread(tid)?;
+        ptrace::set_regs(tid, regs).map_err(|e| thread_error(tid, "ptrace(PTRACE_SETREGS)", e))?;
+        // Its PC may now be on a breakpoint: the next continue must check.
+        self.threads.get_mut(&tid).unwrap().check_pc = true;
+        Ok(())
+    }
+}
+
+/// A ptrace request on a thread we believed stopped failed: ESRCH means it died meanwhile.
+fn thread_error(tid: i32, call: &'static str, e: Errno) -> Error {
+    match e {
+        Errno::ESRCH => Error::NoSuchThread(tid),
+        e => Error::os(call, e),
     }
 }
 

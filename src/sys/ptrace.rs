@@ -14,12 +14,14 @@ pub const TRACE_OPTIONS: i32 = libc::PTRACE_O_TRACECLONE
     | libc::PTRACE_O_TRACEEXEC
     | libc::PTRACE_O_TRACEEXIT
     | libc::PTRACE_O_TRACEFORK
-    | libc::PTRACE_O_TRACEVFORK;
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACEVFORKDONE;
 
 /// `status >> 16` values of event stops.
 pub const EVENT_FORK: i32 = libc::PTRACE_EVENT_FORK;
 pub const EVENT_VFORK: i32 = libc::PTRACE_EVENT_VFORK;
 pub const EVENT_CLONE: i32 = libc::PTRACE_EVENT_CLONE;
+pub const EVENT_VFORK_DONE: i32 = libc::PTRACE_EVENT_VFORK_DONE;
 pub const EVENT_EXEC: i32 = libc::PTRACE_EVENT_EXEC;
 pub const EVENT_EXIT: i32 = libc::PTRACE_EVENT_EXIT;
 pub const EVENT_STOP: i32 = libc::PTRACE_EVENT_STOP;

@@ -204,3 +204,40 @@ pub fn launch_with(
     f(&mut opts);
     Process::launch(&tracee(), &opts).expect("launch tracee")
 }
+
+/// The address of `symbol` of the tracee program in process `pid`: its offset in the ELF file
+/// (from `nm`) plus the load address of the executable (from /proc/PID/maps), so PIE works.
+pub fn symbol_addr(pid: i32, symbol: &str) -> u64 {
+    let exe = tracee();
+    let out = Command::new("nm").arg(&exe).output().expect("run nm");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let offset = text
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split_whitespace();
+            let (v, _, name) = (f.next()?, f.next()?, f.next()?);
+            (name == symbol).then(|| u64::from_str_radix(v, 16).ok()).flatten()
+        })
+        .unwrap_or_else(|| panic!("symbol {symbol} not in the tracee"));
+    load_base(pid, &exe) + offset
+}
+
+/// The lowest mapping address of `exe` in process `pid`.
+pub fn load_base(pid: i32, exe: &std::path::Path) -> u64 {
+    let exe = std::fs::canonicalize(exe).unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    maps.lines()
+        .filter(|l| l.ends_with(exe.to_str().unwrap()))
+        .filter_map(|l| u64::from_str_radix(l.split('-').next()?, 16).ok())
+        .min()
+        .expect("executable not mapped")
+}
+
+/// Reads memory of `pid` directly from /proc/PID/mem (what the kernel holds, our int3s included).
+pub fn raw_mem(pid: i32, addr: u64, len: usize) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut buf = vec![0u8; len];
+    f.read_exact_at(&mut buf, addr).unwrap();
+    buf
+}

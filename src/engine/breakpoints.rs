@@ -1,0 +1,331 @@
+//! The breakpoint table: address -> the original byte under our `int3`.
+//!
+//! Breakpoints stay in the tracee's memory from `add` to `remove` (or detach), rather than being
+//! inserted at every continue and removed at every stop as the seed did: a stop/continue cycle
+//! then costs nothing per breakpoint, only the one a thread sits on is stepped over. The price is
+//! that every read of tracee memory through the library must show the original bytes instead of
+//! ours (`hide`), and every write must keep ours in place (`absorb_write`).
+//!
+//! Used only on the monitor thread, through the `Tracer`.
+
+use super::{Error, Result};
+use crate::sys::arch::BREAKPOINT_INSN;
+use crate::sys::mem::MemFile;
+use std::collections::{BTreeMap, HashSet};
+
+#[derive(Default)]
+pub struct Breakpoints {
+    /// Inserted breakpoints: address -> original byte.
+    pub(super) table: BTreeMap<u64, u8>,
+    /// Addresses of removed breakpoints: a thread that hit one just before it was removed still
+    /// has the trap pending, and that trap must be swallowed, not delivered.
+    former: HashSet<u64>,
+}
+
+fn fault(addr: u64, e: nix::errno::Errno) -> Error {
+    Error::Fault {
+        addr,
+        done: 0,
+        detail: format!("cannot access the byte at {addr:#x}: {}", e.desc()),
+    }
+}
+
+impl Breakpoints {
+    pub fn contains(&self, addr: u64) -> bool {
+        self.table.contains_key(&addr)
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Whether `addr` held a breakpoint that has since been removed.
+    pub fn was_removed(&self, addr: u64) -> bool {
+        self.former.contains(&addr)
+    }
+
+    /// Saves the byte at `addr` and writes `int3` over it.
+    pub fn add(&mut self, mem: &MemFile, addr: u64) -> Result<()> {
+        if self.table.contains_key(&addr) {
+            return Err(Error::BreakpointExists(addr));
+        }
+        let mut orig = [0u8; 1];
+        if let (0, Some(e)) = mem.read_at(addr, &mut orig) {
+            return Err(fault(addr, e));
+        }
+        if let (0, Some(e)) = mem.write_at(addr, &[BREAKPOINT_INSN]) {
+            return Err(fault(addr, e));
+        }
+        self.table.insert(addr, orig[0]);
+        self.former.remove(&addr);
+        Ok(())
+    }
+
+    /// Writes the original byte back and forgets the breakpoint.
+    pub fn remove(&mut self, mem: &MemFile, addr: u64) -> Result<()> {
+        let orig = *self.table.get(&addr).ok_or(Error::NoBreakpoint(addr))?;
+        if let (0, Some(e)) = mem.write_at(addr, &[orig]) {
+            return Err(fault(addr, e));
+        }
+        self.table.remove(&addr);
+        self.former.insert(addr);
+        Ok(())
+    }
+
+    /// Puts the original byte back temporarily (to step over the breakpoint).
+    pub fn lift(&self, mem: &MemFile, addr: u64) {
+        if let Some(&orig) = self.table.get(&addr) {
+            let _ = mem.write_at(addr, &[orig]);
+        }
+    }
+
+    /// Writes `int3` back after `lift` (if the breakpoint still exists).
+    pub fn restore(&self, mem: &MemFile, addr: u64) {
+        if self.table.contains_key(&addr) {
+            let _ = mem.write_at(addr, &[BREAKPOINT_INSN]);
+        }
+    }
+
+    /// Writes every original byte into `mem` (detach, or a forked child's copy of the memory).
+    pub fn lift_all(&self, mem: &MemFile) {
+        for (&addr, &orig) in &self.table {
+            let _ = mem.write_at(addr, &[orig]);
+        }
+    }
+
+    /// Writes `int3` at every breakpoint again after `lift_all`.
+    pub fn restore_all(&self, mem: &MemFile) {
+        for &addr in self.table.keys() {
+            let _ = mem.write_at(addr, &[BREAKPOINT_INSN]);
+        }
+    }
+
+    /// Replaces our bytes in `buf` (read from `addr`) with the originals.
+    pub fn hide(&self, addr: u64, buf: &mut [u8]) {
+        let end = addr.saturating_add(buf.len() as u64);
+        for (&a, &orig) in self.table.range(addr..end) {
+            buf[(a - addr) as usize] = orig;
+        }
+    }
+
+    /// Before writing `data` at `addr`: the bytes that land on breakpoints become their new
+    /// originals, and `int3` stays in memory.
+    pub fn absorb_write(&mut self, addr: u64, data: &mut [u8]) {
+        let end = addr.saturating_add(data.len() as u64);
+        for (&a, orig) in self.table.range_mut(addr..end) {
+            let i = (a - addr) as usize;
+            *orig = data[i];
+            data[i] = BREAKPOINT_INSN;
+        }
+    }
+
+    /// Forgets everything (after exec the address space is a new one).
+    pub fn clear(&mut self) {
+        self.table.clear();
+        self.former.clear();
+    }
+}
+
+/// Tracee memory and the breakpoint table behind one lock, shared by the monitor (which adds,
+/// removes, lifts and restores breakpoints) and the API threads (which read and write memory
+/// directly, without a trip to the monitor: `/proc/PID/mem` and `process_vm_readv` work from any
+/// thread of the tracer's process, and a 64 MiB read should not be copied twice).
+pub struct Memory {
+    pid: i32,
+    inner: std::sync::Mutex<Inner>,
+}
+
+struct Inner {
+    /// `/proc/PID/mem`, opened on first use; reset at exec (it stays bound to the old image).
+    file: Option<MemFile>,
+    breakpoints: Breakpoints,
+}
+
+impl Inner {
+    fn file(&mut self, pid: i32) -> Result<&MemFile> {
+        if self.file.is_none() {
+            self.file = Some(MemFile::open(pid).map_err(|e| Error::os("open(/proc/PID/mem)", e))?);
+        }
+        Ok(self.file.as_ref().unwrap())
+    }
+}
+
+impl Memory {
+    pub fn new(pid: i32) -> Memory {
+        Memory {
+            pid,
+            inner: std::sync::Mutex::new(Inner { file: None, breakpoints: Breakpoints::default() }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` with the memory file (opened if needed) and the table.
+    fn with<R>(&self, f: impl FnOnce(&MemFile, &mut Breakpoints) -> Result<R>) -> Result<R> {
+        let mut inner = self.lock();
+        inner.file(self.pid)?;
+        let Inner { file, breakpoints } = &mut *inner;
+        f(file.as_ref().unwrap(), breakpoints)
+    }
+
+    pub fn has_breakpoint(&self, addr: u64) -> bool {
+        self.lock().breakpoints.contains(addr)
+    }
+
+    pub fn has_breakpoints(&self) -> bool {
+        !self.lock().breakpoints.is_empty()
+    }
+
+    pub fn breakpoint_count(&self) -> usize {
+        self.lock().breakpoints.len()
+    }
+
+    pub fn was_removed(&self, addr: u64) -> bool {
+        self.lock().breakpoints.was_removed(addr)
+    }
+
+    pub fn add_breakpoint(&self, addr: u64) -> Result<()> {
+        self.with(|mem, bps| bps.add(mem, addr))
+    }
+
+    pub fn remove_breakpoint(&self, addr: u64) -> Result<()> {
+        self.with(|mem, bps| bps.remove(mem, addr))
+    }
+
+    /// Takes the breakpoint at `addr` out of memory for a step over it.
+    pub fn lift(&self, addr: u64) {
+        let _ = self.with(|mem, bps| {
+            bps.lift(mem, addr);
+            Ok(())
+        });
+    }
+
+    /// Puts the breakpoint at `addr` back after `lift`.
+    pub fn restore(&self, addr: u64) {
+        let _ = self.with(|mem, bps| {
+            bps.restore(mem, addr);
+            Ok(())
+        });
+    }
+
+    /// Takes every breakpoint out of memory (detach, vfork).
+    pub fn lift_all(&self) {
+        if self.has_breakpoints() {
+            let _ = self.with(|mem, bps| {
+                bps.lift_all(mem);
+                Ok(())
+            });
+        }
+    }
+
+    /// Puts every breakpoint back after `lift_all`.
+    pub fn restore_all(&self) {
+        if self.has_breakpoints() {
+            let _ = self.with(|mem, bps| {
+                bps.restore_all(mem);
+                Ok(())
+            });
+        }
+    }
+
+    /// Takes every breakpoint out of the copy of the memory a forked child `pid` got.
+    pub fn lift_all_in(&self, pid: i32) {
+        let inner = self.lock();
+        if !inner.breakpoints.is_empty() {
+            if let Ok(child) = MemFile::open(pid) {
+                inner.breakpoints.lift_all(&child);
+            }
+        }
+    }
+
+    /// After exec: a new address space, no breakpoints, a memory file to reopen.
+    pub fn reset_for_exec(&self) {
+        let mut inner = self.lock();
+        inner.file = None;
+        inner.breakpoints.clear();
+    }
+
+    /// One byte as it really is in memory (our int3s included).
+    pub fn raw_byte(&self, addr: u64) -> Option<u8> {
+        self.with(|mem, _| {
+            let mut b = [0u8];
+            match mem.read_at(addr, &mut b) {
+                (1, _) => Ok(b[0]),
+                (_, e) => Err(fault(addr, e.unwrap_or(nix::errno::Errno::EIO))),
+            }
+        })
+        .ok()
+    }
+
+    /// Reads `buf.len()` bytes from `addr`, showing original bytes where our breakpoints are.
+    /// Returns the bytes read; stops at the first unreadable byte with `Error::Fault`.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> std::result::Result<usize, (usize, Error)> {
+        check_range(addr, buf.len()).map_err(|e| (0, e))?;
+        let mut inner = self.lock();
+        // process_vm_readv first: the fastest bulk copy. It may stop short of an unmapped page
+        // (at a page or iovec boundary); /proc/PID/mem then finds the exact first bad byte.
+        let mut done = crate::sys::mem::read_vm(self.pid, addr, buf).unwrap_or(0);
+        let mut failure = None;
+        if done < buf.len() {
+            match inner.file(self.pid) {
+                Ok(file) => {
+                    let (n, e) = file.read_at(addr + done as u64, &mut buf[done..]);
+                    done += n;
+                    failure = e;
+                }
+                Err(e) => return Err((done, e)),
+            }
+        }
+        inner.breakpoints.hide(addr, &mut buf[..done]);
+        match failure {
+            None => Ok(done),
+            Some(e) => Err((done, mem_fault(addr, done, e))),
+        }
+    }
+
+    /// Writes `data` at `addr` (read-only mappings too, as PTRACE_POKETEXT does). Bytes landing
+    /// on our breakpoints become their new originals; the int3s stay.
+    pub fn write(&self, addr: u64, data: &[u8]) -> std::result::Result<usize, (usize, Error)> {
+        check_range(addr, data.len()).map_err(|e| (0, e))?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let mut inner = self.lock();
+        let end = addr + data.len() as u64;
+        let covers_bp = inner.breakpoints.table.range(addr..end).next().is_some();
+        let mut patched;
+        let data = if covers_bp {
+            patched = data.to_vec();
+            inner.breakpoints.absorb_write(addr, &mut patched);
+            &patched[..]
+        } else {
+            data
+        };
+        let file = inner.file(self.pid).map_err(|e| (0, e))?;
+        match file.write_at(addr, data) {
+            (n, None) => Ok(n),
+            (n, Some(e)) => Err((n, mem_fault(addr, n, e))),
+        }
+    }
+}
+
+/// Rejects ranges that wrap around the end of the address space.
+fn check_range(addr: u64, len: usize) -> Result<()> {
+    if addr.checked_add(len as u64).is_none() {
+        return Err(Error::InvalidArgument(format!(
+            "the range {addr:#x} + {len} wraps around the end of the address space"
+        )));
+    }
+    Ok(())
+}
+
+fn mem_fault(addr: u64, done: usize, e: nix::errno::Errno) -> Error {
+    let at = addr.wrapping_add(done as u64);
+    Error::Fault { addr: at, done, detail: format!("{at:#x} is not accessible ({})", e.desc()) }
+}
