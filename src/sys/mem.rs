@@ -50,49 +50,46 @@ impl MemFile {
     /// Reads as much of `buf` as is mapped from `addr` on. Returns the count and, if it stopped
     /// short, the error at the first unreadable byte.
     pub fn read_at(&self, addr: u64, buf: &mut [u8]) -> (usize, Option<Errno>) {
-        let mut done = 0;
-        while done < buf.len() {
-            let Some(at) = addr.checked_add(done as u64) else { return (done, Some(Errno::EIO)) };
-            let off = match offset(at) {
-                Ok(o) => o,
-                Err(e) => return (done, Some(e)),
-            };
+        let fd = self.fd.as_raw_fd();
+        transfer(addr, buf.len(), |done, off| {
             let rest = &mut buf[done..];
             // SAFETY: `rest` is valid and writable for `rest.len()` bytes.
-            let n = unsafe {
-                libc::pread(self.fd.as_raw_fd(), rest.as_mut_ptr().cast(), rest.len(), off)
-            };
-            match n {
-                n if n > 0 => done += n as usize,
-                0 => return (done, Some(Errno::EIO)),
-                _ if Errno::last() == Errno::EINTR => continue,
-                _ => return (done, Some(Errno::last())),
-            }
-        }
-        (done, None)
+            unsafe { libc::pread(fd, rest.as_mut_ptr().cast(), rest.len(), off) }
+        })
     }
 
     /// Writes as much of `data` as is mapped from `addr` on (read-only mappings included, as
     /// PTRACE_POKETEXT does). Returns the count and, if it stopped short, the error.
     pub fn write_at(&self, addr: u64, data: &[u8]) -> (usize, Option<Errno>) {
-        let mut done = 0;
-        while done < data.len() {
-            let Some(at) = addr.checked_add(done as u64) else { return (done, Some(Errno::EIO)) };
-            let off = match offset(at) {
-                Ok(o) => o,
-                Err(e) => return (done, Some(e)),
-            };
+        let fd = self.fd.as_raw_fd();
+        transfer(addr, data.len(), |done, off| {
             let rest = &data[done..];
             // SAFETY: `rest` is valid and readable for `rest.len()` bytes.
-            let n =
-                unsafe { libc::pwrite(self.fd.as_raw_fd(), rest.as_ptr().cast(), rest.len(), off) };
-            match n {
-                n if n > 0 => done += n as usize,
-                0 => return (done, Some(Errno::EIO)),
-                _ if Errno::last() == Errno::EINTR => continue,
-                _ => return (done, Some(Errno::last())),
-            }
-        }
-        (done, None)
+            unsafe { libc::pwrite(fd, rest.as_ptr().cast(), rest.len(), off) }
+        })
     }
+}
+
+/// Repeats `io(done, offset)` (a pread or pwrite of the rest) until `len` bytes moved or it
+/// fails; returns the count and the error that stopped it.
+fn transfer(
+    addr: u64,
+    len: usize,
+    mut io: impl FnMut(usize, libc::off_t) -> isize,
+) -> (usize, Option<Errno>) {
+    let mut done = 0;
+    while done < len {
+        let off = match addr.checked_add(done as u64).map(offset) {
+            Some(Ok(o)) => o,
+            Some(Err(e)) => return (done, Some(e)),
+            None => return (done, Some(Errno::EIO)),
+        };
+        match io(done, off) {
+            n if n > 0 => done += n as usize,
+            0 => return (done, Some(Errno::EIO)),
+            _ if Errno::last() == Errno::EINTR => continue,
+            _ => return (done, Some(Errno::last())),
+        }
+    }
+    (done, None)
 }
