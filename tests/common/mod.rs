@@ -14,15 +14,23 @@ use std::time::{Duration, Instant};
 /// Timeout for any single wait in a test.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// The tracee program (c-tests/tracees/tracee.c), compiled once per test binary run.
+/// The tracee program (c-tests/tracees/tracee.c), compiled on first use. The binary is named by
+/// a hash of its source and never replaced once there, because tests run in parallel processes
+/// (nextest) and a replaced file would show as "(deleted)" in a running tracee's maps.
 pub fn tracee() -> PathBuf {
+    use std::hash::{Hash, Hasher};
     static BUILD: Once = Once::new();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-tests/tracees/tracee.c");
+    let text = std::fs::read(&src).expect("read tracee source");
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let out = dir.join("tracee");
+    let out = dir.join(format!("tracee-{:016x}", h.finish()));
     BUILD.call_once(|| {
-        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-tests/tracees/tracee.c");
-        // Build under a unique name and rename: test binaries run in parallel.
-        let tmp = dir.join(format!("tracee.{}", std::process::id()));
+        if out.exists() {
+            return;
+        }
+        let tmp = dir.join(format!("tracee.tmp.{}", std::process::id()));
         let st = Command::new("gcc")
             .args(["-O1", "-g", "-pthread", "-o"])
             .arg(&tmp)
@@ -30,7 +38,10 @@ pub fn tracee() -> PathBuf {
             .status()
             .expect("run gcc");
         assert!(st.success(), "building the tracee failed");
-        std::fs::rename(&tmp, &out).expect("install tracee");
+        // hard_link never replaces: a concurrent builder's identical copy wins and stays.
+        let _ = std::fs::hard_link(&tmp, &out);
+        let _ = std::fs::remove_file(&tmp);
+        assert!(out.exists(), "tracee not built");
     });
     out
 }
