@@ -123,6 +123,11 @@ impl Shared {
         lock(&self.snap).clone()
     }
 
+    /// Runs `f` on the current snapshot under its lock (no copy).
+    pub fn read<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        f(&lock(&self.snap))
+    }
+
     /// Waits until `done(snapshot)` holds or the deadline passes; returns the last snapshot and
     /// whether it held.
     pub fn wait_for(

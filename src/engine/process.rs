@@ -4,7 +4,7 @@
 
 use super::breakpoints::Memory;
 use super::monitor::{self, Monitor, Snapshot, Start};
-use super::thread::{Cause, ThreadState};
+use super::thread::{Cause, ThreadInfo, ThreadState};
 use super::tracer::{ExitStatus, RunState};
 use super::{Error, Result};
 use crate::sys::spawn::LaunchSpec;
@@ -150,36 +150,30 @@ impl Process {
         self.monitor.shared.snapshot()
     }
 
-    fn live_snapshot(&self) -> Result<Snapshot> {
-        let s = self.snapshot();
-        match s.run {
-            RunState::Exited => Err(Error::Exited),
-            RunState::Detached => Err(Error::BadState("the process was detached".into())),
-            _ => Ok(s),
-        }
+    /// Runs `f` on thread `tid`'s published state, under the snapshot's lock (no copy).
+    fn with_thread<R>(&self, tid: i32, f: impl FnOnce(&ThreadInfo) -> Result<R>) -> Result<R> {
+        self.monitor.shared.read(|s| {
+            live(s)?;
+            f(s.threads.iter().find(|t| t.tid == tid).ok_or(Error::NoSuchThread(tid))?)
+        })
     }
 
     /// Live threads, main thread first (zombies and exited threads excluded).
     pub fn threads(&self) -> Result<Vec<i32>> {
-        let s = self.live_snapshot()?;
-        Ok(s.threads.iter().filter(|t| !t.state.is_zombie()).map(|t| t.tid).collect())
+        self.monitor.shared.read(|s| {
+            live(s)?;
+            Ok(s.threads.iter().filter(|t| !t.state.is_zombie()).map(|t| t.tid).collect())
+        })
     }
 
     /// The state of one thread.
     pub fn thread_state(&self, tid: i32) -> Result<ThreadState> {
-        let s = self.live_snapshot()?;
-        s.threads.iter().find(|t| t.tid == tid).map(|t| t.state).ok_or(Error::NoSuchThread(tid))
+        self.with_thread(tid, |t| Ok(t.state))
     }
 
     /// Why a stopped thread is stopped.
     pub fn stop_cause(&self, tid: i32) -> Result<Cause> {
-        let s = self.live_snapshot()?;
-        let t = s.threads.iter().find(|t| t.tid == tid).ok_or(Error::NoSuchThread(tid))?;
-        if t.state.is_stopped() {
-            Ok(t.cause)
-        } else {
-            Err(Error::BadState(format!("thread {tid} is {}, not stopped", t.state.name())))
-        }
+        self.with_thread(tid, |t| stopped(t).map(|()| t.cause))
     }
 
     /// Waits until the process is not running (start-up, stop, kill).
@@ -300,6 +294,11 @@ impl Process {
 
     /// The registers of a stopped thread.
     pub fn get_regs(&self, tid: i32) -> Result<libc::user_regs_struct> {
+        // Registers already read during this stop (at a breakpoint hit, say) are published:
+        // no trip to the monitor.
+        if let Some(regs) = self.with_thread(tid, |t| stopped(t).map(|()| t.regs))? {
+            return Ok(regs);
+        }
         self.monitor.shared.call(move |t| t.get_regs(tid))
     }
 
@@ -311,15 +310,7 @@ impl Process {
 
     /// Checks, on the published snapshot, that `tid` is a stopped thread of ours.
     fn check_stopped_thread(&self, tid: i32) -> Result<()> {
-        let s = self.live_snapshot()?;
-        match s.threads.iter().find(|t| t.tid == tid) {
-            Some(t) if t.state.is_stopped() => Ok(()),
-            Some(t) if t.state.is_zombie() => Err(Error::NoSuchThread(tid)),
-            Some(t) => {
-                Err(Error::BadState(format!("thread {tid} is {}, not stopped", t.state.name())))
-            }
-            None => Err(Error::NoSuchThread(tid)),
-        }
+        self.with_thread(tid, stopped)
     }
 
     /// Reads tracee memory through stopped thread `tid`, our breakpoints hidden. On a fault the
@@ -343,6 +334,26 @@ impl Process {
     ) -> std::result::Result<usize, (usize, Error)> {
         self.check_stopped_thread(tid).map_err(|e| (0, e))?;
         self.memory.write(addr, data)
+    }
+}
+
+/// Ok while the process is traced; Exited or BadState once it is not.
+fn live(s: &Snapshot) -> Result<()> {
+    match s.run {
+        RunState::Exited => Err(Error::Exited),
+        RunState::Detached => Err(Error::BadState("the process was detached".into())),
+        _ => Ok(()),
+    }
+}
+
+/// Ok for a stopped thread; NoSuchThread for a dying one, BadState for a running one.
+fn stopped(t: &ThreadInfo) -> Result<()> {
+    if t.state.is_stopped() {
+        Ok(())
+    } else if t.state.is_zombie() {
+        Err(Error::NoSuchThread(t.tid))
+    } else {
+        Err(Error::BadState(format!("thread {} is {}, not stopped", t.tid, t.state.name())))
     }
 }
 

@@ -154,6 +154,9 @@ pub struct Thread {
     /// Its PC may sit on a breakpoint (it stopped at one, or its registers were written):
     /// resuming must check, and step over it first.
     pub check_pc: bool,
+    /// Its registers, when read during this stop (valid only while stopped; published, so
+    /// register reads need no trip to the monitor).
+    pub regs: Option<libc::user_regs_struct>,
 }
 
 impl Thread {
@@ -166,6 +169,7 @@ impl Thread {
             stepping: false,
             step_over: None,
             check_pc: false,
+            regs: None,
         }
     }
 }
@@ -176,4 +180,6 @@ pub struct ThreadInfo {
     pub tid: i32,
     pub state: ThreadState,
     pub cause: Cause,
+    /// Registers read during the current stop, if any.
+    pub regs: Option<libc::user_regs_struct>,
 }

@@ -148,6 +148,9 @@ impl Tracer {
     /// The one place a thread's state changes (the seed's setState); logs the transition.
     fn set_state(&mut self, tid: i32, state: ThreadState) {
         if let Some(t) = self.threads.get_mut(&tid) {
+            if !state.is_stopped() {
+                t.regs = None; // registers are only known while stopped
+            }
             if t.state != state {
                 trace!("thread {tid}: {} -> {}", t.state.name(), state.name());
                 t.state = state;
@@ -190,7 +193,7 @@ impl Tracer {
             .threads
             .values()
             .filter(|t| !t.state.is_terminal())
-            .map(|t| ThreadInfo { tid: t.tid, state: t.state, cause: t.cause })
+            .map(|t| ThreadInfo { tid: t.tid, state: t.state, cause: t.cause, regs: t.regs })
             .collect();
         // Main thread first while it lives; the rest by tid.
         infos.sort_by_key(|t| (t.tid != self.pid, t.tid));
@@ -770,8 +773,10 @@ impl Tracer {
             return false;
         }
         if ours {
-            self.threads.get_mut(&tid).unwrap().check_pc = true;
             self.event_stop(tid, ThreadState::StoppedBreakpoint, Cause::breakpoint(addr));
+            let t = self.threads.get_mut(&tid).unwrap();
+            t.check_pc = true;
+            t.regs = Some(regs);
         } else {
             trace!("thread {tid}: trap of removed breakpoint {addr:#x} swallowed");
             self.resume_quietly(tid);
@@ -796,8 +801,23 @@ impl Tracer {
     }
 
     /// The PC of a stopped thread.
-    fn pc(&self, tid: i32) -> Option<u64> {
-        ptrace::get_regs(tid).ok().map(|r| r.rip)
+    fn pc(&mut self, tid: i32) -> Option<u64> {
+        self.regs(tid).ok().map(|r| r.rip)
+    }
+
+    /// The registers of a stopped thread: from this stop's cache, or read (and cached).
+    fn regs(&mut self, tid: i32) -> std::result::Result<libc::user_regs_struct, Errno> {
+        if let Some(r) = self.threads.get(&tid).and_then(|t| t.regs) {
+            return Ok(r);
+        }
+        let r = ptrace::get_regs(tid)?;
+        if let Some(t) = self.threads.get_mut(&tid) {
+            if t.state.is_stopped() {
+                t.regs = Some(r);
+                self.dirty = true;
+            }
+        }
+        Ok(r)
     }
 
     /// PTRACE_EVENT_CLONE/FORK/VFORK: register the new thread (and stop the world), or let a
@@ -935,17 +955,20 @@ impl Tracer {
     }
 
     /// The registers of a stopped thread.
-    pub fn get_regs(&self, tid: i32) -> Result<libc::user_regs_struct> {
+    pub fn get_regs(&mut self, tid: i32) -> Result<libc::user_regs_struct> {
         self.stopped_thread(tid)?;
-        ptrace::get_regs(tid).map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGS)", e))
+        self.regs(tid).map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGS)", e))
     }
 
     /// Writes the registers of a stopped thread.
     pub fn set_regs(&mut self, tid: i32, regs: &libc::user_regs_struct) -> Result<()> {
         self.stopped_thread(tid)?;
         ptrace::set_regs(tid, regs).map_err(|e| thread_error(tid, "ptrace(PTRACE_SETREGS)", e))?;
+        let t = self.threads.get_mut(&tid).unwrap();
         // Its PC may now be on a breakpoint: the next continue must check.
-        self.threads.get_mut(&tid).unwrap().check_pc = true;
+        t.check_pc = true;
+        t.regs = Some(*regs);
+        self.dirty = true;
         Ok(())
     }
 }
