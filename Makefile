@@ -2,7 +2,7 @@
 #   make            the release library (target/release/libptrace_dbg.{so,a}) and the header
 #   make test       every check: fmt, clippy, Rust tests, header freshness, C tests, install
 #   make install    PREFIX=/usr/local DESTDIR= : library, header, pkg-config file
-#   make demo       (arrives with the engine)
+#   make demo       launch a multi-threaded sample under the library and show every stop
 #   make clean
 # Build outputs go to target/ (cargo) and build/ (everything else); both are gitignored.
 
@@ -81,7 +81,7 @@ $(BUILD)/c-tests/dlopen_check: c-tests/runner.c c-tests/runner.h c-tests/dlopen_
 	$(CC) $(C_TEST_CFLAGS) -I$(BUILD)/c-tests -DPTRACE_DBG_SO_PATH='"$(abspath $(SO))"' \
 		-o $@ c-tests/runner.c c-tests/dlopen_check.c -ldl
 
-test:
+test: demo-check
 	$(CARGO) fmt --check
 	$(MAKE) --no-print-directory all tracees
 	$(MAKE) --no-print-directory header-check
@@ -122,8 +122,31 @@ install: all
 		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
 		ptrace_dbg.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/ptrace_dbg.pc
 
-demo:
-	@echo "make demo arrives with the engine: it will launch a multi-threaded program, stop it at a breakpoint and print its threads."
+# make demo: build/demo/demo launches build/demo/sample (three worker threads) under the
+# library, breaks on its function compute, and prints every stop until the sample exits.
+# demo-check (part of make test) runs it and looks for the lines that prove each part worked.
+DEMO := $(BUILD)/demo
+DEMO_CFLAGS := -std=c11 $(C_WARN) -g
+.PHONY: demo-check
+
+$(DEMO)/demo: demo/demo.c demo/elf_symbols.c demo/elf_symbols.h $(DEV_SO) $(HEADER) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(DEMO_CFLAGS) -Iinclude -o $@ demo/demo.c demo/elf_symbols.c $(C_TEST_LDFLAGS)
+$(DEMO)/sample: demo/sample.c Makefile
+	@mkdir -p $(@D)
+	$(CC) $(DEMO_CFLAGS) -O1 -pthread -o $@ demo/sample.c
+
+demo: $(DEMO)/demo $(DEMO)/sample
+	$(DEMO)/demo $(DEMO)/sample
+
+demo-check: $(DEMO)/demo $(DEMO)/sample
+	@$(DEMO)/demo $(DEMO)/sample > $(DEMO)/demo.out 2>&1 || { cat $(DEMO)/demo.out; echo "demo-check: the demo failed"; exit 1; }
+	@for want in "created a new thread" "hit the breakpoint at compute" "step 3" \
+		"return address, in worker" "is exiting with status 0" "[sample] worker 3: done, total 30" \
+		"The program exited with status 0." "was hit 9 times"; do \
+		grep -qF "$$want" $(DEMO)/demo.out || { cat $(DEMO)/demo.out; echo "demo-check: no line with '$$want'"; exit 1; }; \
+	done
+	@echo "demo-check: ok"
 
 clean:
 	$(CARGO) clean
