@@ -360,6 +360,56 @@ static int mode_pattern(void) {
     return 0;
 }
 
+
+/* Every instruction form the library executes in place of a single step (src/sys/x86.rs), in
+ * a function of its own; the emulation test compares breakpoint-driven runs of it with real
+ * single steps, instruction by instruction. emu_block(a, b) returns a + b - 1. */
+long emu_data = 0x1122334455667788;
+long emu_block(long a, long b);
+__asm__(".text\n"
+        ".globl emu_block\n"
+        ".type emu_block, @function\n"
+        "emu_block:\n"
+        "  endbr64\n"
+        "  push %rbp\n"
+        "  mov %rsp, %rbp\n"
+        "  push %rbx\n"
+        "  push %r12\n"
+        "  push %r15\n"
+        "  sub $0x28, %rsp\n"
+        "  sub $0x1000, %rsp\n"
+        "  add $0x1000, %rsp\n"
+        "  nop\n"
+        "  nopl 0x0(%rax)\n"
+        "  nopw 0x0(%rax,%rax,1)\n"
+        "  xchg %ax, %ax\n"
+        "  mov %rdi, %rbx\n"
+        "  mov %rsi, %r12\n"
+        "  mov %r12, %rax\n"
+        "  mov emu_data(%rip), %rcx\n"
+        "  mov emu_data(%rip), %r15\n"
+        "  sub $1, %rbx\n"
+        "  add $-1, %r12\n"
+        "  sub $-128, %rbx\n"
+        "  add $0x7fffffff, %rcx\n"
+        "  mov %rdi, %rax\n"
+        "  add %rsi, %rax\n"
+        "  sub $1, %rax\n"
+        "  add $0x28, %rsp\n"
+        "  pop %r15\n"
+        "  pop %r12\n"
+        "  pop %rbx\n"
+        "  pop %rbp\n"
+        "  ret\n"
+        ".size emu_block, .-emu_block\n");
+
+/* emu: calls emu_block with arguments that drive the flags through zero, carry and sign. */
+static int mode_emu(void) {
+    long r = emu_block(1, 0) + emu_block(0, 5) + emu_block(-3, 2) + emu_block(0x7fffffffffffffff, 1);
+    say("emu %ld", r);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: tracee MODE [ARGS]\n");
@@ -389,6 +439,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "own_int3")) return mode_own_int3();
     if (!strcmp(m, "poke")) return mode_poke();
     if (!strcmp(m, "pattern")) return mode_pattern();
+    if (!strcmp(m, "emu")) return mode_emu();
     if (!strcmp(m, "exit_later")) {
         exit_after_seconds = n;
         pthread_t t;

@@ -11,6 +11,7 @@
 use super::{Error, Result};
 use crate::sys::arch::BREAKPOINT_INSN;
 use crate::sys::mem::MemFile;
+use crate::sys::x86;
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Default)]
@@ -143,6 +144,9 @@ struct Inner {
     /// `/proc/PID/mem`, opened on first use; reset at exec (it stays bound to the old image).
     file: Option<MemFile>,
     breakpoints: Breakpoints,
+    /// The instruction under each breakpoint, decoded on first need (None: not one we can
+    /// execute ourselves). Cleared by any write and any breakpoint added or removed.
+    decoded: std::collections::HashMap<u64, Option<x86::Insn>>,
 }
 
 impl Inner {
@@ -158,7 +162,11 @@ impl Memory {
     pub fn new(pid: i32) -> Memory {
         Memory {
             pid,
-            inner: std::sync::Mutex::new(Inner { file: None, breakpoints: Breakpoints::default() }),
+            inner: std::sync::Mutex::new(Inner {
+                file: None,
+                breakpoints: Breakpoints::default(),
+                decoded: Default::default(),
+            }),
         }
     }
 
@@ -170,7 +178,7 @@ impl Memory {
     fn with<R>(&self, f: impl FnOnce(&MemFile, &mut Breakpoints) -> Result<R>) -> Result<R> {
         let mut inner = self.lock();
         inner.file(self.pid)?;
-        let Inner { file, breakpoints } = &mut *inner;
+        let Inner { file, breakpoints, .. } = &mut *inner;
         f(file.as_ref().unwrap(), breakpoints)
     }
 
@@ -191,10 +199,12 @@ impl Memory {
     }
 
     pub fn add_breakpoint(&self, addr: u64) -> Result<()> {
+        self.lock().decoded.clear();
         self.with(|mem, bps| bps.add(mem, addr))
     }
 
     pub fn remove_breakpoint(&self, addr: u64) -> Result<()> {
+        self.lock().decoded.clear();
         self.with(|mem, bps| bps.remove(mem, addr))
     }
 
@@ -249,6 +259,22 @@ impl Memory {
         let mut inner = self.lock();
         inner.file = None;
         inner.breakpoints.clear();
+        inner.decoded.clear();
+    }
+
+    /// The instruction under the breakpoint at `addr`, if it is one `sys::x86` can execute.
+    pub fn decoded(&self, addr: u64) -> Option<x86::Insn> {
+        if let Some(d) = self.lock().decoded.get(&addr) {
+            return *d;
+        }
+        let mut code = [0u8; 15];
+        let n = match self.read(addr, &mut code) {
+            Ok(n) => n,
+            Err((n, _)) => n,
+        };
+        let insn = x86::decode(&code[..n]);
+        self.lock().decoded.insert(addr, insn);
+        insn
     }
 
     /// One byte as it really is in memory (our int3s included).
@@ -297,6 +323,7 @@ impl Memory {
             return Ok(0);
         }
         let mut inner = self.lock();
+        inner.decoded.clear();
         let end = addr + data.len() as u64;
         let covers_bp = inner.breakpoints.table.range(addr..end).next().is_some();
         let mut patched;

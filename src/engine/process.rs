@@ -282,6 +282,12 @@ impl Process {
         }
     }
 
+    /// How many instructions under breakpoints the engine executed itself instead of stepping
+    /// them (see `sys::x86`); for tests and benchmarks.
+    pub fn executed_in_place(&self) -> Result<u64> {
+        self.monitor.shared.call(|t| Ok(t.executed_in_place()))
+    }
+
     /// Sets a breakpoint at `addr` (process stopped).
     pub fn add_breakpoint(&self, addr: u64) -> Result<()> {
         self.monitor.shared.call(move |t| t.add_breakpoint(addr))

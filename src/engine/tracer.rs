@@ -10,7 +10,12 @@ use super::log::trace;
 use super::monitor::Shared;
 use super::thread::{Cause, CauseKind, Thread, ThreadInfo, ThreadState};
 use super::{Error, Result};
-use crate::sys::{procfs, ptrace, signal, spawn, wait};
+use crate::sys::{procfs, ptrace, signal, spawn, wait, x86};
+use once_cell::sync::Lazy;
+
+/// Whether continuing from a breakpoint may execute simple instructions in place instead of
+/// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
+static EMULATE: Lazy<bool> = Lazy::new(|| std::env::var_os("PTRACE_DBG_NO_EMULATION").is_none());
 use nix::errno::Errno;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -80,6 +85,8 @@ pub struct Tracer {
     resuming: bool,
     /// A breakpoint was set at some time: SIGTRAPs must be looked at closely from then on.
     ever_had_breakpoints: bool,
+    /// How many instructions under breakpoints were executed in place rather than stepped.
+    executed_in_place: u64,
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
@@ -105,6 +112,7 @@ impl Tracer {
             memory: Arc::new(Memory::new(pid)),
             resuming: false,
             ever_had_breakpoints: false,
+            executed_in_place: 0,
             vforking: HashSet::new(),
             dirty: true,
         }
@@ -448,6 +456,9 @@ impl Tracer {
             }
             if let Some(pc) = self.pc(tid) {
                 if self.memory.has_breakpoint(pc) {
+                    if self.execute_in_place(tid) {
+                        continue;
+                    }
                     self.start_step(tid, Some(pc));
                     return;
                 }
@@ -463,6 +474,47 @@ impl Tracer {
         for (tid, state, sig) in stopped {
             self.resume(tid, state, sig);
         }
+    }
+
+    /// Executes the instruction under the thread's breakpoint on our side (`sys::x86`) instead
+    /// of lifting the breakpoint and single-stepping it: one stop per hit instead of two, and the
+    /// other threads need not wait. False when it is not an instruction we can execute (or a
+    /// memory access fails): the caller steps it then.
+    fn execute_in_place(&mut self, tid: i32) -> bool {
+        if !*EMULATE {
+            return false;
+        }
+        let Ok(mut regs) = self.regs(tid) else { return false };
+        if regs.eflags & x86::TF != 0 {
+            return false; // the program single-steps itself: let the CPU trap
+        }
+        let Some(insn) = self.memory.decoded(regs.rip) else { return false };
+        match x86::apply(&insn, &mut regs) {
+            x86::MemEffect::None => {}
+            x86::MemEffect::Store { addr, value } => {
+                if self.memory.write(addr, &value.to_le_bytes()).ok() != Some(8) {
+                    return false;
+                }
+            }
+            x86::MemEffect::Load { addr, reg } => {
+                let mut b = [0u8; 8];
+                if self.memory.read(addr, &mut b).ok() != Some(8) {
+                    return false;
+                }
+                x86::set_reg(&mut regs, reg, u64::from_le_bytes(b));
+            }
+        }
+        if ptrace::set_regs(tid, &regs).is_err() {
+            return false;
+        }
+        self.threads.get_mut(&tid).unwrap().regs = Some(regs);
+        self.executed_in_place += 1;
+        true
+    }
+
+    /// How many instructions under breakpoints were executed in place rather than stepped.
+    pub fn executed_in_place(&self) -> u64 {
+        self.executed_in_place
     }
 
     /// Single-steps one stopped thread, first lifting the breakpoint at `over` (its PC).

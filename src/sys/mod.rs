@@ -8,3 +8,4 @@ pub mod ptrace;
 pub mod signal;
 pub mod spawn;
 pub mod wait;
+pub mod x86;
