@@ -335,3 +335,32 @@ fn memory_is_reopened_after_exec() {
     assert_eq!(p.exit_status().unwrap().code, 0);
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn detach_mid_run_leaves_no_pending_breakpoint_trap_behind() {
+    // Threads hitting a breakpoint together: when the world stops, some have executed the int3
+    // but were interrupted before their trap was reported. Detached like that they would die of
+    // SIGTRAP. The program must finish normally after detach at any stop.
+    for round in 0..10 {
+        let (p, _) = launch_with_bp(&["bp_threads", "4", "300"]);
+        let pid = p.pid();
+        for _ in 0..(5 + round * 3) {
+            if cont_and_wait(&p).is_err() {
+                break;
+            }
+        }
+        if p.detach().is_err() {
+            continue; // exited already
+        }
+        // The launched program is the host's child: reap it ourselves.
+        assert!(wait_pid_exit(pid, WAIT), "round {round}: still running after detach");
+        let mut status = 0;
+        // SAFETY: waitpid on our own child with a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(r, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "round {round}: the program ended with wait status {status:#x}"
+        );
+    }
+}

@@ -312,7 +312,11 @@ impl MonitorLoop {
     /// The loop: collect events, run jobs, sleep; until the process is over.
     fn run(&mut self, t: &mut Tracer) {
         loop {
-            self.sweep(t);
+            // Once detached (or exited) no more waiting: a launched program we detached from is
+            // still this thread's child, and its exit status belongs to the host now.
+            if !t.finished() {
+                self.sweep(t);
+            }
             t.publish();
             let jobs: Vec<Job> = lock(&self.shared.queue).jobs.drain(..).collect();
             if !jobs.is_empty() {

@@ -415,7 +415,7 @@ impl Tracer {
         if self.run == RunState::Running && self.trigger == 0 {
             self.trigger = tid;
         }
-        if !self.stopping_all {
+        if self.run == RunState::Running && !self.stopping_all {
             self.stop_all();
         }
     }
@@ -438,6 +438,7 @@ impl Tracer {
     pub fn cont(&mut self) -> Result<()> {
         self.require_stopped()?;
         self.trigger = 0;
+        self.stopping_all = false;
         self.set_run(RunState::Running);
         self.resuming = true;
         self.advance_resume();
@@ -588,6 +589,14 @@ impl Tracer {
     /// Must be called with the process stopped.
     pub fn detach(&mut self) -> Result<()> {
         self.require_stopped()?;
+        if self.ever_had_breakpoints {
+            let stopped: Vec<i32> =
+                self.threads.values().filter(|t| t.state.is_stopped()).map(|t| t.tid).collect();
+            for tid in stopped {
+                self.flush_pending_trap(tid);
+            }
+            self.require_stopped()?; // a flush can turn up an exit
+        }
         self.memory.lift_all();
         let tids: Vec<(i32, ThreadState, i32)> =
             self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();
@@ -603,6 +612,45 @@ impl Tracer {
         }
         self.set_run(RunState::Detached);
         Ok(())
+    }
+
+    /// A thread interrupted right after it executed one of our int3s still has that SIGTRAP
+    /// pending. Detached like that, it would die of it: the int3 is gone and its PC points one
+    /// byte into an instruction. Let it take the trap now, while we trace it, and move its PC
+    /// back. The trap is dequeued at once on the way back to user space, so the wait for this
+    /// one thread is short; anything else it reports instead goes the usual way.
+    fn flush_pending_trap(&mut self, tid: i32) {
+        if !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP) {
+            return;
+        }
+        let Ok(regs) = self.regs(tid) else { return };
+        let addr = regs.rip.wrapping_sub(1);
+        if !self.memory.has_breakpoint(addr) && !self.memory.was_removed(addr) {
+            return; // not ours: the program's own SIGTRAP, delivered after detach as it should
+        }
+        let sig = self.threads[&tid].pending_signal;
+        if ptrace::cont(tid, 0).is_err() {
+            return;
+        }
+        match wait::waitpid(tid, libc::__WALL) {
+            Ok(Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 }))) => {
+                let mut regs = regs;
+                regs.rip = addr;
+                let _ = ptrace::set_regs(tid, &regs);
+                trace!("thread {tid}: pending breakpoint trap at {addr:#x} taken before detach");
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    t.pending_signal = sig;
+                    t.regs = Some(regs);
+                }
+            }
+            Ok(Some((t, st))) => {
+                // Something else came first (another signal, an exit): handle it as any event;
+                // the thread is stopped again (or gone) afterwards.
+                self.set_state(tid, ThreadState::Running);
+                self.on_wait(t, st);
+            }
+            _ => {}
+        }
     }
 
     /// SIGKILLs the process; the monitor then collects every thread's end.

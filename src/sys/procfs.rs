@@ -66,3 +66,16 @@ pub fn fd_is_open(fd: i32) -> bool {
     // SAFETY: F_GETFD on any integer is harmless; it only reports EBADF for a closed one.
     fd >= 0 && unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1
 }
+
+/// Whether signal `sig` is pending for thread `tid` alone (`SigPnd` of its status; signals a
+/// fault or an int3 raised are thread-directed).
+pub fn thread_signal_pending(pid: i32, tid: i32, sig: i32) -> bool {
+    let Ok(status) = fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigPnd:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| sig >= 1 && mask & (1u64 << (sig - 1)) != 0)
+}
