@@ -31,8 +31,10 @@ RUST_TEST_TIMEOUT ?= 1200
 
 # Hook: C tests. Every c-tests/test_*.c is linked with the runner into one binary,
 # $(C_TEST_BIN), against the shared library; add sources here that are not named test_*.c.
-C_TEST_SRCS := $(sort $(wildcard c-tests/test_*.c))
+C_TEST_SRCS := $(sort $(wildcard c-tests/test_*.c)) c-tests/tracee_util.c
 C_TEST_BIN := $(BUILD)/c-tests/ptrace_dbg_tests
+# The tests' shared helpers (finding and starting tracees, /proc, ELF symbols).
+$(C_TEST_BIN): c-tests/tracee_util.h
 C_WARN := -Wall -Wextra -Wpedantic -Werror
 C_TEST_CFLAGS := -std=c11 $(C_WARN) -g -pthread -Iinclude -Ic-tests
 # The C tests load the library by its SONAME, libptrace_dbg.so.0, which cargo does not create:
@@ -81,7 +83,7 @@ $(BUILD)/c-tests/dlopen_check: c-tests/runner.c c-tests/runner.h c-tests/dlopen_
 	$(CC) $(C_TEST_CFLAGS) -I$(BUILD)/c-tests -DPTRACE_DBG_SO_PATH='"$(abspath $(SO))"' \
 		-o $@ c-tests/runner.c c-tests/dlopen_check.c -ldl
 
-test: demo-check
+test: demo-check bench-smoke
 	$(CARGO) fmt --check
 	$(MAKE) --no-print-directory all tracees
 	$(MAKE) --no-print-directory header-check
@@ -151,3 +153,30 @@ demo-check: $(DEMO)/demo $(DEMO)/sample
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
+
+# make bench: the benchmark harness of bench/ (bench/README.md): the library, through the
+# header, against a raw-ptrace baseline (and gdb where installed), two passes (as is, then
+# pinned to CPU 0), a table on stdout and build/bench/results.json. A few minutes.
+# make bench-smoke (part of make test): the same with tiny counts; checks the JSON, not speed.
+BENCH := $(BUILD)/bench
+BENCH_CFLAGS := -std=c11 $(C_WARN) -O2 -g -pthread -Ibench -I$(BENCH)
+.PHONY: bench bench-smoke bench-build
+
+# Non-PIE, so the addresses are known at link time; endbr64 first in functions, as distros build.
+$(BENCH)/bench-target: bench/target.c bench/bench_target.h Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -no-pie -fcf-protection=full -o $@ bench/target.c
+$(BENCH)/target_addrs.h: $(BENCH)/bench-target bench/target-addrs.sh
+	bench/target-addrs.sh $< > $@.tmp && mv $@.tmp $@
+$(BENCH)/bench-baseline: bench/baseline.c $(BENCH)/target_addrs.h Makefile
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/baseline.c
+$(BENCH)/bench: bench/bench.c $(BENCH)/target_addrs.h $(DEV_SO) $(HEADER) Makefile
+	$(CC) $(BENCH_CFLAGS) -Iinclude -o $@ bench/bench.c $(C_TEST_LDFLAGS) -lm
+
+bench-build: $(BENCH)/bench $(BENCH)/bench-baseline $(BENCH)/bench-target
+
+bench: bench-build
+	bench/run.sh $(BENCH)
+
+bench-smoke: bench-build
+	bench/run.sh $(BENCH) smoke

@@ -237,6 +237,33 @@ typedef struct ptrace_dbg_launch_options {
 } ptrace_dbg_launch_options;
 
 /**
+ * Why a stopped thread is stopped, as `ptrace_dbg_stop_cause` reports it. Fields that do not
+ * apply to `kind` are 0.
+ */
+typedef struct ptrace_dbg_cause {
+    /**
+     * One of `PTRACE_DBG_CAUSE_*`.
+     */
+    int32_t kind;
+    /**
+     * `SIGNAL`: the pending signal; `THREAD_EXIT`: the terminating signal or 0.
+     */
+    int32_t signal;
+    /**
+     * `THREAD_CREATE`: the new thread's id.
+     */
+    int32_t new_tid;
+    /**
+     * `THREAD_EXIT`: the exit status, or -1 when killed by a signal.
+     */
+    int32_t exit_status;
+    /**
+     * `BREAKPOINT`: the breakpoint's address.
+     */
+    uint64_t pc;
+} ptrace_dbg_cause;
+
+/**
  * The x86-64 general registers of one thread: the kernel's `user_regs_struct`, same order
  * and names. Index `i` of `ptrace_dbg_reg_name` is the `i`-th field.
  */
@@ -269,33 +296,6 @@ typedef struct ptrace_dbg_regs {
     uint64_t fs;
     uint64_t gs;
 } ptrace_dbg_regs;
-
-/**
- * Why a stopped thread is stopped, as `ptrace_dbg_stop_cause` reports it. Fields that do not
- * apply to `kind` are 0.
- */
-typedef struct ptrace_dbg_cause {
-    /**
-     * One of `PTRACE_DBG_CAUSE_*`.
-     */
-    int32_t kind;
-    /**
-     * `SIGNAL`: the pending signal; `THREAD_EXIT`: the terminating signal or 0.
-     */
-    int32_t signal;
-    /**
-     * `THREAD_CREATE`: the new thread's id.
-     */
-    int32_t new_tid;
-    /**
-     * `THREAD_EXIT`: the exit status, or -1 when killed by a signal.
-     */
-    int32_t exit_status;
-    /**
-     * `BREAKPOINT`: the breakpoint's address.
-     */
-    uint64_t pc;
-} ptrace_dbg_cause;
 
 #ifdef __cplusplus
 extern "C" {
@@ -372,6 +372,398 @@ const char *ptrace_dbg_signal_name(int32_t signo);
  * Callable any time from any thread; never fails.
  */
 const char *ptrace_dbg_version(void);
+
+/**
+ * Attaches to process `pid`: every one of its threads, including threads it creates while
+ * the attach runs, is traced and stopped when this returns (cause `PTRACE_DBG_CAUSE_STOPPED`).
+ * A main thread that already called pthread_exit is skipped, not an error; a process stopped by
+ * job control (state T) is attached too. `*out` receives the handle; release it with
+ * `ptrace_dbg_process_free` (which detaches).
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`, `pid` <= 0, the host's
+ * own pid, a thread id that is not a process id); `PTRACE_DBG_E_NO_SUCH_PROCESS`;
+ * `PTRACE_DBG_E_PERMISSION` (another tracer, kernel.yama.ptrace_scope, missing
+ * CAP_SYS_PTRACE: `ptrace_dbg_last_error()` names the likely one); `PTRACE_DBG_E_TIMEOUT` if
+ * a thread never stops; `PTRACE_DBG_E_OS`.
+ *
+ * Callable from any thread. The library starts one monitor thread (and one tiny helper
+ * child process, its "doorbell") per traced process; they end when the process is freed.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_attach(int32_t pid, struct ptrace_dbg_process **out);
+
+/**
+ * Forks and execs `path` traced, and returns with the new process stopped at its first
+ * instruction after exec (cause `PTRACE_DBG_CAUSE_EXEC`). `*out` receives the handle; release
+ * it with `ptrace_dbg_process_free` (which kills the process).
+ *
+ * - `path`: no shell is involved. A path containing '/' is used as is; a bare name is
+ *   searched in the host's PATH (default "/usr/local/bin:/usr/bin:/bin").
+ * - `argv`: NULL-terminated, `argv[0]` first. NULL (or an empty array) runs the program with
+ *   `path` alone as `argv[0]`.
+ * - `envp`: NULL-terminated "NAME=value" strings; NULL inherits the host's environment.
+ * - `opts`: NULL means the defaults of `ptrace_dbg_launch_options_init` (inherit cwd and
+ *   stdio, no flags). The descriptors in `opts` are dup2'ed onto 0, 1, 2 in the child; the
+ *   caller keeps its own copies.
+ *
+ * An exec failure is reported here (code `PTRACE_DBG_E_OS`, or `PTRACE_DBG_E_PERMISSION` for
+ * EACCES/EPERM, with `ptrace_dbg_last_error()` naming the failing step, e.g.
+ * "execve: ENOENT"), never as a process that exits 127. The launched process is killed if the
+ * host dies (PTRACE_O_EXITKILL). No descriptor of the library leaks into it.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `path` or `out`, an empty
+ * path, an unknown bit in `opts->flags`, a stdio descriptor below -1 or not open, a string
+ * array without its NULL); `PTRACE_DBG_E_OS`; `PTRACE_DBG_E_PERMISSION`.
+ *
+ * Callable from any thread.
+ *
+ * # Safety
+ * `path` must be NULL or a NUL-terminated string. `argv` and `envp` must be NULL or
+ * NULL-terminated arrays of NUL-terminated strings; `opts` NULL or a valid options struct
+ * whose `cwd` is NULL or a NUL-terminated string; `out` NULL or writable. All of them only need
+ * to live for the duration of the call.
+ */
+int ptrace_dbg_launch(const char *path,
+                      const char *const *argv,
+                      const char *const *envp,
+                      const struct ptrace_dbg_launch_options *opts,
+                      struct ptrace_dbg_process **out);
+
+/**
+ * The process id of the traced process (also after it exited or was detached).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE` or `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (NULL `out`). Callable any time from any thread.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_pid(const struct ptrace_dbg_process *p, int32_t *out);
+
+/**
+ * Stops the process, removes every breakpoint from its memory and detaches every thread: the
+ * process runs on untraced (no thread left in state t or T by us), with its pending signals
+ * delivered. The handle stays valid (calls then give `PTRACE_DBG_E_BAD_STATE`) until freed.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it exited
+ * first), `PTRACE_DBG_E_BAD_STATE` (already detached), `PTRACE_DBG_E_TIMEOUT` (a thread
+ * never stopped). Callable running or stopped, from any thread.
+ */
+int ptrace_dbg_detach(struct ptrace_dbg_process *p);
+
+/**
+ * Kills the process with SIGKILL and waits until every thread is reaped; afterwards calls
+ * give `PTRACE_DBG_E_EXITED` and `ptrace_dbg_exit_status` reports signal 9. The handle stays
+ * valid until freed.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it had
+ * already exited), `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT`. Callable
+ * running or stopped, from any thread.
+ */
+int ptrace_dbg_kill(struct ptrace_dbg_process *p);
+
+/**
+ * Releases a process handle. NULL is a no-op. A process that was attached is detached (left
+ * running, untraced, without our breakpoints); a launched one is killed and reaped. Then the
+ * library's monitor thread for it ends and the handle is dead: every later call with it gives
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Freeing it again is harmless: nothing happens except that
+ * `ptrace_dbg_last_error()` says the handle was freed.
+ *
+ * Callable running or stopped, from any thread, also while other threads are inside calls on
+ * the same handle: the handle is retired at once, so new calls fail, and the process is
+ * killed or detached here, so calls blocked on it (e.g. `ptrace_dbg_wait_stop` with -1) return
+ * `PTRACE_DBG_E_EXITED` or `PTRACE_DBG_E_BAD_STATE` instead of waiting on. The in-flight calls
+ * keep the library's process object alive until they return; whichever thread lets go of it
+ * last joins the (by then finished) monitor thread. That thread is never the monitor itself,
+ * which holds no reference to the object, so the join cannot deadlock.
+ */
+void ptrace_dbg_process_free(struct ptrace_dbg_process *p);
+
+/**
+ * After the process exited (`PTRACE_DBG_E_EXITED` from a call, or after
+ * `ptrace_dbg_kill`): `*exit_code` gets its exit code, or -1 when a signal killed it, and
+ * `*term_signal` the terminating signal, or 0. Either pointer may be NULL.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_BAD_STATE` (not
+ * exited yet, or detached). Callable any time from any thread.
+ *
+ * # Safety
+ * `exit_code` and `term_signal` must each be NULL or writable.
+ */
+int ptrace_dbg_exit_status(const struct ptrace_dbg_process *p,
+                           int32_t *exit_code,
+                           int32_t *term_signal);
+
+/**
+ * Stops every thread of the process; returns when all are stopped (threads already stopped
+ * stay as they are, with their causes). Afterwards `ptrace_dbg_wait_stop` returns at once,
+ * with trigger 0 if no thread's own event came first.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT` (a thread did not stop within
+ * 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread.
+ */
+int ptrace_dbg_stop(struct ptrace_dbg_process *p);
+
+/**
+ * Resumes every thread. A thread stopped at a breakpoint is first stepped over it (the
+ * breakpoint stays set); a thread stopped by a signal other than the library's own
+ * SIGSTOP/SIGTRAP gets that signal delivered; a thread in its exit stop goes on exiting.
+ * Returns without waiting for anything: use `ptrace_dbg_wait_stop` for the next stop.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_BAD_STATE` (running
+ * already, or detached), `PTRACE_DBG_E_EXITED`. Callable from any thread while stopped.
+ */
+int ptrace_dbg_continue(struct ptrace_dbg_process *p);
+
+/**
+ * Waits until every thread is stopped because some thread hit a breakpoint, got a signal,
+ * created a thread, exited or exec'd (or because `ptrace_dbg_stop` stopped it). Returns at once
+ * if the process is stopped already.
+ *
+ * `timeout_ms`: -1 waits forever, 0 only polls, a positive value waits up to that many
+ * milliseconds. `*trigger_tid` (`trigger_tid` may be NULL) gets the thread whose event stopped
+ * the process, 0 when it was stopped on request; `ptrace_dbg_stop_cause` tells what happened.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_TIMEOUT` (still running); `PTRACE_DBG_E_EXITED` once
+ * no thread is left (then see `ptrace_dbg_exit_status`); `PTRACE_DBG_E_BAD_STATE` (detached);
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`.
+ * Callable from any thread, by several at once (all of them wake).
+ *
+ * # Safety
+ * `trigger_tid` must be NULL or writable.
+ */
+int ptrace_dbg_wait_stop(struct ptrace_dbg_process *p, int32_t timeout_ms, int32_t *trigger_tid);
+
+/**
+ * A file descriptor that polls readable (POLLIN) exactly while `ptrace_dbg_wait_stop` would
+ * return without blocking: the process is stopped, has exited or was detached. For poll,
+ * epoll, asyncio or libuv users: wait for readability, then call `ptrace_dbg_wait_stop(p, 0,
+ * ...)`. Never read from it, write to it or close it: it belongs to the library and is closed
+ * by `ptrace_dbg_process_free`. It is close-on-exec.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (NULL `fd`). Callable any time from any thread; the same descriptor every time.
+ *
+ * # Safety
+ * `fd` must be NULL or writable.
+ */
+int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
+
+/**
+ * Executes one instruction of stopped thread `tid`; every other thread stays stopped. A
+ * breakpoint under its PC is stepped over (and stays set). Returns when the step is done; the
+ * thread is then stopped with cause `PTRACE_DBG_CAUSE_STOPPED`, or with the cause of whatever
+ * ended the step first (a signal arriving meanwhile is reported, not lost).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
+ * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when
+ * the step ended the process). Callable from any thread while stopped.
+ */
+int ptrace_dbg_step(struct ptrace_dbg_process *p, int32_t tid);
+
+/**
+ * The live threads of the process: main thread first while it lives, zombie and exited
+ * threads left out. `*count` is always set (on success and on `PTRACE_DBG_E_BUFFER_TOO_SMALL`)
+ * to the number of threads; up to `cap` tids are written to `tids`. Call with `cap` 0 and
+ * `tids` NULL to learn the size. Threads come and go while the process runs; the list is
+ * exact while it is stopped.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_BUFFER_TOO_SMALL` when `cap` < `*count` (nothing is
+ * written to `tids` then); `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `count`, or NULL `tids` with
+ * `cap` > 0); `PTRACE_DBG_E_EXITED`; `PTRACE_DBG_E_BAD_STATE` (detached);
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable running or stopped, from any thread; never waits for
+ * the process.
+ *
+ * # Safety
+ * `tids` must be NULL or writable for `cap` elements; `count` NULL or writable.
+ */
+int ptrace_dbg_threads(struct ptrace_dbg_process *p, int32_t *tids, size_t cap, size_t *count);
+
+/**
+ * The state of thread `tid`, one of `PTRACE_DBG_STATE_*`.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `state`),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable running or stopped, from any thread; never waits.
+ *
+ * # Safety
+ * `state` must be NULL or writable.
+ */
+int ptrace_dbg_thread_state(struct ptrace_dbg_process *p, int32_t tid, int32_t *state);
+
+/**
+ * Why stopped thread `tid` is stopped: `out->kind` is one of `PTRACE_DBG_CAUSE_*`, with the
+ * fields of that kind set and the others 0 (see `ptrace_dbg_cause`).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (the thread is not stopped, or the process
+ * was detached), `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from
+ * any thread; never waits.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_stop_cause(struct ptrace_dbg_process *p, int32_t tid, struct ptrace_dbg_cause *out);
+
+/**
+ * Sets a breakpoint at address `pc`: an int3 goes into the text, and a thread that executes
+ * it stops the process with cause `PTRACE_DBG_CAUSE_BREAKPOINT` (`cause.pc` = `pc`) and its PC
+ * reading as `pc`. It stays set across hits until removed; memory reads through
+ * `ptrace_dbg_peek` never show the int3, and detach, kill and free take it out.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BREAKPOINT_EXISTS`, `PTRACE_DBG_E_FAULT` (`pc` is not
+ * mapped), `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ */
+int ptrace_dbg_add_breakpoint(struct ptrace_dbg_process *p, uint64_t pc);
+
+/**
+ * Removes the breakpoint at `pc`, restoring the original byte.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NO_BREAKPOINT`, `PTRACE_DBG_E_BAD_STATE` (running or
+ * detached), `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread
+ * while stopped.
+ */
+int ptrace_dbg_remove_breakpoint(struct ptrace_dbg_process *p, uint64_t pc);
+
+/**
+ * The registers of thread `tid` (a thread at a breakpoint has its `rip` at the breakpoint).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (running or detached),
+ * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL
+ * `out`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_get_regs(struct ptrace_dbg_process *p, int32_t tid, struct ptrace_dbg_regs *out);
+
+/**
+ * Writes every register of thread `tid`. Setting `rip` onto a breakpoint is fine: the next
+ * continue steps over it first. The kernel rejects some values (e.g. a non-canonical `rip`
+ * or bad segment selectors): `PTRACE_DBG_E_OS`.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (running or detached),
+ * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_OS`,
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `in`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from
+ * any thread while stopped.
+ *
+ * # Safety
+ * `in` must be NULL or point to a valid `ptrace_dbg_regs`.
+ */
+int ptrace_dbg_set_regs(struct ptrace_dbg_process *p,
+                        int32_t tid,
+                        const struct ptrace_dbg_regs *in);
+
+/**
+ * Reads register `index` (0 to `ptrace_dbg_reg_count()` - 1, see `ptrace_dbg_reg_name`) of
+ * thread `tid`.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (`index` out of range, NULL
+ * `value`), `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_NO_SUCH_THREAD`,
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while
+ * stopped.
+ *
+ * # Safety
+ * `value` must be NULL or writable.
+ */
+int ptrace_dbg_get_reg(struct ptrace_dbg_process *p, int32_t tid, size_t index, uint64_t *value);
+
+/**
+ * Writes register `index` of thread `tid`; the others keep their values. Two host threads
+ * writing different registers of the same thread at once may lose one write (each call reads
+ * and writes the whole set): use `ptrace_dbg_set_regs` for several at a time.
+ *
+ * Returns as `ptrace_dbg_get_reg`, plus `PTRACE_DBG_E_OS` for a value the kernel rejects.
+ */
+int ptrace_dbg_set_reg(struct ptrace_dbg_process *p, int32_t tid, size_t index, uint64_t value);
+
+/**
+ * The program counter (`rip`) of thread `tid`.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `pc`),
+ * `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_NO_SUCH_THREAD`,
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while
+ * stopped.
+ *
+ * # Safety
+ * `pc` must be NULL or writable.
+ */
+int ptrace_dbg_get_pc(struct ptrace_dbg_process *p, int32_t tid, uint64_t *pc);
+
+/**
+ * Sets the program counter (`rip`) of thread `tid`; the thread continues from there.
+ *
+ * Returns as `ptrace_dbg_set_reg`.
+ */
+int ptrace_dbg_set_pc(struct ptrace_dbg_process *p, int32_t tid, uint64_t pc);
+
+/**
+ * The stack pointer (`rsp`) of thread `tid`.
+ *
+ * Returns as `ptrace_dbg_get_pc` (NULL `sp`: `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `sp` must be NULL or writable.
+ */
+int ptrace_dbg_get_sp(struct ptrace_dbg_process *p, int32_t tid, uint64_t *sp);
+
+/**
+ * Sets the stack pointer (`rsp`) of thread `tid`.
+ *
+ * Returns as `ptrace_dbg_set_reg`.
+ */
+int ptrace_dbg_set_sp(struct ptrace_dbg_process *p, int32_t tid, uint64_t sp);
+
+/**
+ * Reads `len` bytes of the process's memory at `addr` into `buf`, through stopped thread
+ * `tid` (any stopped thread: they share the address space). The library's own breakpoint
+ * bytes never show: the original bytes are read in their place. Bulk: megabytes per system
+ * call (process_vm_readv, /proc/PID/mem).
+ *
+ * `*done` (`done` may be NULL) is always set to the bytes read, on failure too. Where the
+ * range runs into unmapped memory, the bytes up to the first inaccessible one are read and the
+ * call returns `PTRACE_DBG_E_FAULT`. `len` 0 reads nothing and succeeds.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_FAULT`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `buf`
+ * with `len` > 0, a `len` above SSIZE_MAX, a range wrapping past the end of the address
+ * space), `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_NO_SUCH_THREAD`,
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ *
+ * # Safety
+ * `buf` must be NULL or writable for `len` bytes; `done` NULL or writable.
+ */
+int ptrace_dbg_peek(struct ptrace_dbg_process *p,
+                    int32_t tid,
+                    uint64_t addr,
+                    void *buf,
+                    size_t len,
+                    size_t *done);
+
+/**
+ * Writes `len` bytes from `buf` into the process's memory at `addr`, through stopped thread
+ * `tid`. Read-only mappings are written too (code patching), as PTRACE_POKETEXT does. Bytes
+ * written over one of the library's breakpoints become its saved original; the breakpoint
+ * stays set.
+ *
+ * `*done` (`done` may be NULL) is always set to the bytes written, on failure too. Where the
+ * range runs into unmapped memory, the bytes before it are written and the call returns
+ * `PTRACE_DBG_E_FAULT`. `len` 0 writes nothing and succeeds.
+ *
+ * Returns as `ptrace_dbg_peek` (NULL `buf` with `len` > 0 is `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `buf` must be NULL or readable for `len` bytes; `done` NULL or writable.
+ */
+int ptrace_dbg_poke(struct ptrace_dbg_process *p,
+                    int32_t tid,
+                    uint64_t addr,
+                    const void *buf,
+                    size_t len,
+                    size_t *done);
 
 #ifdef __cplusplus
 }  // extern "C"

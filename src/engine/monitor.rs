@@ -43,6 +43,11 @@ struct Queue {
     closed: Option<Error>,
 }
 
+struct EventFdState {
+    used: bool,
+    signalled: bool,
+}
+
 /// What queries see, published by the monitor.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -59,8 +64,9 @@ pub struct Shared {
     snap: Mutex<Snapshot>,
     snap_cv: Condvar,
     event_fd: EventFd,
-    /// Whether `event_fd` currently holds a count (guarded by `snap`).
-    event_signalled: Mutex<bool>,
+    /// The event fd's state: whether anyone asked for it (until then it is left alone, saving
+    /// two system calls per stop) and whether it currently holds a count.
+    event_signalled: Mutex<EventFdState>,
 }
 
 /// Locks a mutex, ignoring poisoning: a panic was already turned into an error at the job that
@@ -89,7 +95,7 @@ impl Shared {
             }),
             snap_cv: Condvar::new(),
             event_fd,
-            event_signalled: Mutex::new(false),
+            event_signalled: Mutex::new(EventFdState { used: false, signalled: false }),
         }))
     }
 
@@ -104,18 +110,25 @@ impl Shared {
     ) {
         let mut snap = lock(&self.snap);
         *snap = Snapshot { run, trigger, threads, exit };
-        let readable = run != RunState::Running;
-        let mut signalled = lock(&self.event_signalled);
-        if readable && !*signalled {
-            let _ = self.event_fd.write(1);
-            *signalled = true;
-        } else if !readable && *signalled {
-            let _ = self.event_fd.read();
-            *signalled = false;
-        }
-        drop(signalled);
+        self.sync_event_fd(run);
         drop(snap);
         self.snap_cv.notify_all();
+    }
+
+    /// Makes the event fd readable exactly while the process is not running (once used).
+    fn sync_event_fd(&self, run: RunState) {
+        let mut ev = lock(&self.event_signalled);
+        if !ev.used {
+            return;
+        }
+        let readable = run != RunState::Running;
+        if readable && !ev.signalled {
+            let _ = self.event_fd.write(1);
+            ev.signalled = true;
+        } else if !readable && ev.signalled {
+            let _ = self.event_fd.read();
+            ev.signalled = false;
+        }
     }
 
     /// A copy of the current snapshot.
@@ -159,6 +172,11 @@ impl Shared {
 
     /// The raw event fd (owned by `Shared`).
     pub fn event_fd(&self) -> std::os::fd::RawFd {
+        {
+            let snap = lock(&self.snap);
+            lock(&self.event_signalled).used = true;
+            self.sync_event_fd(snap.run);
+        }
         use std::os::fd::AsRawFd;
         self.event_fd.as_raw_fd()
     }

@@ -50,3 +50,14 @@ pub mod regs;
 pub mod signals;
 pub mod types;
 pub mod version;
+
+// The functions that drive a process, in the order the header shows them (cbindgen follows
+// the module order; the blank lines keep rustfmt from sorting them).
+// Process lifecycle: attach, launch, detach, kill, free.
+pub mod process;
+
+// Run control and thread queries.
+pub mod run;
+
+// Breakpoints, registers, memory.
+pub mod debug;

@@ -43,6 +43,55 @@ pub struct ptrace_dbg_regs {
     pub gs: u64,
 }
 
+/// Applies `$m!` to the register fields in `user_regs_struct` order (the index order), so the
+/// conversions below list them once.
+macro_rules! with_reg_fields {
+    ($m:ident) => {
+        $m!(
+            r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi, orig_rax, rip,
+            cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs
+        )
+    };
+}
+
+impl From<libc::user_regs_struct> for ptrace_dbg_regs {
+    fn from(r: libc::user_regs_struct) -> Self {
+        macro_rules! copy {
+            ($($f:ident),*) => { ptrace_dbg_regs { $($f: r.$f),* } };
+        }
+        with_reg_fields!(copy)
+    }
+}
+
+impl From<ptrace_dbg_regs> for libc::user_regs_struct {
+    fn from(r: ptrace_dbg_regs) -> Self {
+        macro_rules! copy {
+            ($($f:ident),*) => { libc::user_regs_struct { $($f: r.$f),* } };
+        }
+        with_reg_fields!(copy)
+    }
+}
+
+impl ptrace_dbg_regs {
+    /// The register at `index` (as `ptrace_dbg_reg_name` numbers them), None out of range.
+    pub fn get(&self, index: usize) -> Option<u64> {
+        macro_rules! field {
+            ($($f:ident),*) => { [$(self.$f),*] };
+        }
+        let all: [u64; 27] = with_reg_fields!(field);
+        all.get(index).copied()
+    }
+
+    /// The register at `index`, for writing; None out of range.
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut u64> {
+        macro_rules! field {
+            ($($f:ident),*) => { [$(&mut self.$f),*] };
+        }
+        let all: [&mut u64; 27] = with_reg_fields!(field);
+        all.into_iter().nth(index)
+    }
+}
+
 /// [`REG_NAMES`] as C strings, built once; `ptrace_dbg_reg_name` hands out pointers into it.
 static REG_NAMES_C: Lazy<Vec<CString>> = Lazy::new(|| {
     REG_NAMES.iter().map(|name| CString::new(*name).expect("register names hold no NUL")).collect()
@@ -126,6 +175,21 @@ mod tests {
         assert_eq!(checked, 27);
         assert_eq!(size_of::<ptrace_dbg_regs>(), size_of::<libc::user_regs_struct>());
         assert_eq!(size_of::<ptrace_dbg_regs>(), 8 * ptrace_dbg_reg_count());
+    }
+
+    #[test]
+    fn conversions_and_index_access_follow_the_field_order() {
+        let mut regs = ptrace_dbg_regs::default();
+        for i in 0..ptrace_dbg_reg_count() {
+            *regs.get_mut(i).unwrap() = 100 + i as u64;
+        }
+        assert!(regs.get_mut(27).is_none() && regs.get(27).is_none());
+        assert_eq!((regs.r15, regs.rip, regs.gs), (100, 116, 126));
+        let kernel = libc::user_regs_struct::from(regs);
+        assert_eq!((kernel.rsp, kernel.orig_rax), (119, 115));
+        let back = ptrace_dbg_regs::from(kernel);
+        assert_eq!(back, regs);
+        assert_eq!(back.get(16), Some(116));
     }
 
     #[test]
