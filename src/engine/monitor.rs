@@ -330,11 +330,6 @@ impl MonitorLoop {
     /// The loop: collect events, run jobs, sleep; until the process is over.
     fn run(&mut self, t: &mut Tracer) {
         loop {
-            // Once detached (or exited) no more waiting: a launched program we detached from is
-            // still this thread's child, and its exit status belongs to the host now.
-            if !t.finished() {
-                self.sweep(t);
-            }
             t.publish();
             let jobs: Vec<Job> = lock(&self.shared.queue).jobs.drain(..).collect();
             if !jobs.is_empty() {
@@ -348,6 +343,7 @@ impl MonitorLoop {
                 return;
             }
             if t.needs_poll() {
+                self.sweep(t);
                 t.release_threads_killed_by_exec();
                 t.publish();
                 let q = lock(&self.shared.queue);
@@ -365,7 +361,14 @@ impl MonitorLoop {
                 let r = wait::waitpid(-1, wait::WAIT_FLAGS);
                 lock(&self.shared.queue).in_wait = false;
                 match r {
-                    Ok(Some((tid, st))) => self.dispatch(t, tid, st),
+                    Ok(Some((tid, st))) => {
+                        self.dispatch(t, tid, st);
+                        // Collect whatever else is pending in one go (many threads stopping
+                        // together) before publishing; nothing is when all have stopped.
+                        if t.may_report() && !t.finished() {
+                            self.sweep(t);
+                        }
+                    }
                     Ok(None) => {}
                     Err(e) => {
                         // ECHILD cannot happen while the doorbell lives; anything else is a bug.
