@@ -90,6 +90,7 @@ test: demo-check bench-smoke
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(MAKE) --no-print-directory rust-test
 	$(MAKE) --no-print-directory c-tests
+	timeout 120 python3 -B -m unittest -v tests/python/test_ctypes.py
 	c-tests/install-test.sh
 
 # The committed header must be what the build generates.
