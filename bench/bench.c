@@ -1,0 +1,922 @@
+/* The benchmark harness of ptrace_dbg (bench/README.md has the whole story).
+ *
+ *   bench [--pass NAME] [--json PATH] [--bin DIR] [--rounds R] [--hits N] [--steps N]
+ *         [--mem-mib M] [--peekdata-mib M] [--small N] [--threads N] [--gdb-hits N]
+ *         [--gdb-rounds R] [--no-gdb]
+ *
+ * One pass: every workload, library and raw-ptrace baseline alternately, R rounds (the
+ * order flips every round). The library side runs here, through <ptrace_dbg.h>, as users
+ * would; the baseline is DIR/bench-baseline (bench/baseline.c), a separate single-threaded
+ * tracer, run as a child with a deadline. The tracee is DIR/bench-target (bench/target.c).
+ * Figures are rates (work per second), so every ratio is library/baseline and >1 means the
+ * library is faster; workload 5 compares times, turned into the same rate sense
+ * (baseline time / library time). Prints a table and writes the same figures as JSON.
+ * run.sh runs two passes: as is, then under `taskset -c 0`.
+ *
+ * Never hangs: every ptrace_dbg_wait_stop has a timeout, every child (baseline, gdb, the
+ * thread target) runs under a deadline and is SIGKILLed and reaped past it, and the library
+ * kills what it launched when the handle is freed. Exit status 0 when every workload ran
+ * (whatever the speed), 1 when one failed.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ptrace_dbg.h>
+
+#include "target_addrs.h"
+
+#define WAIT_MS 20000      /* longest wait for one stop of the library */
+#define CHILD_DEADLINE 300 /* seconds a baseline or gdb run may take */
+#define MAX_ROUNDS 64
+#define EXTRA_BPS 1000   /* workload 2 */
+#define EXTRA_BP_OFFSET 16 /* first one at bench_unused + 16: inside the nop sled */
+
+static struct {
+    const char *pass, *json, *bin;
+    int rounds, gdb_rounds, gdb;
+    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits;
+} opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", 5, 3, 1,
+         20000, 100000, 64, 4, 20000, 1000, 2000};
+
+static char target_path[4096], baseline_path[4096];
+static int failures;
+
+/* ---------------------------------------------------------------- small helpers */
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    failures++;
+}
+
+/* A library call that must succeed; on failure: report and goto out. */
+#define LIB(call)                                                                             \
+    do {                                                                                      \
+        int rc_ = (call);                                                                     \
+        if (rc_ != PTRACE_DBG_OK) {                                                           \
+            fail("%s:%d: %s: %s (%s)", __FILE__, __LINE__, #call, ptrace_dbg_strerror(rc_),     \
+                 ptrace_dbg_last_error());                                                    \
+            goto out;                                                                         \
+        }                                                                                     \
+    } while (0)
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of the finite values; NAN if none. */
+static double median(const double *v, int n) {
+    double s[MAX_ROUNDS];
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) s[m++] = v[i];
+    if (m == 0) return NAN;
+    qsort(s, (size_t)m, sizeof s[0], cmp_double);
+    return m % 2 ? s[m / 2] : (s[m / 2 - 1] + s[m / 2]) / 2;
+}
+
+static int count_tasks(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* A "Field:  value" line of /proc/PID/status, as a number (kB for VmRSS); -1 if absent. */
+static long status_field(pid_t pid, const char *field) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long v = -1;
+    size_t len = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, len) == 0 && line[len] == ':') {
+            v = atol(line + len + 1);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* Runs argv with stdout and stderr into a pipe, at most deadline_s seconds (then SIGKILL to
+ * its process group), and reaps it. out gets the output (NUL-terminated, truncated to cap).
+ * Returns the wait status, or -1 if it could not run or ran out of time. */
+static int run_child(char *const argv[], int deadline_s, char *out, size_t cap) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0) dup2(null, 0);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(fds[1]);
+    size_t len = 0;
+    int timed_out = 0;
+    double end = now() + deadline_s;
+    for (;;) {
+        int left = (int)((end - now()) * 1000);
+        if (left <= 0) {
+            timed_out = 1;
+            break;
+        }
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int r = poll(&pfd, 1, left);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) continue;
+        char tmp[4096];
+        ssize_t got = read(fds[0], tmp, sizeof tmp);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        size_t take = (size_t)got < cap - 1 - len ? (size_t)got : cap - 1 - len;
+        memcpy(out + len, tmp, take);
+        len += take;
+    }
+    out[len] = 0;
+    close(fds[0]);
+    if (timed_out) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) {
+        fail("%s %s: no answer within %d s, killed", argv[0], argv[1] ? argv[1] : "",
+             deadline_s);
+        return -1;
+    }
+    return st;
+}
+
+/* Runs the baseline; parses "ok A B C". Returns 0 on success. */
+static int baseline(const char *mode, const char *arg, long n, double *a, double *b, double *c) {
+    char count[32], out[8192];
+    snprintf(count, sizeof count, "%ld", n);
+    char *argv[] = {baseline_path, (char *)mode, (char *)arg, n >= 0 ? count : NULL, NULL};
+    int st = run_child(argv, CHILD_DEADLINE, out, sizeof out);
+    double x = NAN, y = NAN, z = NAN;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+        sscanf(out, "ok %lf %lf %lf", &x, &y, &z) < 2) {
+        fail("baseline %s failed (status 0x%x): %s", mode, st, out);
+        return -1;
+    }
+    *a = x, *b = y;
+    if (c) *c = z;
+    return 0;
+}
+
+static ptrace_dbg_process *launch(const char *mode, long n) {
+    char count[32];
+    snprintf(count, sizeof count, "%ld", n);
+    const char *argv[] = {target_path, mode, n >= 0 ? count : NULL, NULL};
+    ptrace_dbg_process *p = NULL;
+    int rc = ptrace_dbg_launch(target_path, argv, NULL, NULL, &p);
+    if (rc != PTRACE_DBG_OK) {
+        fail("ptrace_dbg_launch %s: %s (%s)", target_path, ptrace_dbg_strerror(rc),
+             ptrace_dbg_last_error());
+        return NULL;
+    }
+    return p;
+}
+
+/* wait_stop with the harness timeout; tid of the trigger. */
+static int wait_stop(ptrace_dbg_process *p, int32_t *tid) {
+    return ptrace_dbg_wait_stop(p, WAIT_MS, tid);
+}
+
+/* ---------------------------------------------------------------- library sides */
+
+/* Workloads 1 and 2: n hits of the breakpoint on bench_hit, each wait_stop + get_pc +
+ * continue, with `extra` other breakpoints in bench_unused. Hits per second, NAN on failure. */
+static double lib_bp(long n, int extra) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("loop", n);
+    if (!p) return NAN;
+    int32_t tid = 0, code = -2, sig = -2;
+    uint64_t pc = 0;
+    LIB(ptrace_dbg_add_breakpoint(p, BENCH_HIT_ADDR));
+    for (int i = 0; i < extra; i++)
+        LIB(ptrace_dbg_add_breakpoint(p, BENCH_UNUSED_ADDR + EXTRA_BP_OFFSET + (uint64_t)i));
+
+    double t0 = now();
+    LIB(ptrace_dbg_continue(p));
+    for (long i = 0; i < n; i++) {
+        LIB(wait_stop(p, &tid));
+        LIB(ptrace_dbg_get_pc(p, tid, &pc));
+        if (pc != BENCH_HIT_ADDR) {
+            fail("library: hit %ld stopped at %#llx", i, (unsigned long long)pc);
+            goto out;
+        }
+        if (i == n - 1) break; /* the clock stops at the last hit, as in baseline.c */
+        LIB(ptrace_dbg_continue(p));
+    }
+    double t = now() - t0;
+
+    /* Run it to its end: the stops left are its thread's exit (cause THREAD_EXIT). */
+    for (int left = 8;; left--) {
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind == PTRACE_DBG_CAUSE_BREAKPOINT || left == 0) {
+            fail("library: after %ld hits, a stop of kind %d instead of the exit", n,
+                 (int)cause.kind);
+            goto out;
+        }
+    }
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the loop target exited %d (signal %d)", code, sig);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+/* Workload 3: n single-steps of the thread in bench_spin. Steps per second. */
+static double lib_step(long n) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("spin", -1);
+    if (!p) return NAN;
+    int32_t tid = 0;
+    uint64_t pc = 0;
+    LIB(ptrace_dbg_add_breakpoint(p, BENCH_SPIN_ADDR));
+    LIB(ptrace_dbg_continue(p));
+    LIB(wait_stop(p, &tid));
+    LIB(ptrace_dbg_remove_breakpoint(p, BENCH_SPIN_ADDR));
+    double t0 = now();
+    for (long i = 0; i < n; i++) LIB(ptrace_dbg_step(p, tid));
+    double t = now() - t0;
+    LIB(ptrace_dbg_get_pc(p, tid, &pc));
+    if (pc < BENCH_SPIN_ADDR || pc >= BENCH_SPIN_ADDR + 32) {
+        fail("library: stepping left bench_spin (pc %#llx)", (unsigned long long)pc);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+static int check_mem(const unsigned char *buf, uint64_t off, size_t len) {
+    for (size_t i = 0; i < len; i += 4093)
+        if (buf[i] != (unsigned char)((off + i) * 7 + 1)) return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- results */
+
+typedef struct {
+    const char *id, *name, *unit, *lib_label, *base_label, *target_text, *note;
+    double lib[MAX_ROUNDS], base[MAX_ROUNDS], ratio[MAX_ROUNDS];
+    int rounds;
+    double target; /* ratio the median must reach; NAN: report only */
+} result;
+
+#define MAX_RESULTS 16
+static result results[MAX_RESULTS];
+static int nresults;
+
+static result *new_result(const char *id, const char *name, const char *unit,
+                          const char *lib_label, const char *base_label, double target,
+                          const char *target_text) {
+    result *r = &results[nresults++];
+    memset(r, 0, sizeof *r);
+    r->id = id, r->name = name, r->unit = unit, r->lib_label = lib_label;
+    r->base_label = base_label, r->target = target, r->target_text = target_text;
+    for (int i = 0; i < MAX_ROUNDS; i++) r->lib[i] = r->base[i] = r->ratio[i] = NAN;
+    return r;
+}
+
+static void record(result *r, int round, double lib, double base) {
+    r->lib[round] = lib;
+    r->base[round] = base;
+    r->ratio[round] = lib / base;
+    if (round + 1 > r->rounds) r->rounds = round + 1;
+}
+
+/* Extra figures of workload 5. */
+static struct {
+    double lib_attach[MAX_ROUNDS], lib_detach[MAX_ROUNDS], base_attach[MAX_ROUNDS],
+        base_detach[MAX_ROUNDS];
+    int host_threads_before, host_threads_during, target_threads;
+    long rss_before_kb, rss_during_kb;
+} many = {.host_threads_before = -1, .host_threads_during = -1, .target_threads = -1,
+        .rss_before_kb = -1, .rss_during_kb = -1};
+
+static char cpu_model[256] = "unknown", kernel[256] = "unknown", date[64] = "unknown";
+static int ncpus, allowed_cpus;
+
+static void machine_info(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "model name", 10) == 0) {
+                char *v = strchr(line, ':');
+                if (v) {
+                    v += 1 + (v[1] == ' ');
+                    v[strcspn(v, "\n")] = 0;
+                    snprintf(cpu_model, sizeof cpu_model, "%s", v);
+                }
+                break;
+            }
+        fclose(f);
+    }
+    struct utsname u;
+    if (uname(&u) == 0) snprintf(kernel, sizeof kernel, "%s %s %s", u.sysname, u.release, u.machine);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    allowed_cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : -1;
+}
+
+/* ---------------------------------------------------------------- workloads */
+
+static void w1_w2(void) {
+    result *r1 = new_result("1", "breakpoint round trip", "hits/s", "library",
+                            "raw ptrace (naive loop)", 0.8, ">= 0.8x");
+    result *r2 = new_result("2", "breakpoint round trip, 1000 other breakpoints", "hits/s",
+                            "library, 1001 bps", "library, 1 bp", 0.8, ">= 0.8x");
+    r1->note = "wait_stop + get_pc + continue per hit; baseline: waitpid, GETREGS, SETREGS, "
+               "POKETEXT, SINGLESTEP, waitpid, POKETEXT, CONT";
+    r2->note = "1000 breakpoints on never-executed nops of bench_unused, against the "
+               "library's own rate with 1 breakpoint";
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, base = NAN, a = NAN, b = NAN, lib1000 = NAN;
+        for (int k = 0; k < 3; k++) {
+            int which = (k + round) % 3; /* rotate the order every round */
+            if (which == 0) lib = lib_bp(opt.hits, 0);
+            if (which == 1 && baseline("bp", target_path, opt.hits, &a, &b, NULL) == 0)
+                base = b / a;
+            if (which == 2) lib1000 = lib_bp(opt.hits, EXTRA_BPS);
+        }
+        record(r1, round, lib, base);
+        record(r2, round, lib1000, lib);
+        fprintf(stderr, "  [%s] round %d: 1: %.0f vs %.0f hits/s; 2: %.0f hits/s\n", opt.pass,
+                round + 1, lib, base, lib1000);
+    }
+}
+
+static void w3(void) {
+    result *r = new_result("3", "single-step", "steps/s", "library", "raw ptrace", 0.8,
+                           ">= 0.8x");
+    r->note = "ptrace_dbg_step of one thread; baseline: PTRACE_SINGLESTEP + waitpid";
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, base = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 2; k++) {
+            if ((k + round) % 2 == 0) lib = lib_step(opt.steps);
+            else if (baseline("step", target_path, opt.steps, &a, &b, NULL) == 0) base = b / a;
+        }
+        record(r, round, lib, base);
+        fprintf(stderr, "  [%s] round %d: 3: %.0f vs %.0f steps/s\n", opt.pass, round + 1, lib,
+                base);
+    }
+}
+
+static void w4(void) {
+    static char note_a[256], note_b[256], note_c[256];
+    size_t big = (size_t)opt.mem_mib << 20;
+    if (big > BENCH_MEM_SIZE) big = BENCH_MEM_SIZE;
+    long pd_bytes = opt.peekdata_mib << 20;
+    if (pd_bytes > (long)big) pd_bytes = (long)big;
+    snprintf(note_a, sizeof note_a,
+             "one ptrace_dbg_peek of %zu MiB vs one process_vm_readv of the same range "
+             "from this process",
+             big >> 20);
+    snprintf(note_b, sizeof note_b,
+             "the same peek vs PTRACE_PEEKDATA word by word (bench-baseline, %ld MiB read, "
+             "rate scaled); expected >= 50x",
+             pd_bytes >> 20);
+    snprintf(note_c, sizeof note_c,
+             "%ld x ptrace_dbg_peek of 1 KiB vs %ld x process_vm_readv of 1 KiB", opt.small,
+             opt.small);
+    result *ra = new_result("4a", "memory: one big read", "MiB/s", "ptrace_dbg_peek",
+                            "process_vm_readv", 0.9, ">= 0.9x");
+    result *rb = new_result("4b", "memory: one big read vs PEEKDATA", "MiB/s",
+                            "ptrace_dbg_peek", "PTRACE_PEEKDATA", 50, ">= 50x");
+    result *rc = new_result("4c", "memory: 1 KiB reads", "reads/s", "ptrace_dbg_peek",
+                            "process_vm_readv", NAN, "report");
+    ra->note = note_a, rb->note = note_b, rc->note = note_c;
+
+    unsigned char *buf = malloc(big);
+    ptrace_dbg_process *p = NULL;
+    if (!buf) {
+        fail("malloc %zu", big);
+        return;
+    }
+    memset(buf, 0, big); /* fault the destination in before any clock runs */
+    p = launch("mem", -1);
+    if (!p) goto out;
+    int32_t tid = 0, pid = 0;
+    LIB(ptrace_dbg_pid(p, &pid));
+    LIB(ptrace_dbg_add_breakpoint(p, BENCH_READY_ADDR));
+    LIB(ptrace_dbg_continue(p));
+    LIB(wait_stop(p, &tid));
+
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, direct = NAN, pd = NAN, lib_small = NAN, direct_small = NAN;
+        for (int k = 0; k < 3; k++) {
+            int which = (k + round) % 3;
+            if (which == 0) {
+                size_t done = 0;
+                memset(buf, 0, 4096);
+                double t0 = now();
+                LIB(ptrace_dbg_peek(p, tid, BENCH_MEM_ADDR, buf, big, &done));
+                double t = now() - t0;
+                if (done != big || check_mem(buf, 0, big)) {
+                    fail("library: the big read came back wrong (%zu bytes)", done);
+                    goto out;
+                }
+                lib = (double)big / (1 << 20) / t;
+                t0 = now();
+                for (long i = 0; i < opt.small; i++) {
+                    uint64_t off = ((uint64_t)i * 1024) % big;
+                    LIB(ptrace_dbg_peek(p, tid, BENCH_MEM_ADDR + off, buf + off, 1024, NULL));
+                }
+                lib_small = (double)opt.small / (now() - t0);
+            } else if (which == 1) {
+                memset(buf, 0, 4096);
+                struct iovec local = {buf, big}, remote = {(void *)(uintptr_t)BENCH_MEM_ADDR, big};
+                double t0 = now();
+                ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+                double t = now() - t0;
+                if (got != (ssize_t)big || check_mem(buf, 0, big)) {
+                    fail("process_vm_readv: %zd of %zu bytes (%s)", got, big, strerror(errno));
+                    goto out;
+                }
+                direct = (double)big / (1 << 20) / t;
+                t0 = now();
+                for (long i = 0; i < opt.small; i++) {
+                    uint64_t off = ((uint64_t)i * 1024) % big;
+                    struct iovec l = {buf + off, 1024},
+                                 rm = {(void *)(uintptr_t)(BENCH_MEM_ADDR + off), 1024};
+                    if (process_vm_readv(pid, &l, 1, &rm, 1, 0) != 1024) {
+                        fail("process_vm_readv 1 KiB: %s", strerror(errno));
+                        goto out;
+                    }
+                }
+                direct_small = (double)opt.small / (now() - t0);
+            } else {
+                double a = NAN, b = NAN;
+                if (baseline("peekdata", target_path, pd_bytes, &a, &b, NULL) == 0)
+                    pd = b / (1 << 20) / a;
+            }
+        }
+        record(ra, round, lib, direct);
+        record(rb, round, lib, pd);
+        record(rc, round, lib_small, direct_small);
+        fprintf(stderr,
+                "  [%s] round %d: 4: %.0f vs %.0f MiB/s, PEEKDATA %.1f MiB/s; 1 KiB: %.0f vs %.0f "
+                "reads/s\n",
+                opt.pass, round + 1, lib, direct, pd, lib_small, direct_small);
+    }
+out:
+    ptrace_dbg_process_free(p);
+    free(buf);
+}
+
+/* Starts `target threads N` untraced and waits for its "ready". Returns its pid, or -1. */
+static pid_t start_thread_target(long n) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        char count[32];
+        snprintf(count, sizeof count, "%ld", n);
+        execl(target_path, target_path, "threads", count, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[16] = {0};
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    int ok = poll(&pfd, 1, 30000) == 1 && read(fds[0], line, sizeof line - 1) > 0 &&
+             strncmp(line, "ready", 5) == 0;
+    close(fds[0]);
+    if (!ok) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail("the %ld-thread target did not get ready", n);
+        return -1;
+    }
+    return pid;
+}
+
+static void w5(void) {
+    static char note[256];
+    snprintf(note, sizeof note,
+             "attach all %ld+1 threads (all stopped), then detach; library: ptrace_dbg_attach + "
+             "ptrace_dbg_detach + process_free; baseline: PTRACE_SEIZE + PTRACE_INTERRUPT each, "
+             "waitpid each, PTRACE_DETACH each",
+             opt.threads);
+    result *r = new_result("5", "attach + detach many threads", "1/s", "library", "raw ptrace",
+                           1 / 1.5, "<= 1.5x time");
+    r->note = note;
+    pid_t pid = start_thread_target(opt.threads);
+    if (pid < 0) return;
+    pid_t self = getpid();
+    many.target_threads = count_tasks(pid);
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, base = NAN, ba = NAN, bd = NAN;
+        for (int k = 0; k < 2; k++) {
+            if ((k + round) % 2 == 0) {
+                ptrace_dbg_process *p = NULL;
+                int before = count_tasks(self);
+                long rss_before = status_field(self, "VmRSS");
+                double t0 = now();
+                LIB(ptrace_dbg_attach(pid, &p));
+                double t1 = now();
+                int during = count_tasks(self);
+                long rss_during = status_field(self, "VmRSS");
+                size_t nthreads = 0;
+                LIB(ptrace_dbg_threads(p, NULL, 0, &nthreads) == PTRACE_DBG_E_BUFFER_TOO_SMALL
+                        ? PTRACE_DBG_OK
+                        : PTRACE_DBG_E_INTERNAL);
+                if ((long)nthreads != opt.threads + 1) {
+                    fail("library: attached %zu threads, expected %ld", nthreads, opt.threads + 1);
+                    goto out;
+                }
+                double t2 = now();
+                LIB(ptrace_dbg_detach(p));
+                ptrace_dbg_process_free(p);
+                p = NULL;
+                double t3 = now();
+                many.lib_attach[round] = t1 - t0;
+                many.lib_detach[round] = t3 - t2;
+                lib = 1 / ((t1 - t0) + (t3 - t2));
+                if (round == 0 || during - before > many.host_threads_during - many.host_threads_before) {
+                    many.host_threads_before = before, many.host_threads_during = during;
+                    many.rss_before_kb = rss_before, many.rss_during_kb = rss_during;
+                }
+            out:
+                ptrace_dbg_process_free(p);
+            } else {
+                char pidstr[32];
+                snprintf(pidstr, sizeof pidstr, "%d", (int)pid);
+                if (baseline("attach", pidstr, -1, &ba, &bd, NULL) != 0) ba = bd = NAN;
+            }
+        }
+        if (isfinite(ba)) {
+            many.base_attach[round] = ba, many.base_detach[round] = bd;
+            base = 1 / (ba + bd);
+        }
+        if (status_field(pid, "TracerPid") != 0) {
+            fail("the thread target is still traced after round %d", round + 1);
+            break;
+        }
+        record(r, round, lib, base);
+        fprintf(stderr, "  [%s] round %d: 5: library %.1f + %.1f ms, baseline %.1f + %.1f ms\n",
+                opt.pass, round + 1, many.lib_attach[round] * 1e3, many.lib_detach[round] * 1e3,
+                ba * 1e3, bd * 1e3);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* gdb on `target loop n`; mode "ignore" or "commands". Seconds, NAN on failure. */
+static double gdb_run(const char *mode, long n) {
+    char count[32], out[16384], script[4200];
+    snprintf(count, sizeof count, "%ld", n);
+    snprintf(script, sizeof script, "%s/gdb-%s.gdb", opt.bin, mode);
+    char *argv[] = {"gdb",           "-nx",   "-batch", "-x", script, "--args", target_path,
+                    "loop",          count,   NULL};
+    double t0 = now();
+    int st = run_child(argv, CHILD_DEADLINE, out, sizeof out);
+    double t = now() - t0;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, "exited normally")) {
+        fail("gdb (%s, %ld hits) failed, status 0x%x:\n%s", mode, n, st, out);
+        return NAN;
+    }
+    return t;
+}
+
+static int write_gdb_scripts(void) {
+    const char *common = "set startup-with-shell off\nset pagination off\nset confirm off\n"
+                         "break bench_hit\n";
+    char path[4200];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/gdb-%s.gdb", opt.bin, k ? "commands" : "ignore");
+        FILE *f = fopen(path, "w");
+        if (!f) return -1;
+        fputs(common, f);
+        fputs(k ? "commands 1\nsilent\ncontinue\nend\nrun\n" : "ignore 1 2000000000\nrun\n", f);
+        fclose(f);
+    }
+    return 0;
+}
+
+static void w6(void) {
+    char out[1024];
+    char *version[] = {"gdb", "--version", NULL};
+    int st = run_child(version, 30, out, sizeof out);
+    if (!opt.gdb || st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        if (opt.gdb) failures--; /* run_child counted a timeout; gdb is optional */
+        fprintf(stderr, "  [%s] workload 6 skipped: %s\n", opt.pass,
+                opt.gdb ? "no gdb" : "--no-gdb");
+        return;
+    }
+    if (write_gdb_scripts() != 0) {
+        fail("cannot write the gdb scripts in %s", opt.bin);
+        return;
+    }
+    static char note_a[256], note_b[256];
+    snprintf(note_a, sizeof note_a,
+             "gdb -batch, break bench_hit + ignore count, %ld hits; gdb time minus a 0-hit gdb run "
+             "(startup); library: workload 1's rate of the same round",
+             opt.gdb_hits);
+    snprintf(note_b, sizeof note_b,
+             "gdb -batch, break bench_hit with commands: silent, continue, end; %ld hits, "
+             "startup subtracted likewise",
+             opt.gdb_hits);
+    result *ra = new_result("6a", "speed-up over gdb (ignore count)", "hits/s", "library",
+                            "gdb", NAN, "report");
+    result *rb = new_result("6b", "speed-up over gdb (commands/continue)", "hits/s", "library",
+                            "gdb", NAN, "report");
+    ra->note = note_a, rb->note = note_b;
+    int rounds = opt.gdb_rounds < opt.rounds ? opt.gdb_rounds : opt.rounds;
+    for (int round = 0; round < rounds; round++) {
+        double lib = results[0].lib[round];
+        double t0 = gdb_run("ignore", 0);
+        double ti = gdb_run("ignore", opt.gdb_hits);
+        double tc = gdb_run("commands", opt.gdb_hits);
+        double ri = (double)opt.gdb_hits / (ti - t0), rc = (double)opt.gdb_hits / (tc - t0);
+        if (!(ti > t0)) ri = NAN;
+        if (!(tc > t0)) rc = NAN;
+        record(ra, round, lib, ri);
+        record(rb, round, lib, rc);
+        fprintf(stderr,
+                "  [%s] round %d: 6: gdb startup %.2f s; ignore %.0f hits/s, commands %.0f hits/s\n",
+                opt.pass, round + 1, t0, ri, rc);
+    }
+}
+
+/* ---------------------------------------------------------------- output */
+
+static void fmt_rate(char *out, size_t cap, double v) {
+    if (!isfinite(v)) snprintf(out, cap, "-");
+    else if (v >= 100) snprintf(out, cap, "%.0f", v);
+    else snprintf(out, cap, "%.2f", v);
+}
+
+static void print_table(void) {
+    printf("\nptrace_dbg benchmarks, pass \"%s\" (%d of %d CPUs allowed)\n", opt.pass,
+           allowed_cpus, ncpus);
+    printf("CPU: %s | kernel: %s | date: %s | rounds: %d\n", cpu_model, kernel, date,
+           opt.rounds);
+    printf("%-4s %-46s %13s %13s %-9s  %-36s %7s %-13s %s\n", "#", "workload", "library",
+           "baseline", "unit", "ratio per round (>1: library faster)", "median", "target",
+           "met");
+    for (int i = 0; i < nresults; i++) {
+        result *r = &results[i];
+        char lib[32], base[32], rounds[256] = "", med[32];
+        fmt_rate(lib, sizeof lib, median(r->lib, r->rounds));
+        fmt_rate(base, sizeof base, median(r->base, r->rounds));
+        for (int k = 0; k < r->rounds; k++) {
+            char one[32];
+            snprintf(one, sizeof one, isfinite(r->ratio[k]) ? "%.2f " : "- ", r->ratio[k]);
+            strncat(rounds, one, sizeof rounds - strlen(rounds) - 1);
+        }
+        double m = median(r->ratio, r->rounds);
+        snprintf(med, sizeof med, isfinite(m) ? "%.2fx" : "-", m);
+        const char *met = isnan(r->target) ? "" : !isfinite(m) ? "FAILED" : m >= r->target ? "yes" : "NO";
+        printf("%-4s %-46s %13s %13s %-9s  %-36s %7s %-13s %s\n", r->id, r->name, lib, base,
+               r->unit, rounds, med, r->target_text, met);
+    }
+    printf("  library / baseline columns are medians of the rounds; per workload:\n");
+    for (int i = 0; i < nresults; i++)
+        printf("  %-3s %s vs %s: %s\n", results[i].id, results[i].lib_label,
+               results[i].base_label, results[i].note ? results[i].note : "");
+    if (many.target_threads > 0)
+        printf("  5   times (median): library attach %.1f ms + detach %.1f ms, baseline attach "
+               "%.1f ms + detach %.1f ms; target threads %d; host threads %d before attach, %d "
+               "while attached; host RSS %ld kB before, %ld kB while attached\n",
+               median(many.lib_attach, opt.rounds) * 1e3, median(many.lib_detach, opt.rounds) * 1e3,
+               median(many.base_attach, opt.rounds) * 1e3,
+               median(many.base_detach, opt.rounds) * 1e3, many.target_threads,
+               many.host_threads_before, many.host_threads_during, many.rss_before_kb,
+               many.rss_during_kb);
+}
+
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_num(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.6g", v);
+    else fputs("null", f);
+}
+
+static void json_array(FILE *f, const double *v, int n, double scale) {
+    fputc('[', f);
+    for (int i = 0; i < n; i++) {
+        if (i) fputs(", ", f);
+        json_num(f, v[i] * scale);
+    }
+    fputc(']', f);
+}
+
+static int write_json(void) {
+    FILE *f = fopen(opt.json, "w");
+    if (!f) {
+        fail("cannot write %s: %s", opt.json, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "{\n  \"pass\": ");
+    json_str(f, opt.pass);
+    fprintf(f, ",\n  \"machine\": {\"cpu\": ");
+    json_str(f, cpu_model);
+    fprintf(f, ", \"kernel\": ");
+    json_str(f, kernel);
+    fprintf(f, ", \"online_cpus\": %d, \"allowed_cpus\": %d},\n  \"date\": ", ncpus, allowed_cpus);
+    json_str(f, date);
+    fprintf(f, ",\n  \"library_version\": ");
+    json_str(f, ptrace_dbg_version());
+    fprintf(f,
+            ",\n  \"rounds\": %d,\n  \"counts\": {\"hits\": %ld, \"extra_breakpoints\": %d, "
+            "\"steps\": %ld, \"mem_mib\": %ld, \"peekdata_mib\": %ld, \"small_reads\": %ld, "
+            "\"threads\": %ld, \"gdb_hits\": %ld},\n  \"workloads\": [",
+            opt.rounds, opt.hits, EXTRA_BPS, opt.steps, opt.mem_mib, opt.peekdata_mib, opt.small,
+            opt.threads, opt.gdb_hits);
+    for (int i = 0; i < nresults; i++) {
+        result *r = &results[i];
+        double m = median(r->ratio, r->rounds);
+        fprintf(f, "%s\n    {\"id\": ", i ? "," : "");
+        json_str(f, r->id);
+        fprintf(f, ", \"name\": ");
+        json_str(f, r->name);
+        fprintf(f, ", \"unit\": ");
+        json_str(f, r->unit);
+        fprintf(f, ", \"library\": ");
+        json_str(f, r->lib_label);
+        fprintf(f, ", \"baseline\": ");
+        json_str(f, r->base_label);
+        fprintf(f, ", \"note\": ");
+        json_str(f, r->note);
+        fprintf(f, ",\n     \"library_rates\": ");
+        json_array(f, r->lib, r->rounds, 1);
+        fprintf(f, ", \"baseline_rates\": ");
+        json_array(f, r->base, r->rounds, 1);
+        fprintf(f, ",\n     \"ratios\": ");
+        json_array(f, r->ratio, r->rounds, 1);
+        fprintf(f, ", \"median_ratio\": ");
+        json_num(f, m);
+        fprintf(f, ", \"library_median\": ");
+        json_num(f, median(r->lib, r->rounds));
+        fprintf(f, ", \"baseline_median\": ");
+        json_num(f, median(r->base, r->rounds));
+        fprintf(f, ", \"target_ratio\": ");
+        json_num(f, r->target);
+        fprintf(f, ", \"target\": ");
+        json_str(f, r->target_text);
+        fprintf(f, ", \"met\": %s}",
+                isnan(r->target) ? "null" : isfinite(m) && m >= r->target ? "true" : "false");
+    }
+    fprintf(f, "\n  ],\n  \"many_threads\": {\"target_threads\": %d, \"host_threads_before\": %d, "
+               "\"host_threads_during\": %d, \"host_rss_kb_before\": %ld, \"host_rss_kb_during\": %ld,"
+               "\n    \"library_attach_ms\": ",
+            many.target_threads, many.host_threads_before, many.host_threads_during, many.rss_before_kb,
+            many.rss_during_kb);
+    int n5 = many.target_threads > 0 ? opt.rounds : 0;
+    json_array(f, many.lib_attach, n5, 1e3);
+    fprintf(f, ", \"library_detach_ms\": ");
+    json_array(f, many.lib_detach, n5, 1e3);
+    fprintf(f, ",\n    \"baseline_attach_ms\": ");
+    json_array(f, many.base_attach, n5, 1e3);
+    fprintf(f, ", \"baseline_detach_ms\": ");
+    json_array(f, many.base_detach, n5, 1e3);
+    fprintf(f, "},\n  \"failures\": %d\n}\n", failures);
+    if (fclose(f) != 0) {
+        fail("cannot write %s", opt.json);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static long num_arg(const char *name, const char *v) {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == 0 || *end || n < 0) {
+        fprintf(stderr, "bench: %s wants a number, not '%s'\n", name, v);
+        exit(2);
+    }
+    return n;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--no-gdb") == 0) {
+            opt.gdb = 0;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "bench: unknown or incomplete option %s (see bench/bench.c)\n", a);
+            return 2;
+        }
+        i++;
+        if (strcmp(a, "--pass") == 0) opt.pass = v;
+        else if (strcmp(a, "--json") == 0) opt.json = v;
+        else if (strcmp(a, "--bin") == 0) opt.bin = v;
+        else if (strcmp(a, "--rounds") == 0) opt.rounds = (int)num_arg(a, v);
+        else if (strcmp(a, "--gdb-rounds") == 0) opt.gdb_rounds = (int)num_arg(a, v);
+        else if (strcmp(a, "--hits") == 0) opt.hits = num_arg(a, v);
+        else if (strcmp(a, "--steps") == 0) opt.steps = num_arg(a, v);
+        else if (strcmp(a, "--mem-mib") == 0) opt.mem_mib = num_arg(a, v);
+        else if (strcmp(a, "--peekdata-mib") == 0) opt.peekdata_mib = num_arg(a, v);
+        else if (strcmp(a, "--small") == 0) opt.small = num_arg(a, v);
+        else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
+        else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
+        else {
+            fprintf(stderr, "bench: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    if (opt.rounds < 1 || opt.rounds > MAX_ROUNDS || opt.hits < 1 || opt.steps < 1 ||
+        opt.mem_mib < 1 || opt.peekdata_mib < 1 || opt.gdb_hits < 1) {
+        fprintf(stderr, "bench: rounds 1..%d, counts >= 1\n", MAX_ROUNDS);
+        return 2;
+    }
+    snprintf(target_path, sizeof target_path, "%s/bench-target", opt.bin);
+    snprintf(baseline_path, sizeof baseline_path, "%s/bench-baseline", opt.bin);
+    if (access(target_path, X_OK) != 0 || access(baseline_path, X_OK) != 0) {
+        fprintf(stderr, "bench: %s or %s missing (make bench builds them)\n", target_path,
+                baseline_path);
+        return 2;
+    }
+    machine_info();
+    fprintf(stderr, "bench: pass \"%s\", %d rounds, library %s\n", opt.pass, opt.rounds,
+            ptrace_dbg_version());
+    w1_w2();
+    w3();
+    w4();
+    w5();
+    w6();
+    print_table();
+    write_json();
+    printf("JSON: %s\n", opt.json);
+    if (failures) fprintf(stderr, "bench: %d failure(s), see above\n", failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,84 @@
+/* The traced program of the benchmarks (bench/README.md). One binary, one mode per workload:
+ *
+ *   target loop N      calls bench_hit() N times, then exits 0 (workloads 1, 2, 6)
+ *   target spin        calls bench_spin(), which loops forever (workload 3: the tracer
+ *                      breaks on bench_spin and single-steps from there)
+ *   target mem         fills bench_mem (64 MiB), calls bench_ready() (where the tracer
+ *                      breaks), then exits 0 (workload 4)
+ *   target threads N   starts N threads blocked in pause(), writes "ready\n" to stdout, and
+ *                      pauses (workload 5; the harness kills it)
+ *
+ * Built without PIE (see the Makefile) so that the tracers know every address at link time:
+ * the Makefile writes them into build/bench/target_addrs.h with nm. bench_unused() is never
+ * called: its nop sled is where workload 2 puts its 1,000 other breakpoints.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_target.h"
+
+volatile unsigned long bench_counter;
+char bench_mem[BENCH_MEM_SIZE];
+
+__attribute__((noinline, used)) void bench_hit(void) {
+    bench_counter++;
+    __asm__ volatile("" ::: "memory");
+}
+
+/* 4,096 one-byte nops that nothing executes. */
+__attribute__((noinline, used)) void bench_unused(void) {
+    __asm__ volatile(".fill 4096, 1, 0x90" ::: "memory");
+}
+
+__attribute__((noinline, used, noreturn)) void bench_spin(void) {
+    for (;;) {
+        bench_counter++;
+        __asm__ volatile("" ::: "memory");
+    }
+}
+
+__attribute__((noinline, used)) void bench_ready(void) {
+    __asm__ volatile("" ::: "memory");
+}
+
+static void *blocked(void *arg) {
+    (void)arg;
+    for (;;) pause();
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "loop") == 0) {
+        long n = atol(argv[2]);
+        for (long i = 0; i < n; i++) bench_hit();
+        return bench_counter == (unsigned long)n ? 0 : 1;
+    }
+    if (argc >= 2 && strcmp(argv[1], "spin") == 0) bench_spin();
+    if (argc >= 2 && strcmp(argv[1], "mem") == 0) {
+        for (size_t i = 0; i < BENCH_MEM_SIZE; i++) bench_mem[i] = (char)(i * 7 + 1);
+        bench_ready();
+        return 0;
+    }
+    if (argc >= 3 && strcmp(argv[1], "threads") == 0) {
+        long n = atol(argv[2]);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        for (long i = 0; i < n; i++) {
+            pthread_t t;
+            if (pthread_create(&t, &attr, blocked, NULL) != 0) {
+                perror("pthread_create");
+                return 2;
+            }
+        }
+        if (write(1, "ready\n", 6) != 6) return 3;
+        for (;;) pause();
+    }
+    fprintf(stderr, "usage: target loop N | spin | mem | threads N\n");
+    return 2;
+}
