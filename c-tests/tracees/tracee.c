@@ -251,7 +251,7 @@ static int mode_echo(void) {
     return 0;
 }
 
-/* sleeper: prints ready and sleeps (in nanosleep) until killed; SIGUSR1 makes it exit 9. */
+/* sleeper: prints ready and sleeps (in nanosleep) until killed; SIGUSR1 makes it exit 7. */
 static int mode_sleeper(void) {
     signal(SIGUSR1, on_usr1_exit);
     say("ready");

@@ -722,12 +722,17 @@ impl Tracer {
     /// is still to come, or a child the program forked.
     fn on_unknown_stop(&mut self, tid: i32, sig: i32, event: i32) {
         let is_thread = procfs::status_field(tid, "Tgid") == Some(self.pid as i64);
-        if is_thread {
-            // Keep it stopped: the parent's PTRACE_EVENT_CLONE stop will stop the world anyway.
+        if is_thread && event == ptrace::EVENT_STOP {
+            // Its initial stop. Keep it stopped: the parent's PTRACE_EVENT_CLONE stop will stop
+            // the world anyway.
             self.set_state(tid, ThreadState::Stopped);
-            if event != ptrace::EVENT_STOP && sig != libc::SIGSTOP {
-                trace!("thread {tid}: first stop is signal {sig} event {event}");
-            }
+        } else if is_thread {
+            // A first stop that is already an event of its own (say PTRACE_EVENT_EXIT: the
+            // process was killed as the thread was born, and the parent's clone event will
+            // never come): a thread like any other from now on.
+            trace!("thread {tid}: first stop is signal {sig} event {event}");
+            self.set_state(tid, ThreadState::Running);
+            self.on_stop(tid, sig, event);
         } else if self.expected_children.remove(&tid) {
             self.release_child(tid);
         } else {
