@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -556,6 +557,7 @@ static pid_t start_thread_target(long n) {
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the harness, however it ends */
         dup2(fds[1], 1);
         char count[32];
         snprintf(count, sizeof count, "%ld", n);
