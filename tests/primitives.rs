@@ -364,3 +364,20 @@ fn detach_mid_run_leaves_no_pending_breakpoint_trap_behind() {
         );
     }
 }
+
+#[test]
+fn a_signal_arriving_during_a_step_is_reported_not_lost() {
+    let (p, _) = launch_with_bp(&["bp_loop", "3"]);
+    assert_eq!(cont_and_wait(&p).unwrap().1, CauseKind::Breakpoint);
+    let tid = p.pid();
+    let pc = p.get_regs(tid).unwrap().rip;
+    // Queue SIGUSR1 for the stopped thread; the step's resume delivers it first.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(p.pid()), nix::sys::signal::SIGUSR1).unwrap();
+    p.step(tid).unwrap();
+    let cause = p.stop_cause(tid).unwrap();
+    assert_eq!((cause.kind, cause.signal), (CauseKind::Signal, libc::SIGUSR1));
+    assert_eq!(p.get_regs(tid).unwrap().rip, pc, "the instruction was not executed yet");
+    // Continuing delivers it: SIGUSR1's default action ends the program.
+    run_to_exit(&p);
+    assert_eq!(p.exit_status().unwrap(), ExitStatus { code: -1, signal: libc::SIGUSR1 });
+}
