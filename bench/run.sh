@@ -2,14 +2,15 @@
 # usage: bench/run.sh BENCH_DIR [smoke]
 # Runs the harness twice, as is and with the whole process pinned to CPU 0 (taskset -c 0:
 # tracer, the library's monitor thread, baselines and tracees all inherit it), and combines
-# the two JSON files into BENCH_DIR/results.json. "smoke": tiny counts, one round, and a check
-# that the JSON is complete; it never judges speed. Extra arguments for bench go in BENCH_ARGS.
+# the two JSON files into BENCH_DIR/results.json. "smoke": tiny counts, one round, files named
+# results-smoke*.json (a smoke run never overwrites a real one), and a check that the JSON is
+# complete; it never judges speed. Extra arguments for bench go in BENCH_ARGS.
 set -eu
 dir=$1
 mode=${2:-full}
 case $mode in
-full) args="" ;;
-smoke) args="--rounds 1 --hits 200 --steps 500 --mem-mib 4 --peekdata-mib 1 --small 200 --threads 20 --gdb-hits 20 --gdb-rounds 1" ;;
+full) args="" tag="" ;;
+smoke) tag="-smoke" args="--rounds 1 --hits 200 --steps 500 --mem-mib 4 --peekdata-mib 1 --small 200 --threads 20 --gdb-hits 20 --gdb-rounds 1" ;;
 *) echo "usage: $0 BENCH_DIR [smoke]" >&2; exit 2 ;;
 esac
 # A bound on each pass in all, on top of the harness's own per-wait deadlines.
@@ -18,12 +19,12 @@ command -v timeout >/dev/null 2>&1 && limit="timeout -s KILL 900"
 
 status=0
 # shellcheck disable=SC2086
-$limit "$dir/bench" --bin "$dir" --pass unpinned --json "$dir/results-unpinned.json" $args ${BENCH_ARGS:-} || status=1
+$limit "$dir/bench" --bin "$dir" --pass unpinned --json "$dir/results$tag-unpinned.json" $args ${BENCH_ARGS:-} || status=1
 if command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null; then
     # shellcheck disable=SC2086
-    $limit taskset -c 0 "$dir/bench" --bin "$dir" --pass pinned --json "$dir/results-pinned.json" \
+    $limit taskset -c 0 "$dir/bench" --bin "$dir" --pass pinned --json "$dir/results$tag-pinned.json" \
         $args ${BENCH_ARGS:-} || status=1
-    pinned="$dir/results-pinned.json"
+    pinned="$dir/results$tag-pinned.json"
 else
     echo "bench: no taskset (or CPU 0 not allowed): no pinned pass" >&2
     pinned=""
@@ -31,15 +32,15 @@ fi
 
 {
     printf '{"unpinned": '
-    cat "$dir/results-unpinned.json"
+    cat "$dir/results$tag-unpinned.json"
     printf ', "pinned": '
     if [ -n "$pinned" ]; then cat "$pinned"; else printf 'null'; fi
     printf '}\n'
-} > "$dir/results.json"
-echo "bench: both passes in $dir/results.json"
+} > "$dir/results$tag.json"
+echo "bench: both passes in $dir/results$tag.json"
 
 if [ "$mode" = smoke ]; then
-    python3 - "$dir/results.json" <<'PY'
+    python3 - "$dir/results$tag.json" <<'PY'
 import json, math, sys
 doc = json.load(open(sys.argv[1]))
 want = {"1", "2", "3", "4a", "4b", "4c", "5"}
@@ -59,7 +60,7 @@ for name, run in doc.items():
             continue  # gdb's few hits can drown in its startup noise at smoke counts
         assert isinstance(r, (int, float)) and math.isfinite(r) and r > 0, (name, w["id"], r)
     assert run["many_threads"]["host_threads_during"] > 0, name
-print("bench-smoke: results.json is complete (%s)" % ", ".join(k for k, v in doc.items() if v))
+print("bench-smoke: results-smoke.json is complete (%s)" % ", ".join(k for k, v in doc.items() if v))
 PY
 fi
 exit $status
