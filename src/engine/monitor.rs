@@ -330,7 +330,7 @@ impl MonitorLoop {
     /// The loop: collect events, run jobs, sleep; until the process is over.
     fn run(&mut self, t: &mut Tracer) {
         loop {
-            t.publish();
+            t.publish_settled();
             let jobs: Vec<Job> = lock(&self.shared.queue).jobs.drain(..).collect();
             if !jobs.is_empty() {
                 for job in jobs {

@@ -157,6 +157,9 @@ pub struct Thread {
     /// Its registers, when read during this stop (valid only while stopped; published, so
     /// register reads need no trip to the monitor).
     pub regs: Option<libc::user_regs_struct>,
+    /// `regs` differ from the kernel's copy (a breakpoint hit's PC moved back, not yet written):
+    /// they must be written before the thread runs again.
+    pub regs_dirty: bool,
 }
 
 impl Thread {
@@ -170,6 +173,7 @@ impl Thread {
             step_over: None,
             check_pc: false,
             regs: None,
+            regs_dirty: false,
         }
     }
 }

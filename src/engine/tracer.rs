@@ -87,6 +87,8 @@ pub struct Tracer {
     ever_had_breakpoints: bool,
     /// How many instructions under breakpoints were executed in place rather than stepped.
     executed_in_place: u64,
+    /// The run state of the last published snapshot.
+    published_run: RunState,
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
@@ -113,6 +115,7 @@ impl Tracer {
             resuming: false,
             ever_had_breakpoints: false,
             executed_in_place: 0,
+            published_run: RunState::Running,
             vforking: HashSet::new(),
             dirty: true,
         }
@@ -158,6 +161,7 @@ impl Tracer {
         if let Some(t) = self.threads.get_mut(&tid) {
             if !state.is_stopped() {
                 t.regs = None; // registers are only known while stopped
+                t.regs_dirty = false;
             }
             if t.state != state {
                 trace!("thread {tid}: {} -> {}", t.state.name(), state.name());
@@ -197,15 +201,25 @@ impl Tracer {
             return;
         }
         self.dirty = false;
-        let mut infos: Vec<ThreadInfo> = self
-            .threads
-            .values()
-            .filter(|t| !t.state.is_terminal())
-            .map(|t| ThreadInfo { tid: t.tid, state: t.state, cause: t.cause, regs: t.regs })
-            .collect();
-        // Main thread first while it lives; the rest by tid.
-        infos.sort_by_key(|t| (t.tid != self.pid, t.tid));
+        self.published_run = self.run;
+        let info =
+            |t: &Thread| ThreadInfo { tid: t.tid, state: t.state, cause: t.cause, regs: t.regs };
+        // Main thread first while it lives; the rest by tid (the table's order).
+        let live = |t: &&Thread| !t.state.is_terminal();
+        let main = self.threads.get(&self.pid).filter(live).map(info);
+        let rest = self.threads.values().filter(live).filter(|t| t.tid != self.pid).map(info);
+        let infos: Vec<ThreadInfo> = main.into_iter().chain(rest).collect();
         self.shared.publish(self.run, self.trigger, infos, self.exit);
+    }
+
+    /// `publish` after a batch of events, skipped while the process was and still is running:
+    /// nothing a caller waits for has changed then, and an attach to a thousand threads would
+    /// otherwise copy the table a thousand times.
+    pub fn publish_settled(&mut self) {
+        if self.run == RunState::Running && self.published_run == RunState::Running {
+            return;
+        }
+        self.publish();
     }
 
     // ----- attach and launch ---------------------------------------------------------------
@@ -249,14 +263,8 @@ impl Tracer {
                 if self.threads.contains_key(&tid) {
                     continue; // auto-attached through PTRACE_O_TRACECLONE and already reported
                 }
-                // A zombie (a leader that called pthread_exit) cannot be seized: the kernel
-                // answers EPERM. It is not a thread we can stop; skip it.
-                if matches!(procfs::task_state(pid, tid), Some('Z') | Some('X')) {
-                    if tid == pid {
-                        self.leader_untraced = true;
-                    }
-                    continue;
-                }
+                // No look at /proc first (a thousand threads, a thousand opens): a zombie (a
+                // leader that called pthread_exit) is told by the EPERM seizing it gives.
                 match ptrace::seize(tid, false) {
                     Ok(()) => {}
                     Err(Errno::ESRCH) => continue, // exited between listing and seizing
@@ -508,7 +516,9 @@ impl Tracer {
         if ptrace::set_regs(tid, &regs).is_err() {
             return false;
         }
-        self.threads.get_mut(&tid).unwrap().regs = Some(regs);
+        let t = self.threads.get_mut(&tid).unwrap();
+        t.regs = Some(regs);
+        t.regs_dirty = false;
         self.executed_in_place += 1;
         true
     }
@@ -523,6 +533,7 @@ impl Tracer {
         if let Some(addr) = over {
             self.memory.lift(addr);
         }
+        self.flush_regs(tid);
         let sig = {
             let t = self.threads.get_mut(&tid).unwrap();
             t.step_over = over;
@@ -555,9 +566,13 @@ impl Tracer {
         if self.stopped_thread(tid)?.state == ThreadState::StoppedExiting {
             return Err(Error::BadState(format!("thread {tid} is exiting; it cannot be stepped")));
         }
-        let pc =
-            ptrace::get_regs(tid).map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGS)", e))?.rip;
-        let over = Some(pc).filter(|&pc| self.memory.has_breakpoint(pc));
+        let over = if self.memory.has_breakpoints() {
+            let pc =
+                self.regs(tid).map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGS)", e))?.rip;
+            Some(pc).filter(|&pc| self.memory.has_breakpoint(pc))
+        } else {
+            None
+        };
         self.threads.get_mut(&tid).unwrap().check_pc = false;
         self.trigger = 0;
         self.set_run(RunState::Running);
@@ -578,6 +593,7 @@ impl Tracer {
         } else {
             ThreadState::Running
         };
+        self.flush_regs(tid);
         match ptrace::cont(tid, sig) {
             Ok(()) => self.set_state(tid, next),
             // Killed while stopped: it is on its way out, its exit status will come.
@@ -602,6 +618,7 @@ impl Tracer {
             self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();
         for (tid, state, sig) in tids {
             if state.is_stopped() {
+                self.flush_regs(tid);
                 // ESRCH: killed meanwhile; nothing left to detach.
                 let _ = ptrace::detach(tid, sig);
             }
@@ -629,6 +646,7 @@ impl Tracer {
             return; // not ours: the program's own SIGTRAP, delivered after detach as it should
         }
         let sig = self.threads[&tid].pending_signal;
+        self.flush_regs(tid);
         if ptrace::cont(tid, 0).is_err() {
             return;
         }
@@ -641,6 +659,7 @@ impl Tracer {
                 if let Some(t) = self.threads.get_mut(&tid) {
                     t.pending_signal = sig;
                     t.regs = Some(regs);
+                    t.regs_dirty = false;
                 }
             }
             Ok(Some((t, st))) => {
@@ -874,15 +893,19 @@ impl Tracer {
             return false;
         }
         regs.rip = addr;
-        if ptrace::set_regs(tid, &regs).is_err() {
-            return false;
-        }
         if ours {
+            // The PC goes back onto the breakpoint in our copy now and in the kernel's when the
+            // thread next runs (flush_regs): executing the instruction in place then writes
+            // the registers once instead of twice.
             self.event_stop(tid, ThreadState::StoppedBreakpoint, Cause::breakpoint(addr));
             let t = self.threads.get_mut(&tid).unwrap();
             t.check_pc = true;
             t.regs = Some(regs);
+            t.regs_dirty = true;
         } else {
+            if ptrace::set_regs(tid, &regs).is_err() {
+                return false;
+            }
             trace!("thread {tid}: trap of removed breakpoint {addr:#x} swallowed");
             self.resume_quietly(tid);
         }
@@ -898,10 +921,25 @@ impl Tracer {
         if keep_stopped {
             self.set_state(tid, ThreadState::Stopped);
             self.set_cause(tid, Cause::of(CauseKind::Stopped));
-        } else if ptrace::cont(tid, 0).is_ok() {
+            return;
+        }
+        self.flush_regs(tid);
+        if ptrace::cont(tid, 0).is_ok() {
             self.set_state(tid, ThreadState::Running);
         } else {
             self.set_state(tid, ThreadState::Exiting);
+        }
+    }
+
+    /// Writes registers changed only in our copy (`regs_dirty`) to the kernel. Must precede
+    /// every resume of a thread.
+    fn flush_regs(&mut self, tid: i32) {
+        let Some(t) = self.threads.get_mut(&tid) else { return };
+        if let (true, Some(regs)) = (t.regs_dirty, t.regs) {
+            t.regs_dirty = false;
+            if let Err(e) = ptrace::set_regs(tid, &regs) {
+                trace!("thread {tid}: writing back registers failed: {e}");
+            }
         }
     }
 
@@ -1073,6 +1111,7 @@ impl Tracer {
         // Its PC may now be on a breakpoint: the next continue must check.
         t.check_pc = true;
         t.regs = Some(*regs);
+        t.regs_dirty = false;
         self.dirty = true;
         Ok(())
     }

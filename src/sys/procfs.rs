@@ -12,6 +12,15 @@ fn errno_of(e: &std::io::Error) -> Errno {
     }
 }
 
+/// Reads a small /proc file. procfs reports size 0, so `fs::read_to_string` grows its buffer
+/// from 32 bytes in several reads; one 4 KiB buffer takes it in one.
+fn read_small(path: &str) -> Option<String> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(4096);
+    fs::File::open(path).ok()?.read_to_end(&mut buf).ok()?;
+    String::from_utf8(buf).ok()
+}
+
 /// The thread ids listed in `/proc/PID/task`, ascending. ENOENT/ESRCH: no such process.
 pub fn tasks(pid: i32) -> Result<Vec<i32>, Errno> {
     let dir = fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| errno_of(&e))?;
@@ -26,7 +35,7 @@ pub fn tasks(pid: i32) -> Result<Vec<i32>, Errno> {
 /// The state letter of `/proc/PID/task/TID/stat` (R, S, D, T, t, Z, X, ...), or None if the
 /// task is gone.
 pub fn task_state(pid: i32, tid: i32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    let stat = read_small(&format!("/proc/{pid}/task/{tid}/stat"))?;
     // The command name is in parentheses and may contain anything, so split after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.trim_start().chars().next()
@@ -35,7 +44,7 @@ pub fn task_state(pid: i32, tid: i32) -> Option<char> {
 /// A numeric field ("Tgid", "TracerPid", ...) of `/proc/TID/status`, or None if the task is
 /// gone or the field is absent.
 pub fn status_field(tid: i32, name: &str) -> Option<i64> {
-    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let status = read_small(&format!("/proc/{tid}/status"))?;
     status.lines().find_map(|line| {
         let (key, value) = line.split_once(':')?;
         if key == name {
@@ -54,7 +63,7 @@ pub fn yama_ptrace_scope() -> Option<i32> {
 /// Whether the task is blocked inside execve/execveat (`/proc/PID/task/TID/syscall` shows the
 /// syscall number of a blocked task, "running" for a running one).
 pub fn in_execve(pid: i32, tid: i32) -> bool {
-    let Ok(s) = fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")) else {
+    let Some(s) = read_small(&format!("/proc/{pid}/task/{tid}/syscall")) else {
         return false;
     };
     let nr = s.split_whitespace().next().and_then(|n| n.parse::<i64>().ok());
@@ -70,7 +79,7 @@ pub fn fd_is_open(fd: i32) -> bool {
 /// Whether signal `sig` is pending for thread `tid` alone (`SigPnd` of its status; signals a
 /// fault or an int3 raised are thread-directed).
 pub fn thread_signal_pending(pid: i32, tid: i32, sig: i32) -> bool {
-    let Ok(status) = fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")) else {
+    let Some(status) = read_small(&format!("/proc/{pid}/task/{tid}/status")) else {
         return false;
     };
     status
