@@ -351,6 +351,9 @@ impl MonitorLoop {
                     let _ = self.shared.queue_cv.wait_timeout(q, Duration::from_millis(1));
                 }
             } else if t.may_report() {
+                if t.collect_stops() {
+                    continue;
+                }
                 {
                     let mut q = lock(&self.shared.queue);
                     if !q.jobs.is_empty() {
@@ -365,7 +368,7 @@ impl MonitorLoop {
                         self.dispatch(t, tid, st);
                         // Collect whatever else is pending in one go (many threads stopping
                         // together) before publishing; nothing is when all have stopped.
-                        if t.may_report() && !t.finished() {
+                        if t.may_report() && !t.finished() && !t.collect_stops() {
                             self.sweep(t);
                         }
                     }

@@ -89,6 +89,8 @@ pub struct Tracer {
     executed_in_place: u64,
     /// The run state of the last published snapshot.
     published_run: RunState,
+    /// Threads of the table per state (index: `ThreadState as usize`).
+    state_counts: [usize; 11],
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
@@ -116,6 +118,7 @@ impl Tracer {
             ever_had_breakpoints: false,
             executed_in_place: 0,
             published_run: RunState::Running,
+            state_counts: [0; 11],
             vforking: HashSet::new(),
             dirty: true,
         }
@@ -136,12 +139,12 @@ impl Tracer {
 
     /// Some thread may still report to waitpid (the monitor must block there, not on its queue).
     pub fn may_report(&self) -> bool {
+        let leader_zombie =
+            self.threads.get(&self.pid).is_some_and(|t| t.state.is_zombie()) as usize;
         self.run == RunState::Running
             || self.killing
-            || self
-                .threads
-                .values()
-                .any(|t| t.state.is_running() || t.state.is_zombie() && t.tid != self.pid)
+            || self.count_running() > 0
+            || self.count(ThreadState::Exiting) > leader_zombie
             || !self.expected_children.is_empty()
     }
 
@@ -150,8 +153,46 @@ impl Tracer {
     /// `release_threads_killed_by_exec`).
     pub fn needs_poll(&self) -> bool {
         self.stopping_all
-            && self.threads.values().any(|t| t.state == ThreadState::StoppedExiting)
-            && self.threads.values().any(|t| t.state == ThreadState::Stopping)
+            && self.count(ThreadState::StoppedExiting) > 0
+            && self.count(ThreadState::Stopping) > 0
+    }
+
+    /// While an all-stop collects stops, takes them thread by thread with
+    /// `waitpid(tid, WNOHANG)`. `waitpid(-1)` walks every traced thread in the kernel, so
+    /// collecting a thousand stops through it, one per call, costs a million steps (it was most
+    /// of an attach to 1,000 threads). Returns whether it collected anything; below a few
+    /// threads it leaves the work to `waitpid(-1)`.
+    pub fn collect_stops(&mut self) -> bool {
+        if self.count(ThreadState::Stopping) < 8 {
+            return false;
+        }
+        let stopping: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| t.state == ThreadState::Stopping)
+            .map(|t| t.tid)
+            .collect();
+        let mut any = false;
+        for tid in stopping {
+            if let Ok(Some((t, st))) = wait::waitpid(tid, libc::__WALL | libc::WNOHANG) {
+                self.on_wait(t, st);
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// How many threads of the table are in `state` (kept by `set_state`, so that the
+    /// monitor's per-event checks do not scan a table of a thousand threads).
+    fn count(&self, state: ThreadState) -> usize {
+        self.state_counts[state as usize]
+    }
+
+    /// How many threads may still report a stop (`ThreadState::is_running`).
+    fn count_running(&self) -> usize {
+        self.count(ThreadState::Running)
+            + self.count(ThreadState::SingleStepping)
+            + self.count(ThreadState::Stopping)
     }
 
     // ----- state changes -------------------------------------------------------------------
@@ -165,11 +206,14 @@ impl Tracer {
             }
             if t.state != state {
                 trace!("thread {tid}: {} -> {}", t.state.name(), state.name());
+                self.state_counts[t.state as usize] -= 1;
+                self.state_counts[state as usize] += 1;
                 t.state = state;
             }
         } else {
             trace!("thread {tid}: new, {}", state.name());
             self.threads.insert(tid, Thread::new(tid, state));
+            self.state_counts[state as usize] += 1;
         }
         self.dirty = true;
     }
@@ -183,7 +227,9 @@ impl Tracer {
 
     fn remove_thread(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Exited);
-        self.threads.remove(&tid);
+        if self.threads.remove(&tid).is_some() {
+            self.state_counts[ThreadState::Exited as usize] -= 1;
+        }
     }
 
     fn set_run(&mut self, run: RunState) {
@@ -408,7 +454,7 @@ impl Tracer {
         if self.run != RunState::Running || !self.stopping_all {
             return;
         }
-        if self.threads.values().any(|t| t.state.is_running()) {
+        if self.count_running() > 0 {
             return;
         }
         self.stopping_all = false;
@@ -731,6 +777,7 @@ impl Tracer {
             // The leader is reported only after every other thread has gone: the process is over.
             self.exit = self.last_thread_status;
             self.threads.clear();
+            self.state_counts = [0; 11];
             self.stopping_all = false;
             self.killing = false;
             self.set_run(RunState::Exited);
