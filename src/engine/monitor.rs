@@ -31,6 +31,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// How often the monitor looks again in the rare states it must poll (`Tracer::needs_poll`).
+const POLL_INTERVAL: Duration = Duration::from_micros(200);
+
 /// A unit of work for the monitor thread.
 pub type Job = Box<dyn FnOnce(&mut Tracer) + Send>;
 
@@ -187,28 +190,62 @@ impl Shared {
         f: impl FnOnce(&mut Tracer) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         let (tx, rx) = mpsc::sync_channel::<Result<R>>(1);
-        let job: Job = Box::new(move |t: &mut Tracer| {
+        self.submit(Box::new(move |t: &mut Tracer| {
             let r = catch_unwind(AssertUnwindSafe(|| f(t)))
                 .unwrap_or_else(|p| Err(Error::Internal(panic_text(&p))));
             // Publish before answering: the caller's next query must see what this job did.
             t.publish();
             let _ = tx.send(r);
-        });
-        {
-            let mut q = lock(&self.queue);
-            if let Some(e) = &q.closed {
-                return Err(e.clone());
-            }
-            q.jobs.push_back(job);
-            if q.in_wait {
-                // ESRCH: the doorbell died; its exit wakes the monitor anyway, which then
-                // starts a new one and drains the queue.
-                let _ = signal::kill(q.doorbell, libc::SIGSTOP);
-            } else {
-                self.queue_cv.notify_one();
-            }
-        }
+        }))?;
         rx.recv().unwrap_or_else(|_| Err(self.closed_error()))
+    }
+
+    /// Runs `f` (which starts an all-stop, a step or a kill) on the monitor thread and waits
+    /// until the process is no longer running; returns the run state it settled in. The
+    /// answer comes when the stop completes, so the caller is woken once, where `call` and
+    /// then `wait_for` woke it twice. `Error::Timeout` after `timeout`.
+    pub fn call_until_quiet(
+        &self,
+        timeout: Duration,
+        f: impl FnOnce(&mut Tracer) -> Result<()> + Send + 'static,
+    ) -> Result<RunState> {
+        let (tx, rx) = mpsc::sync_channel::<Result<RunState>>(1);
+        self.submit(Box::new(move |t: &mut Tracer| {
+            let r = catch_unwind(AssertUnwindSafe(|| f(t)))
+                .unwrap_or_else(|p| Err(Error::Internal(panic_text(&p))));
+            t.publish();
+            match r {
+                Err(e) => drop(tx.send(Err(e))),
+                Ok(()) if t.run_state() != RunState::Running => drop(tx.send(Ok(t.run_state()))),
+                Ok(()) => t.when_quiet(tx),
+            }
+        }))?;
+        match rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout(format!(
+                "the process did not stop within {}s",
+                timeout.as_secs()
+            ))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(self.closed_error()),
+        }
+    }
+
+    /// Queues a job for the monitor and wakes it: through the condition variable when it
+    /// sleeps on the queue, through the doorbell when it sleeps in waitpid.
+    fn submit(&self, job: Job) -> Result<()> {
+        let mut q = lock(&self.queue);
+        if let Some(e) = &q.closed {
+            return Err(e.clone());
+        }
+        q.jobs.push_back(job);
+        if q.in_wait {
+            // ESRCH: the doorbell died; its exit wakes the monitor anyway, which then starts a
+            // new one and drains the queue.
+            let _ = signal::kill(q.doorbell, libc::SIGSTOP);
+        } else {
+            self.queue_cv.notify_one();
+        }
+        Ok(())
     }
 
     /// The error calls get once the monitor has ended.
@@ -344,11 +381,11 @@ impl MonitorLoop {
             }
             if t.needs_poll() {
                 self.sweep(t);
-                t.release_threads_killed_by_exec();
-                t.publish();
+                t.poll_tick();
+                t.publish_settled();
                 let q = lock(&self.shared.queue);
                 if q.jobs.is_empty() {
-                    let _ = self.shared.queue_cv.wait_timeout(q, Duration::from_millis(1));
+                    let _ = self.shared.queue_cv.wait_timeout(q, POLL_INTERVAL);
                 }
             } else if t.may_report() {
                 if t.collect_stops() {

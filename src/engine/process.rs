@@ -196,12 +196,7 @@ impl Process {
 
     /// Stops every thread; returns when all are stopped.
     pub fn stop(&self) -> Result<()> {
-        self.monitor.shared.call(|t| t.request_stop())?;
-        match self.wait_quiet()?.run {
-            RunState::Stopped => Ok(()),
-            RunState::Exited => Err(Error::Exited),
-            _ => Err(Error::BadState("the process was detached".into())),
-        }
+        settled(self.monitor.shared.call_until_quiet(STOP_WAIT, |t| t.request_stop())?)
     }
 
     /// Resumes every thread.
@@ -246,18 +241,13 @@ impl Process {
 
     /// SIGKILLs the process and waits for it to be reaped.
     pub fn kill(&self) -> Result<()> {
-        self.monitor.shared.call(|t| t.kill())?;
-        let (s, done) = self
-            .monitor
-            .shared
-            .wait_for(Some(Instant::now() + STOP_WAIT), |s| s.run == RunState::Exited);
-        if done {
-            Ok(())
-        } else {
-            Err(Error::Timeout(format!(
-                "process {} did not exit after SIGKILL ({:?})",
-                self.pid, s.run
-            )))
+        match self.monitor.shared.call_until_quiet(STOP_WAIT, |t| t.kill()) {
+            Ok(RunState::Exited) => Ok(()),
+            Ok(other) => Err(Error::Internal(format!("after SIGKILL the process is {other:?}"))),
+            Err(Error::Timeout(_)) => {
+                Err(Error::Timeout(format!("process {} did not exit after SIGKILL", self.pid)))
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -274,12 +264,7 @@ impl Process {
     /// Single-steps one stopped thread (over a breakpoint under its PC); the others stay
     /// stopped. Returns when the step is done (or another stop, such as a signal, ended it).
     pub fn step(&self, tid: i32) -> Result<()> {
-        self.monitor.shared.call(move |t| t.step(tid))?;
-        match self.wait_quiet()?.run {
-            RunState::Stopped => Ok(()),
-            RunState::Exited => Err(Error::Exited),
-            _ => Err(Error::BadState("the process was detached".into())),
-        }
+        settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?)
     }
 
     /// How many instructions under breakpoints the engine executed itself instead of stepping
@@ -340,6 +325,16 @@ impl Process {
     ) -> std::result::Result<usize, (usize, Error)> {
         self.check_stopped_thread(tid).map_err(|e| (0, e))?;
         self.memory.write(addr, data)
+    }
+}
+
+/// The outcome of a stop or step: Ok when the process settled stopped.
+fn settled(run: RunState) -> Result<()> {
+    match run {
+        RunState::Stopped => Ok(()),
+        RunState::Exited => Err(Error::Exited),
+        RunState::Detached => Err(Error::BadState("the process was detached".into())),
+        RunState::Running => Err(Error::Internal("settled while running".into())),
     }
 }
 

@@ -160,6 +160,12 @@ pub struct Thread {
     /// `regs` differ from the kernel's copy (a breakpoint hit's PC moved back, not yet written):
     /// they must be written before the thread runs again.
     pub regs_dirty: bool,
+    /// Its step ended by another stop (an interrupt, a signal): the step's own trap may still
+    /// be queued and comes at its next resume, to be swallowed then.
+    pub stale_step_trap: bool,
+    /// It is stepping over a breakpoint while the other threads run (its step blocked in a
+    /// system call); when the step ends it is simply resumed.
+    pub resume_after_step: bool,
 }
 
 impl Thread {
@@ -174,6 +180,8 @@ impl Thread {
             check_pc: false,
             regs: None,
             regs_dirty: false,
+            stale_step_trap: false,
+            resume_after_step: false,
         }
     }
 }

@@ -50,6 +50,10 @@ impl ExitStatus {
     }
 }
 
+/// How long a step over a breakpoint may sit in a system call before the other threads are
+/// let run (see `Tracer::unblock_step_over`).
+const STEP_OVER_PATIENCE: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Job-control stop signals: a PTRACE_EVENT_STOP carrying one of these is a group-stop.
 fn is_group_stop_signal(sig: i32) -> bool {
     matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
@@ -91,6 +95,15 @@ pub struct Tracer {
     published_run: RunState,
     /// Threads of the table per state (index: `ThreadState as usize`).
     state_counts: [usize; 11],
+    /// A group stop (job control) was reported to the caller; the other threads' reports of
+    /// the same group stop are not news. Reset when we deliver the next stop signal.
+    group_stop_reported: bool,
+    /// When the current step over a breakpoint (during a continue) began, if the instruction
+    /// is a system call (which may block).
+    step_over_since: Option<std::time::Instant>,
+    /// Callers waiting for the process to stop running (answered at the next publish that
+    /// shows it stopped, exited or detached).
+    quiet_waiters: Vec<std::sync::mpsc::SyncSender<Result<RunState>>>,
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
@@ -119,6 +132,9 @@ impl Tracer {
             executed_in_place: 0,
             published_run: RunState::Running,
             state_counts: [0; 11],
+            quiet_waiters: Vec::new(),
+            step_over_since: None,
+            group_stop_reported: false,
             vforking: HashSet::new(),
             dirty: true,
         }
@@ -152,9 +168,16 @@ impl Tracer {
     /// destroying sit in their exit stops: the monitor must poll instead of blocking (see
     /// `release_threads_killed_by_exec`).
     pub fn needs_poll(&self) -> bool {
-        self.stopping_all
+        (self.stopping_all
             && self.count(ThreadState::StoppedExiting) > 0
-            && self.count(ThreadState::Stopping) > 0
+            && self.count(ThreadState::Stopping) > 0)
+            || (self.resuming && self.step_over_since.is_some())
+    }
+
+    /// The polling `needs_poll` asks for, once per tick of the monitor.
+    pub fn poll_tick(&mut self) {
+        self.release_threads_killed_by_exec();
+        self.unblock_step_over();
     }
 
     /// While an all-stop collects stops, takes them thread by thread with
@@ -256,6 +279,16 @@ impl Tracer {
         let rest = self.threads.values().filter(live).filter(|t| t.tid != self.pid).map(info);
         let infos: Vec<ThreadInfo> = main.into_iter().chain(rest).collect();
         self.shared.publish(self.run, self.trigger, infos, self.exit);
+        if self.run != RunState::Running {
+            for tx in self.quiet_waiters.drain(..) {
+                let _ = tx.send(Ok(self.run));
+            }
+        }
+    }
+
+    /// Answers `tx` once the process is no longer running (see `Shared::call_until_quiet`).
+    pub(crate) fn when_quiet(&mut self, tx: std::sync::mpsc::SyncSender<Result<RunState>>) {
+        self.quiet_waiters.push(tx);
     }
 
     /// `publish` after a batch of events, skipped while the process was and still is running:
@@ -502,8 +535,12 @@ impl Tracer {
     /// The next step of a continue: step the next thread that sits on a breakpoint over it
     /// (its step trap brings us back here), or, when none is left, resume every stopped thread.
     fn advance_resume(&mut self) {
+        // A thread in its exit stop runs no more user code: its PC does not matter.
+        let needs_check = |t: &&Thread| {
+            t.check_pc && t.state.is_stopped() && t.state != ThreadState::StoppedExiting
+        };
         loop {
-            let next = self.threads.values().find(|t| t.check_pc && t.state.is_stopped());
+            let next = self.threads.values().find(needs_check);
             let Some(tid) = next.map(|t| t.tid) else { break };
             self.threads.get_mut(&tid).unwrap().check_pc = false;
             if !self.memory.has_breakpoints() {
@@ -514,12 +551,57 @@ impl Tracer {
                     if self.execute_in_place(tid) {
                         continue;
                     }
-                    self.start_step(tid, Some(pc));
-                    return;
+                    // Only a system call can keep a single step from ending: watch those.
+                    let mut insn = [0u8; 2];
+                    let syscall = self.memory.read(pc, &mut insn).is_ok() && insn == [0x0F, 0x05];
+                    if self.start_step(tid, Some(pc)) {
+                        self.step_over_since = syscall.then(std::time::Instant::now);
+                        return;
+                    }
                 }
             }
         }
         self.resuming = false;
+        self.step_over_since = None;
+        self.resume_all_stopped();
+    }
+
+    /// A step over a breakpoint keeps the other threads stopped, so none can run past the
+    /// lifted breakpoint. If the instruction is a system call that blocks (a `read` waiting
+    /// for another thread, say), that would hang the program: after a moment of it, the others
+    /// run on (they may miss that one breakpoint meanwhile) and the stepping thread is resumed
+    /// when its step ends. Called by the monitor's polling while a step-over is under way, and
+    /// only when no other thread still waits for a step over a breakpoint of its own.
+    fn unblock_step_over(&mut self) {
+        let Some(since) = self.step_over_since else { return };
+        if !self.resuming || since.elapsed() < STEP_OVER_PATIENCE {
+            return;
+        }
+        let stepping = self
+            .threads
+            .values()
+            .find(|t| t.state == ThreadState::SingleStepping && t.step_over.is_some())
+            .map(|t| t.tid);
+        let Some(tid) = stepping else { return };
+        if !procfs::in_syscall(self.pid, tid) {
+            return;
+        }
+        let others_waiting = self
+            .threads
+            .values()
+            .any(|t| t.check_pc && t.state.is_stopped() && t.state != ThreadState::StoppedExiting);
+        if others_waiting {
+            return;
+        }
+        trace!("thread {tid}: step over a breakpoint blocked in a system call; others resume");
+        self.threads.get_mut(&tid).unwrap().resume_after_step = true;
+        self.resuming = false;
+        self.step_over_since = None;
+        self.resume_all_stopped();
+    }
+
+    /// Resumes every stopped thread (the end of a continue).
+    fn resume_all_stopped(&mut self) {
         let stopped: Vec<(i32, ThreadState, i32)> = self
             .threads
             .values()
@@ -575,7 +657,7 @@ impl Tracer {
     }
 
     /// Single-steps one stopped thread, first lifting the breakpoint at `over` (its PC).
-    fn start_step(&mut self, tid: i32, over: Option<u64>) {
+    fn start_step(&mut self, tid: i32, over: Option<u64>) -> bool {
         if let Some(addr) = over {
             self.memory.lift(addr);
         }
@@ -588,10 +670,14 @@ impl Tracer {
             std::mem::take(&mut t.pending_signal)
         };
         match ptrace::step(tid, sig) {
-            Ok(()) => self.set_state(tid, ThreadState::SingleStepping),
+            Ok(()) => {
+                self.set_state(tid, ThreadState::SingleStepping);
+                true
+            }
             Err(_) => {
                 self.end_step(tid);
                 self.set_state(tid, ThreadState::Exiting);
+                false
             }
         }
     }
@@ -602,6 +688,9 @@ impl Tracer {
         t.stepping = false;
         if let Some(addr) = t.step_over.take() {
             self.memory.restore(addr);
+        }
+        if !self.threads.values().any(|t| t.stepping) {
+            self.step_over_since = None;
         }
     }
 
@@ -630,6 +719,9 @@ impl Tracer {
 
     /// Resumes one stopped thread with `sig`.
     fn resume(&mut self, tid: i32, state: ThreadState, sig: i32) {
+        if is_group_stop_signal(sig) {
+            self.group_stop_reported = false; // a new group stop begins with this signal
+        }
         if let Some(t) = self.threads.get_mut(&tid) {
             t.pending_signal = 0;
             t.cause = Cause::of(CauseKind::Stopped);
@@ -768,7 +860,15 @@ impl Tracer {
             return; // a thread exec removed, or a detached fork child: not ours any more
         }
         trace!("thread {tid}: wait status {status:?}");
+        let was_stepping = self.threads[&tid].stepping;
+        if was_stepping {
+            self.end_step(tid); // put back the breakpoint its step lifted
+        }
         self.remove_thread(tid);
+        if was_stepping && self.resuming && self.run == RunState::Running {
+            // It died during its step over a breakpoint: on with the continue.
+            self.advance_resume();
+        }
         self.last_thread_status = ExitStatus::from_wait(status);
         let leader_reaped = tid == self.pid;
         let nothing_left =
@@ -827,13 +927,23 @@ impl Tracer {
             self.set_state(tid, ThreadState::Exiting);
             return;
         }
-        let stepping = self.threads[&tid].stepping;
+        let (stepping, stale) = {
+            let t = self.threads.get_mut(&tid).unwrap();
+            (t.stepping, std::mem::take(&mut t.stale_step_trap))
+        };
+        let step_trap = event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid);
         if stepping {
             self.end_step(tid);
-            if event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid) {
+            if step_trap {
                 self.on_step_done(tid);
                 return;
             }
+            // The step ended some other way; its trap may still be queued.
+            self.threads.get_mut(&tid).unwrap().stale_step_trap = true;
+        } else if stale && step_trap {
+            trace!("thread {tid}: late trap of an interrupted step swallowed");
+            self.resume_quietly(tid);
+            return;
         }
         match event {
             ptrace::EVENT_CLONE | ptrace::EVENT_FORK | ptrace::EVENT_VFORK => {
@@ -847,6 +957,7 @@ impl Tracer {
             }
             ptrace::EVENT_EXEC => self.on_exec(tid),
             ptrace::EVENT_EXIT => {
+                self.threads.get_mut(&tid).unwrap().check_pc = false;
                 let status = ptrace::event_msg(tid).unwrap_or(0) as i32;
                 self.event_stop(tid, ThreadState::StoppedExiting, Cause::thread_exit(status));
                 self.release_threads_killed_by_exec();
@@ -870,8 +981,15 @@ impl Tracer {
                 self.set_cause(tid, Cause::of(CauseKind::Stopped));
             }
             ThreadState::Running | ThreadState::SingleStepping if is_group_stop_signal(sig) => {
-                // The program was stopped by job control: report it as a stop of the process.
-                self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
+                if self.group_stop_reported {
+                    // Another thread's part in a group stop already reported (each thread of
+                    // the group reports its own, some only after the next continue).
+                    self.resume_quietly(tid);
+                } else {
+                    // The program was stopped by job control: report it as a stop.
+                    self.group_stop_reported = true;
+                    self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
+                }
             }
             ThreadState::Running => {
                 // A late PTRACE_INTERRUPT from an earlier all-stop, which the thread had already
@@ -900,13 +1018,23 @@ impl Tracer {
     }
 
     /// Whether the thread's SIGTRAP is the end of our single step (si_code TRAP_TRACE).
+    /// The si_codes a single step ends with on x86-64: TRAP_TRACE after an instruction,
+    /// TRAP_BRKPT after a `syscall` (the syscall-exit step report), and SIGTRAP itself when the
+    /// step entered a signal handler (ptrace_notify from signal delivery).
     fn is_step_trap(&self, tid: i32) -> bool {
-        matches!(ptrace::siginfo(tid), Ok(info) if info.code == ptrace::TRAP_TRACE)
+        matches!(ptrace::siginfo(tid), Ok(info)
+            if matches!(info.code, ptrace::TRAP_TRACE | ptrace::TRAP_BRKPT | libc::SIGTRAP))
     }
 
     /// Our single step of `tid` completed.
     fn on_step_done(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Stopped);
+        if std::mem::take(&mut self.threads.get_mut(&tid).unwrap().resume_after_step) {
+            // Stepped over a breakpoint while the others ran: it runs on too, unless an all-stop
+            // began meanwhile.
+            self.resume_quietly(tid);
+            return;
+        }
         if self.resuming {
             // Stepped over a breakpoint during a continue: on with the continue.
             self.advance_resume();

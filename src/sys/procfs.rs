@@ -60,6 +60,14 @@ pub fn yama_ptrace_scope() -> Option<i32> {
     fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope").ok()?.trim().parse().ok()
 }
 
+/// Whether the task is blocked inside a system call (`/proc/PID/task/TID/syscall` shows a
+/// number, not "running").
+pub fn in_syscall(pid: i32, tid: i32) -> bool {
+    read_small(&format!("/proc/{pid}/task/{tid}/syscall"))
+        .and_then(|s| s.split_whitespace().next().map(|n| n.parse::<i64>().is_ok_and(|n| n >= 0)))
+        .unwrap_or(false)
+}
+
 /// Whether the task is blocked inside execve/execveat (`/proc/PID/task/TID/syscall` shows the
 /// syscall number of a blocked task, "running" for a running one).
 pub fn in_execve(pid: i32, tid: i32) -> bool {
