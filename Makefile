@@ -48,6 +48,11 @@ TRACEE_SRCS := $(sort $(wildcard c-tests/tracees/*.c))
 TRACEES := $(TRACEE_SRCS:c-tests/tracees/%.c=$(BUILD)/tracees/%)
 TRACEE_CFLAGS := -O1 -g -pthread
 
+# Hook: further parts live in mk/*.mk (Python binding, C++ wrapper, reliability, ...). Each
+# may add targets to EXTRA_TESTS, which `make test` runs after the C tests.
+EXTRA_TESTS :=
+-include $(sort $(wildcard mk/*.mk))
+
 .PHONY: all test install clean demo tracees c-tests rust-test header-check FORCE
 
 all: $(SO) $(ARCHIVE) $(HEADER)
@@ -91,6 +96,7 @@ test: demo-check bench-smoke
 	$(MAKE) --no-print-directory rust-test
 	$(MAKE) --no-print-directory c-tests
 	timeout 120 python3 -B -m unittest -v tests/python/test_ctypes.py
+	$(if $(strip $(EXTRA_TESTS)),$(MAKE) --no-print-directory $(EXTRA_TESTS))
 	c-tests/install-test.sh
 
 # The committed header must be what the build generates.
