@@ -316,6 +316,7 @@ const char *ptrace_dbg_strerror(int code);
  * The string belongs to the library and is thread-local: it stays valid until the next
  * failing `ptrace_dbg_*` call on the same thread (successful calls leave it alone) or the
  * thread's exit. Other threads' failures never change it. Never fails; never NULL.
+ * Callable any time from any thread.
  */
 const char *ptrace_dbg_last_error(void);
 
@@ -530,7 +531,7 @@ int ptrace_dbg_continue(struct ptrace_dbg_process *p);
  * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_TIMEOUT` (still running); `PTRACE_DBG_E_EXITED` once
  * no thread is left (then see `ptrace_dbg_exit_status`); `PTRACE_DBG_E_BAD_STATE` (detached);
  * `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`.
- * Callable from any thread, by several at once (all of them wake).
+ * Callable running or stopped, from any thread, by several at once (all of them wake).
  *
  * # Safety
  * `trigger_tid` must be NULL or writable.
@@ -601,7 +602,7 @@ int ptrace_dbg_thread_state(struct ptrace_dbg_process *p, int32_t tid, int32_t *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (the thread is not stopped, or the process
  * was detached), `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`,
  * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from
- * any thread; never waits.
+ * any thread while the thread is stopped; never waits.
  *
  * # Safety
  * `out` must be NULL or writable.
@@ -678,6 +679,7 @@ int ptrace_dbg_get_reg(struct ptrace_dbg_process *p, int32_t tid, size_t index, 
  * and writes the whole set): use `ptrace_dbg_set_regs` for several at a time.
  *
  * Returns as `ptrace_dbg_get_reg`, plus `PTRACE_DBG_E_OS` for a value the kernel rejects.
+ * Callable from any thread while stopped.
  */
 int ptrace_dbg_set_reg(struct ptrace_dbg_process *p, int32_t tid, size_t index, uint64_t value);
 
@@ -697,14 +699,15 @@ int ptrace_dbg_get_pc(struct ptrace_dbg_process *p, int32_t tid, uint64_t *pc);
 /**
  * Sets the program counter (`rip`) of thread `tid`; the thread continues from there.
  *
- * Returns as `ptrace_dbg_set_reg`.
+ * Returns as `ptrace_dbg_set_reg`. Callable from any thread while stopped.
  */
 int ptrace_dbg_set_pc(struct ptrace_dbg_process *p, int32_t tid, uint64_t pc);
 
 /**
  * The stack pointer (`rsp`) of thread `tid`.
  *
- * Returns as `ptrace_dbg_get_pc` (NULL `sp`: `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ * Returns as `ptrace_dbg_get_pc` (NULL `sp`: `PTRACE_DBG_E_INVALID_ARGUMENT`). Callable from any
+ * thread while stopped.
  *
  * # Safety
  * `sp` must be NULL or writable.
@@ -714,7 +717,7 @@ int ptrace_dbg_get_sp(struct ptrace_dbg_process *p, int32_t tid, uint64_t *sp);
 /**
  * Sets the stack pointer (`rsp`) of thread `tid`.
  *
- * Returns as `ptrace_dbg_set_reg`.
+ * Returns as `ptrace_dbg_set_reg`. Callable from any thread while stopped.
  */
 int ptrace_dbg_set_sp(struct ptrace_dbg_process *p, int32_t tid, uint64_t sp);
 
@@ -754,6 +757,7 @@ int ptrace_dbg_peek(struct ptrace_dbg_process *p,
  * `PTRACE_DBG_E_FAULT`. `len` 0 writes nothing and succeeds.
  *
  * Returns as `ptrace_dbg_peek` (NULL `buf` with `len` > 0 is `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ * Callable from any thread while stopped.
  *
  * # Safety
  * `buf` must be NULL or readable for `len` bytes; `done` NULL or writable.

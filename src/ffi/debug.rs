@@ -139,6 +139,7 @@ pub unsafe extern "C" fn ptrace_dbg_get_reg(
 /// and writes the whole set): use `ptrace_dbg_set_regs` for several at a time.
 ///
 /// Returns as `ptrace_dbg_get_reg`, plus `PTRACE_DBG_E_OS` for a value the kernel rejects.
+/// Callable from any thread while stopped.
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_set_reg(
     p: *mut ptrace_dbg_process,
@@ -175,7 +176,7 @@ pub unsafe extern "C" fn ptrace_dbg_get_pc(
 
 /// Sets the program counter (`rip`) of thread `tid`; the thread continues from there.
 ///
-/// Returns as `ptrace_dbg_set_reg`.
+/// Returns as `ptrace_dbg_set_reg`. Callable from any thread while stopped.
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_set_pc(p: *mut ptrace_dbg_process, tid: i32, pc: u64) -> c_int {
     boundary(|| write_reg(p, tid, reg_index("rip"), pc))
@@ -183,7 +184,8 @@ pub extern "C" fn ptrace_dbg_set_pc(p: *mut ptrace_dbg_process, tid: i32, pc: u6
 
 /// The stack pointer (`rsp`) of thread `tid`.
 ///
-/// Returns as `ptrace_dbg_get_pc` (NULL `sp`: `PTRACE_DBG_E_INVALID_ARGUMENT`).
+/// Returns as `ptrace_dbg_get_pc` (NULL `sp`: `PTRACE_DBG_E_INVALID_ARGUMENT`). Callable from any
+/// thread while stopped.
 ///
 /// # Safety
 /// `sp` must be NULL or writable.
@@ -204,7 +206,7 @@ pub unsafe extern "C" fn ptrace_dbg_get_sp(
 
 /// Sets the stack pointer (`rsp`) of thread `tid`.
 ///
-/// Returns as `ptrace_dbg_set_reg`.
+/// Returns as `ptrace_dbg_set_reg`. Callable from any thread while stopped.
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_set_sp(p: *mut ptrace_dbg_process, tid: i32, sp: u64) -> c_int {
     boundary(|| write_reg(p, tid, reg_index("rsp"), sp))
@@ -282,6 +284,7 @@ pub unsafe extern "C" fn ptrace_dbg_peek(
 /// `PTRACE_DBG_E_FAULT`. `len` 0 writes nothing and succeeds.
 ///
 /// Returns as `ptrace_dbg_peek` (NULL `buf` with `len` > 0 is `PTRACE_DBG_E_INVALID_ARGUMENT`).
+/// Callable from any thread while stopped.
 ///
 /// # Safety
 /// `buf` must be NULL or readable for `len` bytes; `done` NULL or writable.

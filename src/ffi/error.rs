@@ -74,6 +74,7 @@ pub fn set_last_error(message: &str) {
 /// The string belongs to the library and is thread-local: it stays valid until the next
 /// failing `ptrace_dbg_*` call on the same thread (successful calls leave it alone) or the
 /// thread's exit. Other threads' failures never change it. Never fails; never NULL.
+/// Callable any time from any thread.
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_last_error() -> *const c_char {
     LAST_ERROR.try_with(|last| last.borrow().as_ptr()).unwrap_or(c"".as_ptr())

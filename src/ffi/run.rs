@@ -46,7 +46,7 @@ pub extern "C" fn ptrace_dbg_continue(p: *mut ptrace_dbg_process) -> c_int {
 /// Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_TIMEOUT` (still running); `PTRACE_DBG_E_EXITED` once
 /// no thread is left (then see `ptrace_dbg_exit_status`); `PTRACE_DBG_E_BAD_STATE` (detached);
 /// `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`.
-/// Callable from any thread, by several at once (all of them wake).
+/// Callable running or stopped, from any thread, by several at once (all of them wake).
 ///
 /// # Safety
 /// `trigger_tid` must be NULL or writable.
@@ -181,7 +181,7 @@ pub unsafe extern "C" fn ptrace_dbg_thread_state(
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (the thread is not stopped, or the process
 /// was detached), `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`,
 /// `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from
-/// any thread; never waits.
+/// any thread while the thread is stopped; never waits.
 ///
 /// # Safety
 /// `out` must be NULL or writable.
