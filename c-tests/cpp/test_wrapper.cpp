@@ -1,0 +1,460 @@
+// Tests of include/ptrace_dbg.hpp, the C++17 wrapper, against build/tracees/tracee.
+//
+// Each test is a function; a failing CHECK throws check_failed, which ends that test only.
+// Output: "ok NAME" or "FAIL NAME: file:line: message" per test, then "N passed, N failed".
+// `test_wrapper [SUBSTRING]` runs the tests whose name contains it. Every wait is bounded;
+// the make target runs the whole program under `timeout` as well.
+#include "ptrace_dbg.hpp"
+
+extern "C" {
+#include "tracee_util.h"
+}
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string>
+#include <type_traits>
+#include <unistd.h>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace pd = ptrace_dbg;
+
+// tracee_util.c reports its own failures (no tracee binary, a failing fork) through the C
+// runner's runner_fail; this program has no forked runner, so such a failure ends it.
+extern "C" [[noreturn]] void runner_fail(const char *file, int line, const char *fmt, ...) {
+    std::fprintf(stdout, "FAIL (setup) %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    std::vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    std::fprintf(stdout, "\n");
+    std::fflush(stdout);
+    _exit(1);
+}
+
+namespace {
+
+struct check_failed {
+    std::string message;
+};
+
+[[noreturn]] void fail(const char *file, int line, const std::string &what) {
+    throw check_failed{std::string(file) + ":" + std::to_string(line) + ": " + what};
+}
+
+#define CHECK(cond) \
+    do { \
+        if (!(cond)) fail(__FILE__, __LINE__, "CHECK(" #cond ") failed"); \
+    } while (0)
+
+#define CHECK_EQ(a, b) \
+    do { \
+        auto check_a_ = (a); \
+        auto check_b_ = (b); \
+        if (!(check_a_ == check_b_)) \
+            fail(__FILE__, __LINE__, \
+                 #a " == " #b " failed: " + std::to_string(check_a_) + " != " + \
+                     std::to_string(check_b_)); \
+    } while (0)
+
+// `expr` throws ptrace_dbg::error with code `want` (a ptrace_dbg::errc).
+#define CHECK_THROWS(expr, want) \
+    do { \
+        bool check_threw_ = false; \
+        try { \
+            (void)(expr); \
+        } catch (const pd::error &check_e_) { \
+            check_threw_ = true; \
+            if (check_e_.code() != (want)) \
+                fail(__FILE__, __LINE__, #expr " threw " + std::string(check_e_.what()) + \
+                                             ", expected " #want); \
+        } \
+        if (!check_threw_) fail(__FILE__, __LINE__, #expr " did not throw " #want); \
+    } while (0)
+
+constexpr auto WAIT = 10s;
+
+// The tracees' stdout would mix with the test output: it goes to /dev/null.
+int dev_null() {
+    static int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    return fd;
+}
+
+pd::process launch_tracee(std::vector<std::string> args) {
+    args.insert(args.begin(), tracee_path());
+    pd::launch_options options;
+    options.stdout_fd = dev_null();
+    return pd::process::launch(tracee_path(), args, std::nullopt, options);
+}
+
+uint64_t symbol(const pd::process &p, const char *name) {
+    uint64_t addr = symbol_address(p.pid(), tracee_path(), name);
+    if (addr == 0) fail(__FILE__, __LINE__, std::string("no symbol ") + name);
+    return addr;
+}
+
+// Continues until the process is stopped again; the trigger thread.
+int32_t continue_and_wait(pd::process &p) {
+    p.cont();
+    auto trigger = p.wait_stop(WAIT);
+    if (!trigger) fail(__FILE__, __LINE__, "no stop within the wait");
+    return *trigger;
+}
+
+// Continues through every stop until the process has exited; how it ended.
+pd::exit_info run_to_exit(pd::process &p) {
+    for (int stops = 0; stops < 1000; stops++) {
+        std::error_code ec;
+        p.cont(ec);
+        if (ec == pd::errc::exited) break;
+        if (ec) fail(__FILE__, __LINE__, "cont: " + ec.message());
+        auto trigger = p.wait_stop(WAIT, ec);
+        if (ec == pd::errc::exited) break;
+        if (ec) fail(__FILE__, __LINE__, "wait_stop: " + ec.message());
+        if (!trigger) fail(__FILE__, __LINE__, "no stop within the wait");
+    }
+    auto status = p.exit_status();
+    if (!status) fail(__FILE__, __LINE__, "the process did not exit");
+    return *status;
+}
+
+// Process pid is gone (reaped, not even a zombie) within timeout.
+bool process_gone(int32_t pid, std::chrono::milliseconds timeout) {
+    long long deadline = now_ms() + timeout.count();
+    do {
+        if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+        usleep(2000);
+    } while (now_ms() < deadline);
+    return false;
+}
+
+// --- the tests
+
+void launch_runs_the_program_to_its_exit_code() {
+    pd::process p = launch_tracee({"exit", "7"});
+    CHECK(p);
+    CHECK(p.pid() > 0);
+    CHECK(p.stop_cause(p.pid()).kind == pd::cause_kind::exec);
+    CHECK(!p.exit_status());  // not exited yet: nullopt, not an exception
+    pd::exit_info status = run_to_exit(p);
+    CHECK_EQ(status.code, 7);
+    CHECK_EQ(status.signal, 0);
+    CHECK_THROWS(p.cont(), pd::errc::exited);
+    CHECK_THROWS(p.wait_stop(0ms), pd::errc::exited);
+}
+
+void kill_reports_sigkill() {
+    pd::process p = launch_tracee({"spin", "0"});
+    p.kill();
+    auto status = p.exit_status();
+    CHECK(status);
+    CHECK_EQ(status->code, -1);
+    CHECK_EQ(status->signal, SIGKILL);
+}
+
+void breakpoint_hits_report_the_cause_and_pc() {
+    pd::process p = launch_tracee({"bp_loop", "3"});
+    const int32_t pid = p.pid();
+    const uint64_t target = symbol(p, "target_fn");
+    p.add_breakpoint(target);
+    CHECK_THROWS(p.add_breakpoint(target), pd::errc::breakpoint_exists);
+    CHECK_THROWS(p.remove_breakpoint(target + 1), pd::errc::no_breakpoint);
+    for (int hit = 0; hit < 3; hit++) {
+        CHECK_EQ(continue_and_wait(p), pid);
+        pd::cause cause = p.stop_cause(pid);
+        CHECK(cause.kind == pd::cause_kind::breakpoint);
+        CHECK_EQ(cause.pc, target);
+        CHECK(p.state(pid) == pd::thread_state::stopped_breakpoint);
+        CHECK_EQ(p.pc(pid), target);
+        CHECK_EQ(p.regs(pid).rdi, static_cast<uint64_t>(hit));  // target_fn(i): i is the loop counter
+    }
+    p.step(pid);  // over the breakpoint: one instruction into target_fn
+    CHECK(p.pc(pid) > target && p.pc(pid) <= target + 15);
+    p.remove_breakpoint(target);
+    CHECK_EQ(run_to_exit(p).code, 0);
+}
+
+void registers_read_and_write() {
+    pd::process p = launch_tracee({"bp_loop", "1"});
+    const int32_t pid = p.pid();
+    const uint64_t target = symbol(p, "target_fn");
+    p.add_breakpoint(target);
+    continue_and_wait(p);
+    pd::registers r = p.regs(pid);
+    CHECK_EQ(r.rip, target);
+    CHECK_EQ(p.sp(pid), r.rsp);
+    r.rax = 0x1234abcd;  // a scratch register at a function's entry
+    p.set_regs(pid, r);
+    CHECK_EQ(p.regs(pid).rax, 0x1234abcdu);
+    auto rax = pd::reg_index("rax");
+    CHECK(rax.has_value());
+    CHECK(pd::reg_name(*rax) == "rax");
+    CHECK_EQ(p.reg(pid, *rax), 0x1234abcdu);
+    p.set_reg(pid, *rax, 7);
+    CHECK_EQ(p.regs(pid).rax, 7u);
+    CHECK(!pd::reg_index("no_such_register"));
+    CHECK(pd::reg_name(pd::reg_count()).empty());
+    p.set_pc(pid, target);  // the same pc: the next continue steps over the breakpoint
+    CHECK_EQ(p.pc(pid), target);
+    p.remove_breakpoint(target);
+    CHECK_EQ(run_to_exit(p).code, 0);
+}
+
+void peek_reads_memory_into_any_byte_range() {
+    pd::process p = launch_tracee({"pattern"});
+    const int32_t pid = p.pid();
+    const uint64_t target = symbol(p, "target_fn");
+    const uint64_t pattern = symbol(p, "pattern");
+    p.add_breakpoint(target);
+    continue_and_wait(p);  // pattern is filled by now
+
+    std::vector<unsigned char> buf(4096);
+    CHECK_EQ(p.peek(pid, pattern, buf), buf.size());
+    for (std::size_t i = 0; i < buf.size(); i++)
+        if (buf[i] != static_cast<unsigned char>(i * 7 % 251))
+            fail(__FILE__, __LINE__, "pattern byte " + std::to_string(i) + " is " + std::to_string(buf[i]));
+
+    std::vector<unsigned char> bytes = p.peek(pid, pattern + 100, 3);
+    CHECK_EQ(bytes.size(), 3u);
+    CHECK_EQ(bytes[0], 100 * 7 % 251);
+
+    std::array<uint32_t, 2> words{};
+    CHECK_EQ(p.peek(pid, pattern, words), 8u);
+    unsigned char raw[4];
+    CHECK_EQ(p.peek(pid, pattern, pd::mutable_bytes(raw, sizeof raw)), 4u);
+    CHECK(std::memcmp(raw, words.data(), 4) == 0);
+
+    // The breakpoint's int3 never shows.
+    CHECK(p.peek(pid, target, 1)[0] != 0xcc);
+
+    // Unmapped memory: an exception carrying the partial count, or ec with the count returned.
+    try {
+        p.peek(pid, 0, buf);
+        fail(__FILE__, __LINE__, "peek at 0 did not throw");
+    } catch (const pd::error &e) {
+        CHECK(e.code() == pd::errc::fault);
+        CHECK(e.code() == std::errc::bad_address);
+        CHECK_EQ(e.bytes_done(), 0u);
+    }
+    std::error_code ec;
+    CHECK_EQ(p.peek(pid, 0, buf, ec), 0u);
+    CHECK(ec == pd::errc::fault);
+    CHECK_EQ(p.peek(pid, pattern, buf, ec), buf.size());
+    CHECK(!ec);
+}
+
+void poke_patches_code() {
+    pd::process p = launch_tracee({"poke"});  // exits with check_poke(), 1 unless patched
+    const int32_t pid = p.pid();
+    const uint64_t check_poke = symbol(p, "check_poke");
+    const std::array<unsigned char, 3> xor_eax_ret{0x31, 0xc0, 0xc3};  // return 0
+    CHECK_EQ(p.poke(pid, check_poke, xor_eax_ret), 3u);
+    CHECK(p.peek(pid, check_poke, 3) == std::vector<unsigned char>(xor_eax_ret.begin(), xor_eax_ret.end()));
+    std::error_code ec;
+    CHECK_EQ(p.poke(pid, 0, xor_eax_ret, ec), 0u);
+    CHECK(ec == pd::errc::fault);
+    CHECK_EQ(run_to_exit(p).code, 0);
+}
+
+void wait_stop_times_out_and_event_fd_follows_the_stops() {
+    pd::process p = launch_tracee({"spin", "0"});
+    const int32_t pid = p.pid();
+    const int fd = p.event_fd();
+    CHECK(fd >= 0);
+    p.cont();
+    auto started = now_ms();
+    CHECK(!p.wait_stop(50ms));  // still running: nullopt, no exception
+    CHECK(now_ms() - started >= 40);
+    std::error_code ec;
+    CHECK(!p.wait_stop(0ms, ec));
+    CHECK(!ec);
+    pollfd pfd{fd, POLLIN, 0};
+    CHECK_EQ(poll(&pfd, 1, 0), 0);
+    CHECK(p.state(pid) == pd::thread_state::running);
+    CHECK_THROWS(p.regs(pid), pd::errc::bad_state);
+    p.stop();
+    CHECK_EQ(poll(&pfd, 1, 1000), 1);
+    auto trigger = p.wait_stop(0ms);
+    CHECK(trigger.has_value());
+    CHECK_EQ(*trigger, 0);  // stopped on request
+    CHECK(p.threads() == std::vector<int32_t>{pid});
+    CHECK(p.state(pid) == pd::thread_state::stopped);
+}
+
+void threads_lists_every_thread() {
+    pd::process p = launch_tracee({"threads", "3"});
+    const int32_t pid = p.pid();
+    long long deadline = now_ms() + 10000;
+    while (p.threads().size() < 4 && now_ms() < deadline) {
+        int32_t trigger = continue_and_wait(p);
+        if (p.stop_cause(trigger).kind == pd::cause_kind::thread_create)
+            CHECK(p.stop_cause(trigger).new_tid > 0);
+    }
+    p.stop();
+    std::vector<int32_t> tids = p.threads();
+    CHECK_EQ(tids.size(), 4u);
+    CHECK_EQ(tids.front(), pid);
+}
+
+void errors_carry_code_text_and_detail() {
+    // A failed launch: the library's code, its strerror text and last_error detail.
+    try {
+        pd::process::launch("/nonexistent/program");
+        fail(__FILE__, __LINE__, "launch did not throw");
+    } catch (const pd::error &e) {
+        CHECK(e.code() == pd::errc::os);
+        CHECK(&e.code().category() == &pd::category());
+        CHECK(!e.detail().empty());
+        CHECK(std::string(e.what()).find(e.detail()) != std::string::npos);
+        CHECK(std::string(e.what()).find(ptrace_dbg_strerror(PTRACE_DBG_E_OS)) != std::string::npos);
+        CHECK(std::string(e.what()).find("ptrace_dbg_launch") != std::string::npos);
+    }
+    // The same through std::error_code: no exception, an empty process.
+    std::error_code ec;
+    pd::process none = pd::process::launch("/nonexistent/program", {}, std::nullopt, {}, ec);
+    CHECK(ec == pd::errc::os);
+    CHECK(!none);
+    CHECK(!pd::last_error().empty());
+
+    CHECK_THROWS(pd::process::attach(-1), pd::errc::invalid_argument);
+    pd::process::attach(-1, ec);
+    CHECK(ec == pd::errc::invalid_argument);
+    CHECK(ec == std::errc::invalid_argument);
+
+    // An empty process is an invalid handle, never a crash.
+    pd::process empty;
+    CHECK_THROWS(empty.pid(), pd::errc::invalid_handle);
+    CHECK_THROWS(empty.cont(), pd::errc::invalid_handle);
+    empty.stop(ec);
+    CHECK(ec == pd::errc::invalid_handle);
+
+    // The category.
+    CHECK(std::string(pd::category().name()) == "ptrace_dbg");
+    CHECK(pd::make_error_code(pd::errc::timeout).message() == ptrace_dbg_strerror(PTRACE_DBG_E_TIMEOUT));
+    CHECK(std::error_code(pd::errc::timeout) == std::errc::timed_out);
+    CHECK(std::error_code(pd::errc::bad_state) != std::errc::timed_out);
+    CHECK_EQ(static_cast<int>(pd::errc::exited), PTRACE_DBG_E_EXITED);
+    CHECK(pd::signal_name(11) == "SIGSEGV");
+    CHECK(pd::version() == std::to_string(PTRACE_DBG_VERSION_MAJOR) + "." +
+                               std::to_string(PTRACE_DBG_VERSION_MINOR) + "." +
+                               std::to_string(PTRACE_DBG_VERSION_PATCH));
+}
+
+static_assert(!std::is_copy_constructible_v<pd::process>, "process is move-only");
+static_assert(!std::is_copy_assignable_v<pd::process>, "process is move-only");
+static_assert(std::is_nothrow_move_constructible_v<pd::process>, "moves do not throw");
+static_assert(std::is_nothrow_move_assignable_v<pd::process>, "moves do not throw");
+static_assert(std::is_nothrow_destructible_v<pd::process>, "freeing does not throw");
+static_assert(std::is_nothrow_copy_constructible_v<pd::error>, "exceptions copy without throwing");
+static_assert(std::is_base_of_v<std::system_error, pd::error>, "a std::system_error");
+
+void moves_transfer_ownership() {
+    pd::process a = launch_tracee({"spin", "0"});
+    const int32_t pid_a = a.pid();
+    pd::process b(std::move(a));
+    CHECK(!a);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+    CHECK(a.get() == nullptr);
+    CHECK_THROWS(a.pid(), pd::errc::invalid_handle);
+    CHECK_EQ(b.pid(), pid_a);
+
+    // Assigning over a live process frees it: a launched process is killed and reaped.
+    pd::process c = launch_tracee({"spin", "0"});
+    const int32_t pid_c = c.pid();
+    c = std::move(b);
+    CHECK_EQ(c.pid(), pid_a);
+    CHECK(process_gone(pid_c, 5s));
+    CHECK(!process_gone(pid_a, 0ms));
+
+    swap(a, c);
+    CHECK_EQ(a.pid(), pid_a);
+    CHECK(!c);
+
+    // release() hands the handle back to C.
+    ptrace_dbg_process *raw = a.release();
+    CHECK(!a);
+    ptrace_dbg_process_free(raw);
+    CHECK(process_gone(pid_a, 5s));
+}
+
+void destructor_frees_the_process() {
+    int32_t launched = 0;
+    {
+        pd::process p = launch_tracee({"spin", "0"});
+        launched = p.pid();
+        p.cont();
+    }
+    CHECK(process_gone(launched, 5s));  // killed and reaped at scope exit
+
+    // An attached process is detached instead: it runs on, untraced.
+    int out = -1;
+    const char *const args[] = {"threads", "2", nullptr};
+    pid_t child = spawn_tracee(&out, args);
+    char line[64];
+    CHECK(read_line(out, line, sizeof line, 10000));
+    CHECK(std::string(line) == "ready");
+    {
+        pd::process p = pd::process::attach(child);
+        CHECK_EQ(p.threads().size(), 3u);
+        CHECK(tracer_pid(child) > 0);
+    }
+    CHECK_EQ(tracer_pid(child), 0);
+    CHECK(!process_gone(child, 0ms));
+    kill_child(child);
+    close(out);
+}
+
+struct test {
+    const char *name;
+    void (*body)();
+};
+
+#define TEST(name) {#name, name}
+const test tests[] = {
+    TEST(launch_runs_the_program_to_its_exit_code),
+    TEST(kill_reports_sigkill),
+    TEST(breakpoint_hits_report_the_cause_and_pc),
+    TEST(registers_read_and_write),
+    TEST(peek_reads_memory_into_any_byte_range),
+    TEST(poke_patches_code),
+    TEST(wait_stop_times_out_and_event_fd_follows_the_stops),
+    TEST(threads_lists_every_thread),
+    TEST(errors_carry_code_text_and_detail),
+    TEST(moves_transfer_ownership),
+    TEST(destructor_frees_the_process),
+};
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    const char *filter = argc > 1 ? argv[1] : nullptr;
+    int passed = 0, failed = 0;
+    for (const test &t : tests) {
+        if (filter && !std::strstr(t.name, filter)) continue;
+        std::string failure;
+        try {
+            t.body();
+        } catch (const check_failed &f) {
+            failure = f.message;
+        } catch (const std::exception &e) {
+            failure = std::string("unexpected exception: ") + e.what();
+        }
+        if (failure.empty()) {
+            std::printf("ok %s\n", t.name);
+            passed++;
+        } else {
+            std::printf("FAIL %s: %s\n", t.name, failure.c_str());
+            failed++;
+        }
+        std::fflush(stdout);
+    }
+    std::printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
