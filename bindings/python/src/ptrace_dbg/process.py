@@ -1,0 +1,512 @@
+"""The traced process: Process, its stop causes, thread states and registers."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import enum
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import (
+    IO, Any, Dict, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Sequence, Union,
+)
+
+from . import _lib
+from ._lib import lib
+from .errors import Fault, InvalidArgument, Timeout, check, error_for
+
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+#: A file descriptor, or an object with fileno() (a file, a socket).
+FdArg = Union[int, IO[Any], Any]
+
+_U64_MASK = (1 << 64) - 1
+# wait_stop without a timeout waits in slices this long, so Ctrl-C (KeyboardInterrupt) works.
+_WAIT_SLICE_MS = 250
+
+
+class ThreadState(enum.IntEnum):
+    """A thread's state, PTRACE_DBG_STATE_*."""
+
+    RUNNING = 0
+    SINGLE_STEPPING = 1
+    STOPPING = 2
+    STOPPED = 3
+    STOPPED_BREAKPOINT = 4
+    STOPPED_SIGNAL = 5
+    STOPPED_THREAD_CREATE = 6
+    STOPPED_EXITING = 7
+    EXITING = 8
+    EXITED = 9
+    DETACHED = 10
+
+
+class CauseKind(enum.IntEnum):
+    """Why a thread is stopped, PTRACE_DBG_CAUSE_*."""
+
+    STOPPED = 0
+    BREAKPOINT = 1
+    SIGNAL = 2
+    THREAD_CREATE = 3
+    THREAD_EXIT = 4
+    EXEC = 5
+
+
+@dataclass(frozen=True)
+class StopCause:
+    """Why a stopped thread is stopped; fields that do not apply to ``kind`` are 0."""
+
+    kind: CauseKind
+    #: SIGNAL: the pending signal; THREAD_EXIT: the terminating signal or 0.
+    signal: int = 0
+    #: THREAD_CREATE: the new thread's id.
+    new_tid: int = 0
+    #: THREAD_EXIT: the exit status, or -1 when killed by a signal.
+    exit_status: int = 0
+    #: BREAKPOINT: the breakpoint's address.
+    pc: int = 0
+
+    def __str__(self) -> str:
+        name = getattr(self.kind, "name", str(self.kind)).lower()
+        if self.kind == CauseKind.BREAKPOINT:
+            return f"breakpoint at {self.pc:#x}"
+        if self.kind == CauseKind.SIGNAL:
+            return f"signal {self.signal}"
+        if self.kind == CauseKind.THREAD_CREATE:
+            return f"thread_create of {self.new_tid}"
+        if self.kind == CauseKind.THREAD_EXIT:
+            how = f"signal {self.signal}" if self.signal else f"status {self.exit_status}"
+            return f"thread_exit with {how}"
+        return name
+
+
+class ExitStatus(NamedTuple):
+    """How the process ended: exit ``code`` (or -1) and terminating ``signal`` (or 0)."""
+
+    code: int
+    signal: int
+
+
+REG_NAMES = _lib.REG_NAMES
+
+
+def _u64(value: int, what: str) -> int:
+    """An unsigned 64-bit value; negative values are taken as two's complement."""
+    if not isinstance(value, int) or not -(1 << 63) <= value <= _U64_MASK:
+        raise InvalidArgument(detail=f"{what} {value!r} is not a 64-bit integer")
+    return value & _U64_MASK
+
+
+class Registers(MutableMapping[str, int]):
+    """The x86-64 general registers of a thread: a mapping of name ("rip", "rax", ...) to int.
+
+    The keys are fixed (REG_NAMES, in struct order); registers also read and write as
+    attributes (``regs.rip``). Values are unsigned; a negative int stored is taken as two's
+    complement.
+    """
+
+    __slots__ = ("_values",)
+    _values: Dict[str, int]
+
+    def __init__(self, values: Optional[Mapping[str, int]] = None) -> None:
+        object.__setattr__(self, "_values", dict.fromkeys(REG_NAMES, 0))
+        if values is not None:
+            self.update(values)
+
+    @classmethod
+    def _from_struct(cls, regs: _lib.Regs) -> "Registers":
+        out = cls()
+        out._values.update((name, getattr(regs, name)) for name in REG_NAMES)
+        return out
+
+    def __getitem__(self, name: str) -> int:
+        return self._values[name]
+
+    def __setitem__(self, name: str, value: int) -> None:
+        if name not in self._values:
+            raise KeyError(f"no register named {name!r}")
+        self._values[name] = _u64(value, name)
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("registers cannot be deleted")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> int:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: int) -> None:
+        if name not in self._values:
+            raise AttributeError(f"no register named {name!r}")
+        self[name] = value
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v:#x}" for k, v in self._values.items())
+        return f"Registers({inner})"
+
+
+def _i32(value: int, what: str) -> int:
+    if not isinstance(value, int) or not -(1 << 31) <= value < (1 << 31):
+        raise InvalidArgument(detail=f"{what} {value!r} is not a 32-bit integer")
+    return value
+
+
+def _fd(value: Optional[FdArg], what: str) -> int:
+    if value is None:
+        return -1
+    if isinstance(value, int):
+        return _i32(value, what)
+    fileno = getattr(value, "fileno", None)
+    if fileno is None:
+        raise InvalidArgument(detail=f"{what} must be an int file descriptor or have fileno()")
+    return int(fileno())
+
+
+def _strings(items: Sequence[bytes]) -> "ctypes.Array[ctypes.c_char_p]":
+    """A NULL-terminated char *[]."""
+    array = (ctypes.c_char_p * (len(items) + 1))()
+    array[: len(items)] = list(items)
+    array[len(items)] = None
+    return array
+
+
+class Process:
+    """A traced process: from Process.launch or Process.attach; close() (or a with block,
+    or garbage collection) frees it, killing a launched process and detaching from an
+    attached one.
+
+    Thread arguments (``tid``) default to the main thread (tid == pid). Every method may be
+    called from any thread. Failures raise PtraceDbgError subclasses (ptrace_dbg.errors).
+    """
+
+    def __init__(self, handle: ctypes.c_void_p) -> None:
+        """Wraps a raw handle (use launch() or attach() instead)."""
+        self._handle = handle
+        self._closed = False
+        self._lock = threading.Lock()
+        pid = ctypes.c_int32()
+        check(lib.ptrace_dbg_pid(handle, ctypes.byref(pid)))
+        self._pid = pid.value
+
+    # ----- creating and releasing -----
+
+    @classmethod
+    def launch(
+        cls,
+        argv: Union[PathArg, Sequence[PathArg]],
+        env: Optional[Mapping[PathArg, PathArg]] = None,
+        cwd: Optional[PathArg] = None,
+        stdin: Optional[FdArg] = None,
+        stdout: Optional[FdArg] = None,
+        stderr: Optional[FdArg] = None,
+        disable_aslr: bool = False,
+    ) -> "Process":
+        """Starts ``argv[0]`` (searched in PATH when it has no '/') traced, stopped at its first
+        instruction after exec (stop cause EXEC).
+
+        ``env`` replaces the environment (None inherits it); ``stdin``/``stdout``/``stderr``
+        are fds or objects with fileno() (None inherits); ``disable_aslr`` turns address
+        randomization off. An exec failure raises here (Os, PermissionDenied).
+        """
+        if isinstance(argv, (str, bytes, os.PathLike)):
+            argv = [argv]
+        args = [os.fsencode(a) for a in argv]
+        if not args:
+            raise InvalidArgument(detail="argv is empty")
+        envp = None
+        if env is not None:
+            envp = _strings([os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()])
+        opts = _lib.LaunchOptions()
+        lib.ptrace_dbg_launch_options_init(ctypes.byref(opts))
+        opts.cwd = None if cwd is None else os.fsencode(cwd)
+        opts.stdin_fd = _fd(stdin, "stdin")
+        opts.stdout_fd = _fd(stdout, "stdout")
+        opts.stderr_fd = _fd(stderr, "stderr")
+        opts.flags = _lib.LAUNCH_DISABLE_ASLR if disable_aslr else 0
+        handle = ctypes.c_void_p()
+        check(lib.ptrace_dbg_launch(args[0], _strings(args), envp, ctypes.byref(opts),
+                                    ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def attach(cls, pid: int) -> "Process":
+        """Attaches to every thread of process ``pid``; returns with all of them stopped."""
+        handle = ctypes.c_void_p()
+        check(lib.ptrace_dbg_attach(_i32(pid, "pid"), ctypes.byref(handle)))
+        return cls(handle)
+
+    def close(self) -> None:
+        """Frees the handle: a launched process is killed, an attached one detached. Later
+        calls raise InvalidHandle; closing again does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        lib.ptrace_dbg_process_free(self._handle)
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() was called."""
+        return self._closed
+
+    def __enter__(self) -> "Process":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone already
+            pass
+
+    def __repr__(self) -> str:
+        return f"<ptrace_dbg.Process pid={self._pid}{' closed' if self._closed else ''}>"
+
+    # ----- the process -----
+
+    @property
+    def pid(self) -> int:
+        """The process id (also after exit, detach or close)."""
+        return self._pid
+
+    def _tid(self, tid: Optional[int]) -> int:
+        return self._pid if tid is None else _i32(tid, "tid")
+
+    def detach(self) -> None:
+        """Removes every breakpoint and lets the process run on untraced (then BadState)."""
+        check(lib.ptrace_dbg_detach(self._handle))
+
+    def kill(self) -> None:
+        """SIGKILLs the process and waits until it is reaped (then Exited, exit_status)."""
+        check(lib.ptrace_dbg_kill(self._handle))
+
+    @property
+    def exit_status(self) -> Optional[ExitStatus]:
+        """(code, signal) once the process has exited: code -1 when a signal killed it;
+        None while it has not exited (or was detached)."""
+        code, signal = ctypes.c_int32(), ctypes.c_int32()
+        rc = lib.ptrace_dbg_exit_status(self._handle, ctypes.byref(code), ctypes.byref(signal))
+        if rc == _lib.E_BAD_STATE:
+            return None
+        check(rc)
+        return ExitStatus(code.value, signal.value)
+
+    # ----- run control -----
+
+    def stop(self) -> None:
+        """Stops every thread; returns when all are stopped. wait_stop() then returns at once."""
+        check(lib.ptrace_dbg_stop(self._handle))
+
+    def cont(self) -> None:
+        """Resumes every thread (stepping over breakpoints, delivering pending signals);
+        does not wait: use wait_stop() for the next stop."""
+        check(lib.ptrace_dbg_continue(self._handle))
+
+    def wait_stop(self, timeout: Optional[float] = None) -> int:
+        """Waits until the process is stopped (a breakpoint, a signal, a new thread, an exit,
+        an exec, or stop()); returns the tid whose event stopped it, 0 for stop().
+
+        ``timeout`` in seconds, None waits forever, 0 polls. Raises Timeout, or Exited once
+        no thread is left (see exit_status). Returns at once if already stopped.
+        """
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        trigger = ctypes.c_int32()
+        while True:
+            if deadline is None:
+                ms = _WAIT_SLICE_MS
+            else:
+                left = deadline - time.monotonic()
+                ms = max(0, min(_WAIT_SLICE_MS, math.ceil(left * 1000)))
+            rc = lib.ptrace_dbg_wait_stop(self._handle, ms, ctypes.byref(trigger))
+            if rc == _lib.OK:
+                return trigger.value
+            if rc == _lib.E_TIMEOUT and (deadline is None or time.monotonic() < deadline):
+                continue
+            raise error_for(rc)
+
+    async def wait_stop_async(self, timeout: Optional[float] = None) -> int:
+        """wait_stop() for asyncio: waits for fileno() to become readable with
+        loop.add_reader, without blocking the event loop. Same results and errors."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + max(0.0, timeout)
+        fd = self.fileno()
+        while True:
+            try:
+                return self.wait_stop(0)
+            except Timeout:
+                if deadline is not None and loop.time() >= deadline:
+                    raise
+            ready: asyncio.Future[None] = loop.create_future()
+
+            def wake(ready: "asyncio.Future[None]" = ready) -> None:
+                if not ready.done():
+                    ready.set_result(None)
+
+            loop.add_reader(fd, wake)
+            try:
+                if deadline is None:
+                    await ready
+                else:
+                    await asyncio.wait({ready}, timeout=max(0.0, deadline - loop.time()))
+            finally:
+                loop.remove_reader(fd)
+
+    def fileno(self) -> int:
+        """The event fd: readable while wait_stop() would not block (stopped, exited,
+        detached). For select/poll/asyncio; owned by the library: never read or close it."""
+        fd = ctypes.c_int32()
+        check(lib.ptrace_dbg_event_fd(self._handle, ctypes.byref(fd)))
+        return fd.value
+
+    def step(self, tid: Optional[int] = None) -> None:
+        """Executes one instruction of stopped thread ``tid``; the others stay stopped."""
+        check(lib.ptrace_dbg_step(self._handle, self._tid(tid)))
+
+    # ----- threads -----
+
+    def threads(self) -> List[int]:
+        """The live threads' ids, main thread first while it lives."""
+        count = ctypes.c_size_t()
+        cap = 16
+        while True:
+            tids = (ctypes.c_int32 * cap)()
+            rc = lib.ptrace_dbg_threads(self._handle, tids, cap, ctypes.byref(count))
+            if rc == _lib.OK:
+                return list(tids[: count.value])
+            if rc != _lib.E_BUFFER_TOO_SMALL:
+                raise error_for(rc)
+            cap = count.value + 16
+
+    def thread_state(self, tid: Optional[int] = None) -> ThreadState:
+        """The state of thread ``tid``."""
+        state = ctypes.c_int32()
+        check(lib.ptrace_dbg_thread_state(self._handle, self._tid(tid), ctypes.byref(state)))
+        try:
+            return ThreadState(state.value)
+        except ValueError:  # a state added by a newer library
+            return state.value  # type: ignore[return-value]
+
+    def stop_cause(self, tid: Optional[int] = None) -> StopCause:
+        """Why stopped thread ``tid`` is stopped (BadState if it runs)."""
+        cause = _lib.Cause()
+        check(lib.ptrace_dbg_stop_cause(self._handle, self._tid(tid), ctypes.byref(cause)))
+        try:
+            kind = CauseKind(cause.kind)
+        except ValueError:  # a cause added by a newer library
+            kind = cause.kind
+        return StopCause(kind, cause.signal, cause.new_tid, cause.exit_status, cause.pc)
+
+    # ----- breakpoints -----
+
+    def add_breakpoint(self, addr: int) -> None:
+        """Sets a breakpoint at ``addr`` (while stopped); BreakpointExists if one is there."""
+        check(lib.ptrace_dbg_add_breakpoint(self._handle, _u64(addr, "address")))
+
+    def remove_breakpoint(self, addr: int) -> None:
+        """Removes the breakpoint at ``addr`` (while stopped); NoBreakpoint if none is there."""
+        check(lib.ptrace_dbg_remove_breakpoint(self._handle, _u64(addr, "address")))
+
+    # ----- registers (thread stopped) -----
+
+    def regs(self, tid: Optional[int] = None) -> Registers:
+        """All general registers of stopped thread ``tid``, as a Registers mapping."""
+        out = _lib.Regs()
+        check(lib.ptrace_dbg_get_regs(self._handle, self._tid(tid), ctypes.byref(out)))
+        return Registers._from_struct(out)
+
+    def set_regs(self, tid: Optional[int], regs: Mapping[str, int]) -> None:
+        """Writes the registers named in ``regs`` of stopped thread ``tid`` (None: the main
+        thread); the others keep their values. Unknown names raise InvalidArgument."""
+        tid = self._tid(tid)
+        for name in regs:
+            if name not in REG_NAMES:
+                raise InvalidArgument(detail=f"no register named {name!r}")
+        current = _lib.Regs()
+        check(lib.ptrace_dbg_get_regs(self._handle, tid, ctypes.byref(current)))
+        for name, value in regs.items():
+            setattr(current, name, _u64(value, name))
+        check(lib.ptrace_dbg_set_regs(self._handle, tid, ctypes.byref(current)))
+
+    def _reg_index(self, name: str) -> int:
+        index = ctypes.c_size_t()
+        check(lib.ptrace_dbg_reg_index(name.encode(), ctypes.byref(index)))
+        return index.value
+
+    def get_reg(self, tid: Optional[int], name: str) -> int:
+        """Register ``name`` ("rax", "fs_base", ...) of stopped thread ``tid``."""
+        value = ctypes.c_uint64()
+        check(lib.ptrace_dbg_get_reg(self._handle, self._tid(tid), self._reg_index(name),
+                                     ctypes.byref(value)))
+        return value.value
+
+    def set_reg(self, tid: Optional[int], name: str, value: int) -> None:
+        """Writes register ``name`` of stopped thread ``tid``."""
+        check(lib.ptrace_dbg_set_reg(self._handle, self._tid(tid), self._reg_index(name),
+                                     _u64(value, name)))
+
+    def get_pc(self, tid: Optional[int] = None) -> int:
+        """The program counter (rip) of stopped thread ``tid``."""
+        pc = ctypes.c_uint64()
+        check(lib.ptrace_dbg_get_pc(self._handle, self._tid(tid), ctypes.byref(pc)))
+        return pc.value
+
+    def set_pc(self, tid: Optional[int], pc: int) -> None:
+        """Sets the program counter of stopped thread ``tid``; it continues from there."""
+        check(lib.ptrace_dbg_set_pc(self._handle, self._tid(tid), _u64(pc, "pc")))
+
+    def get_sp(self, tid: Optional[int] = None) -> int:
+        """The stack pointer (rsp) of stopped thread ``tid``."""
+        sp = ctypes.c_uint64()
+        check(lib.ptrace_dbg_get_sp(self._handle, self._tid(tid), ctypes.byref(sp)))
+        return sp.value
+
+    def set_sp(self, tid: Optional[int], sp: int) -> None:
+        """Sets the stack pointer of stopped thread ``tid``."""
+        check(lib.ptrace_dbg_set_sp(self._handle, self._tid(tid), _u64(sp, "sp")))
+
+    # ----- memory (through a stopped thread) -----
+
+    def peek(self, addr: int, n: int, tid: Optional[int] = None) -> bytes:
+        """Reads ``n`` bytes at ``addr`` (breakpoint bytes show as the original ones). Where
+        the range runs into unmapped memory, raises Fault with ``.data`` = the bytes read."""
+        if not isinstance(n, int) or n < 0:
+            raise InvalidArgument(detail=f"length {n!r} is not a non-negative int")
+        buf = ctypes.create_string_buffer(n)
+        done = ctypes.c_size_t()
+        rc = lib.ptrace_dbg_peek(self._handle, self._tid(tid), _u64(addr, "address"), buf, n,
+                                 ctypes.byref(done))
+        if rc == _lib.OK:
+            return buf.raw[:n]
+        err = error_for(rc)
+        if isinstance(err, Fault):
+            err.done = done.value
+            err.data = buf.raw[: done.value]
+        raise err
+
+    def poke(self, addr: int, data: bytes, tid: Optional[int] = None) -> None:
+        """Writes ``data`` at ``addr`` (read-only code too; a breakpoint there stays set).
+        Where the range runs into unmapped memory, raises Fault with ``.done`` bytes
+        written."""
+        data = bytes(data)
+        done = ctypes.c_size_t()
+        rc = lib.ptrace_dbg_poke(self._handle, self._tid(tid), _u64(addr, "address"), data,
+                                 len(data), ctypes.byref(done))
+        if rc == _lib.OK:
+            return
+        err = error_for(rc)
+        if isinstance(err, Fault):
+            err.done = done.value
+        raise err
+
+
