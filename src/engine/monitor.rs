@@ -28,6 +28,7 @@ use crate::sys::{signal, spawn, wait};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,8 @@ pub struct Shared {
     snap: Mutex<Snapshot>,
     snap_cv: Condvar,
     event_fd: EventFd,
+    /// Counts publications, so that a waiter can watch for the next one without the lock.
+    generation: AtomicU64,
     /// The event fd's state: whether anyone asked for it (until then it is left alone, saving
     /// two system calls per stop) and whether it currently holds a count.
     event_signalled: Mutex<EventFdState>,
@@ -99,6 +102,7 @@ impl Shared {
             snap_cv: Condvar::new(),
             event_fd,
             event_signalled: Mutex::new(EventFdState { used: false, signalled: false }),
+            generation: AtomicU64::new(0),
         }))
     }
 
@@ -114,6 +118,7 @@ impl Shared {
         let mut snap = lock(&self.snap);
         *snap = Snapshot { run, trigger, threads, exit };
         self.sync_event_fd(run);
+        self.generation.fetch_add(1, Ordering::Release);
         drop(snap);
         self.snap_cv.notify_all();
     }
@@ -146,22 +151,36 @@ impl Shared {
 
     /// Waits until `done(snapshot)` holds or the deadline passes; returns the last snapshot and
     /// whether it held.
-    pub fn wait_for(
+    pub fn wait_for<R>(
         &self,
         deadline: Option<Instant>,
-        done: impl Fn(&Snapshot) -> bool,
-    ) -> (Snapshot, bool) {
+        done: impl Fn(&Snapshot) -> Option<R>,
+    ) -> std::result::Result<R, Snapshot> {
+        let seen = self.generation.load(Ordering::Acquire);
+        if let Some(r) = done(&lock(&self.snap)) {
+            return Ok(r);
+        }
+        // Watch the publication counter briefly before sleeping: a stop is often microseconds
+        // away, and seeing it without sleeping saves the wake-up (not on one CPU: `spin_for`).
+        let start = Instant::now();
+        while *SPIN
+            && self.generation.load(Ordering::Acquire) == seen
+            && start.elapsed() < SPIN_LIMIT
+            && deadline.map_or(true, |d| Instant::now() < d)
+        {
+            std::hint::spin_loop();
+        }
         let mut snap = lock(&self.snap);
         loop {
-            if done(&snap) {
-                return (snap.clone(), true);
+            if let Some(r) = done(&snap) {
+                return Ok(r);
             }
             match deadline {
                 None => snap = self.snap_cv.wait(snap).unwrap_or_else(|p| p.into_inner()),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        return (snap.clone(), false);
+                        return Err(snap.clone());
                     }
                     snap = self
                         .snap_cv
@@ -197,6 +216,9 @@ impl Shared {
             t.publish();
             let _ = tx.send(r);
         }))?;
+        if let Some(r) = spin_for(&rx) {
+            return r;
+        }
         rx.recv().unwrap_or_else(|_| Err(self.closed_error()))
     }
 
@@ -220,6 +242,9 @@ impl Shared {
                 Ok(()) => t.when_quiet(tx),
             }
         }))?;
+        if let Some(r) = spin_for(&rx) {
+            return r;
+        }
         match rx.recv_timeout(timeout) {
             Ok(r) => r,
             Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout(format!(
@@ -258,6 +283,31 @@ impl Shared {
         lock(&self.queue).closed.is_some()
     }
 }
+
+/// Answers from the monitor usually come within microseconds. On a machine with a CPU to spare,
+/// watching for one briefly before sleeping saves the wake-up (a futex and a context switch per
+/// call); on one CPU spinning would only delay the monitor, so it is not done there.
+fn spin_for<T>(rx: &mpsc::Receiver<T>) -> Option<T> {
+    if !*SPIN {
+        return None;
+    }
+    let start = Instant::now();
+    while start.elapsed() < SPIN_LIMIT {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
+    None
+}
+
+/// Whether callers may spin briefly for the monitor: only with more than one CPU to run on.
+static SPIN: once_cell::sync::Lazy<bool> =
+    once_cell::sync::Lazy::new(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
+
+/// How long a caller watches for the monitor's answer before sleeping on it.
+const SPIN_LIMIT: Duration = Duration::from_micros(50);
 
 pub(crate) fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {

@@ -177,21 +177,16 @@ impl Process {
     }
 
     /// Waits until the process is not running (start-up, stop, kill).
-    fn wait_quiet(&self) -> Result<Snapshot> {
-        let (s, done) = self
-            .monitor
-            .shared
-            .wait_for(Some(Instant::now() + STOP_WAIT), |s| s.run != RunState::Running);
-        if done {
-            Ok(s)
-        } else {
+    fn wait_quiet(&self) -> Result<RunState> {
+        let quiet = |s: &Snapshot| (s.run != RunState::Running).then_some(s.run);
+        self.monitor.shared.wait_for(Some(Instant::now() + STOP_WAIT), quiet).map_err(|s| {
             let waiting: Vec<i32> =
                 s.threads.iter().filter(|t| t.state.is_running()).map(|t| t.tid).collect();
-            Err(Error::Timeout(format!(
+            Error::Timeout(format!(
                 "threads {waiting:?} did not stop within {}s",
                 STOP_WAIT.as_secs()
-            )))
-        }
+            ))
+        })
     }
 
     /// Stops every thread; returns when all are stopped.
@@ -208,14 +203,12 @@ impl Process {
     /// whose event stopped the process (0 for a requested stop). None waits forever.
     pub fn wait_stop(&self, timeout: Option<Duration>) -> Result<i32> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let (s, done) = self.monitor.shared.wait_for(deadline, |s| s.run != RunState::Running);
-        if !done {
-            return Err(Error::Timeout("the process is still running".into()));
-        }
-        match s.run {
-            RunState::Stopped => Ok(s.trigger),
-            RunState::Exited => Err(Error::Exited),
-            _ => Err(Error::BadState("the process was detached".into())),
+        let quiet = |s: &Snapshot| (s.run != RunState::Running).then_some((s.run, s.trigger));
+        match self.monitor.shared.wait_for(deadline, quiet) {
+            Ok((RunState::Stopped, trigger)) => Ok(trigger),
+            Ok((RunState::Exited, _)) => Err(Error::Exited),
+            Ok(_) => Err(Error::BadState("the process was detached".into())),
+            Err(_) => Err(Error::Timeout("the process is still running".into())),
         }
     }
 
