@@ -382,8 +382,34 @@ impl Tracer {
         }
         self.stopping_all = true;
         self.trigger = 0;
+        self.collect_attach_stops();
         self.check_all_stopped();
         Ok(())
+    }
+
+    /// Takes the stops our interrupts cause, thread by thread, as a plain tracer would: each
+    /// interrupted thread stops as soon as it gets a CPU, so one yield usually lets it report.
+    /// A thread that does not (blocked uninterruptibly, say) is left to the monitor's loop
+    /// after a moment, so this can never hang the monitor.
+    fn collect_attach_stops(&mut self) {
+        let stopping: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| t.state == ThreadState::Stopping)
+            .map(|t| t.tid)
+            .collect();
+        for tid in stopping {
+            for _ in 0..64 {
+                if self.threads.get(&tid).map(|t| t.state) != Some(ThreadState::Stopping) {
+                    break;
+                }
+                match wait::waitpid(tid, libc::__WALL | libc::WNOHANG) {
+                    Ok(Some((t, st))) => self.on_wait(t, st),
+                    Ok(None) => std::thread::yield_now(),
+                    Err(_) => break,
+                }
+            }
+        }
     }
 
     /// Undoes a failed attach: lets go of every thread seized so far.
