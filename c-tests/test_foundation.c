@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const int all_codes[] = {
@@ -50,7 +51,8 @@ TEST(strerror_gives_distinct_nonempty_text_per_code) {
 
 static void *last_error_of_new_thread(void *arg) {
     (void)arg;
-    return (void *)ptrace_dbg_last_error();
+    /* Copied here: the thread-local text goes away with the thread. */
+    return strdup(ptrace_dbg_last_error());
 }
 
 TEST(last_error_is_empty_then_set_by_a_failure_and_thread_local) {
@@ -64,7 +66,9 @@ TEST(last_error_is_empty_then_set_by_a_failure_and_thread_local) {
     void *theirs = NULL;
     CHECK_EQ_INT(pthread_create(&thread, NULL, last_error_of_new_thread, NULL), 0);
     CHECK_EQ_INT(pthread_join(thread, &theirs), 0);
+    CHECK(theirs != NULL);
     CHECK_STR_EQ((const char *)theirs, "");
+    free(theirs);
 
     /* A successful call leaves the last failure's text. */
     CHECK_OK(ptrace_dbg_reg_index("rip", &index));

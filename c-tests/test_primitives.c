@@ -303,6 +303,7 @@ TEST(peek_and_poke_into_unmapped_memory_transfer_up_to_it_and_fault) {
     run_to_breakpoint(p, target);
     uint64_t end = end_before_a_gap(pid);
     unsigned char buf[200], copy[200];
+    memset(buf, 0x5a, sizeof buf);
     size_t done = 0;
     CHECK_CODE(ptrace_dbg_peek(p, pid, end - 100, buf, sizeof buf, &done), PTRACE_DBG_E_FAULT);
     CHECK_EQ_INT(done, 100);

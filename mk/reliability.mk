@@ -23,18 +23,9 @@ ASAN_ENV = ASAN_SKIP_TESTS="$(ASAN_SKIP_TESTS)" \
 
 .PHONY: asan-test unsafe-audit valgrind-test reliability-full
 
-# Tests with a known bug of their own that ASan reports (not a library bug) are left out of
-# the run, by name, until fixed; `make asan-test ASAN_SKIP_TESTS=` runs them too.
-#  - last_error_is_empty_then_set_by_a_failure_and_thread_local (c-tests/test_foundation.c:67)
-#    reads the last_error string of a thread after joining it; the string is thread-local and
-#    freed at the thread's exit (as the header says), so that is a heap-use-after-free.
-#  - kill_while_running_ends_with_signal_9_and_reaps (c-tests/test_process.c:515): a library
-#    bug, not a memory one: ptrace_dbg_kill of a running process sometimes returns
-#    PTRACE_DBG_E_INTERNAL "after SIGKILL the process is Stopped" (about 1 run in 4 natively,
-#    more under ASan). The native `make c-tests` run still runs it; skipped here so that the
-#    sanitizer run reports memory errors only. Remove once the kill race is fixed.
-ASAN_SKIP_TESTS ?= last_error_is_empty_then_set_by_a_failure_and_thread_local \
-	kill_while_running_ends_with_signal_9_and_reaps
+# Tests left out of the sanitizer run, by name (none at the moment); `make asan-test
+# ASAN_SKIP_TESTS=name...` sets them.
+ASAN_SKIP_TESTS ?=
 ASAN_SRCS := c-tests/runner.c $(C_TEST_SRCS) c-tests/reliability/lsan_exit.c
 ASAN_OBJS := $(ASAN_SRCS:%.c=$(REL)/obj/%.o)
 
@@ -69,13 +60,10 @@ unsafe-audit:
 # Left out, with the reason:
 #  - a_launched_process_dies_with_the_host: its wait_gone() uses pidfd_open, which valgrind
 #    3.19 does not implement ("unhandled amd64-linux syscall: 434"), so it fails there.
-#  - last_error_is_empty_then_set_by_a_failure_and_thread_local: the test's own use-after-free
-#    (see ASAN_SKIP_TESTS).
 VALGRIND ?= valgrind
 VALGRIND_FLAGS := --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
 	--trace-children=no --num-callers=40 --suppressions=c-tests/reliability/valgrind.supp
-VALGRIND_SKIP ?= a_launched_process_dies_with_the_host \
-	last_error_is_empty_then_set_by_a_failure_and_thread_local
+VALGRIND_SKIP ?= a_launched_process_dies_with_the_host
 
 valgrind-test: $(C_TEST_BIN) $(DEV_SO) tracees
 	@mkdir -p $(REL)

@@ -500,8 +500,10 @@ impl Tracer {
                 self.resuming = false;
                 if !self.stopping_all {
                     self.trigger = 0;
-                    self.stop_all();
                 }
+                // Even when an all-stop is under way: a step (of a thread blocked in a system
+                // call, say) runs with stopping_all set and only an interrupt ends it early.
+                self.stop_all();
                 self.check_all_stopped();
                 Ok(())
             }
@@ -510,7 +512,7 @@ impl Tracer {
 
     /// When an all-stop is under way and no thread is still running, the process is Stopped.
     fn check_all_stopped(&mut self) {
-        if self.run != RunState::Running || !self.stopping_all {
+        if self.run != RunState::Running || !self.stopping_all || self.killing {
             return;
         }
         if self.count_running() > 0 {
@@ -844,6 +846,9 @@ impl Tracer {
             _ => {}
         }
         self.killing = true;
+        // Whatever stop or step was under way, the next settled state is Exited.
+        self.stopping_all = false;
+        self.resuming = false;
         signal::kill(self.pid, libc::SIGKILL).map_err(|e| Error::os("kill(SIGKILL)", e))?;
         // A SIGKILLed thread in a ptrace-stop is woken by the kernel, but since Linux 6.1 one in
         // PTRACE_EVENT_EXIT stays there until continued: continue every stopped thread.
