@@ -13,4 +13,16 @@ python-test: $(DEV_SO) tracees
 	PTRACE_DBG_TRACEE=$(abspath $(BUILD)/tracees/tracee) \
 	timeout $(PY_BINDING_TIMEOUT) $(PY_BINDING_PYTHON) -B -m unittest discover -v -s . -t .
 
-EXTRA_TESTS += python-test
+# The README's Python example, extracted and run as written (on the demo's sample).
+.PHONY: readme-python-test
+readme-python-test: $(DEV_SO) $(BUILD)/demo/sample
+	@mkdir -p $(BUILD)/python
+	awk '/^## Using it from Python/{s=1} s&&/^```python/{c=1;next} c&&/^```/{exit} c{print}' \
+		README.md > $(BUILD)/python/readme_example.py
+	@test -s $(BUILD)/python/readme_example.py || { echo "no python block in README"; exit 1; }
+	PYTHONPATH=$(abspath $(PY_BINDING)/src) PTRACE_DBG_LIBRARY=$(abspath $(DEV_SO)) \
+		timeout 60 $(PY_BINDING_PYTHON) -B $(BUILD)/python/readme_example.py \
+		| tee $(BUILD)/python/readme_example.out
+	grep -Eq '^thread [0-9]+ at compute\(worker=[123], step=1\)$$' $(BUILD)/python/readme_example.out
+
+EXTRA_TESTS += python-test readme-python-test
