@@ -5,10 +5,54 @@
 mod common;
 
 use common::*;
-use ptrace_dbg::engine::{CauseKind, LaunchOptions, Process};
+use ptrace_dbg::engine::{CauseKind, Error, LaunchOptions, Process};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Runs a launched program to its entry point (its libraries mapped by then), sets breakpoints
+/// on libc's `write` and `writev`, and runs it to its exit through stop/continue cycles (the
+/// first `cycles` with some requested stops, then the program's own events), reading every
+/// thread's registers at each stop. Returns the breakpoint hits seen.
+fn exercise(p: &Process, cycles: usize) -> usize {
+    let entry = entry_point(p.pid());
+    p.add_breakpoint(entry).unwrap();
+    loop {
+        let (tid, kind) = cont_and_wait(p).unwrap();
+        if kind == CauseKind::Breakpoint && p.get_regs(tid).unwrap().rip == entry {
+            break;
+        }
+    }
+    p.remove_breakpoint(entry).unwrap();
+    let targets: Vec<u64> =
+        ["write", "writev"].iter().map(|f| library_symbol(p.pid(), "libc.so", f)).collect();
+    for &t in &targets {
+        p.add_breakpoint(t).unwrap();
+    }
+    let mut hits = 0;
+    for cycle in 0..100_000 {
+        p.cont().unwrap();
+        if cycle < cycles && cycle % 3 == 2 {
+            p.stop().unwrap();
+        } else {
+            match p.wait_stop(Some(WAIT)) {
+                Ok(_) => {}
+                Err(Error::Exited) => return hits,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        for tid in p.threads().unwrap() {
+            let regs = p.get_regs(tid).unwrap();
+            assert!(regs.rsp != 0 && regs.rip != 0, "thread {tid}: {regs:?}");
+            if p.stop_cause(tid).unwrap().kind == CauseKind::Breakpoint {
+                assert!(targets.contains(&regs.rip));
+                hits += 1;
+            }
+        }
+    }
+    panic!("no exit after 100000 stops");
+}
 
 /// Launches `program args` with stdout to a pipe, runs it to exit, and returns (stdout's first
 /// line, the stop causes seen).
@@ -107,4 +151,108 @@ fn node_runs_to_completion() {
     let expected: u64 = (0..1_000_000u64).map(|i| i % 7).sum();
     assert_eq!(line, format!("sum {expected}"));
     assert_eq!(code, 0);
+}
+
+/// Launches `program args` (stdout to a pipe), exercises it (breakpoints on libc's write,
+/// stop/continue cycles, every thread's registers), runs it to exit, and returns its first
+/// output line, its exit code and the breakpoint hits.
+fn launch_and_exercise(program: &str, args: &[&str]) -> (String, i32, usize) {
+    let (mut r, w) = pipe();
+    let mut opts = LaunchOptions::new();
+    opts.argv = std::iter::once(program).chain(args.iter().copied()).map(Into::into).collect();
+    opts.stdio[1] = w.as_raw_fd();
+    let p = Process::launch(Path::new(program), &opts).expect("launch");
+    drop(w);
+    let hits = exercise(&p, 40);
+    let status = p.exit_status().unwrap();
+    assert_eq!(status.signal, 0, "{program} killed by signal {}", status.signal);
+    (read_line(&mut r, WAIT).unwrap_or_default(), status.code, hits)
+}
+
+const PY_THREADS: &str = "import threading\n\
+    out = []\n\
+    def work(k):\n    out.append(sum(i % (k + 2) for i in range(20000)))\n\
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n\
+    [t.start() for t in ts]\n[t.join() for t in ts]\n\
+    print('total', sum(out))\n";
+
+fn py_expected() -> String {
+    let total: u64 = (0..4u64).map(|k| (0..20000u64).map(|i| i % (k + 2)).sum::<u64>()).sum();
+    format!("total {total}")
+}
+
+/// The real python3 binary (`python3` on PATH may be a shell shim that execs it, and an exec
+/// drops every breakpoint).
+fn python_executable() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn python_with_breakpoints_on_libc_write_and_stop_cycles() {
+    let python = python_executable();
+    let (line, code, hits) = launch_and_exercise(&python, &["-c", PY_THREADS]);
+    assert_eq!(line, py_expected());
+    assert_eq!(code, 0);
+    assert!(hits >= 1, "python's print reaches write");
+}
+
+#[test]
+fn jvm_with_breakpoints_on_libc_write_and_stop_cycles() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("java-ex");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("Sum.java");
+    std::fs::write(&src, "public class Sum { public static void main(String[] a) { long s = 0; for (int i = 0; i < 1000000; i++) s += i % 7; System.out.println(\"sum \" + s); } }\n").unwrap();
+    assert!(Command::new("javac").arg("-d").arg(&dir).arg(&src).status().unwrap().success());
+    let (line, code, _) = launch_and_exercise("java", &["-cp", dir.to_str().unwrap(), "Sum"]);
+    let expected: u64 = (0..1_000_000u64).map(|i| i % 7).sum();
+    assert_eq!(line, format!("sum {expected}"));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn node_with_breakpoints_on_libc_write_and_stop_cycles() {
+    let (line, code, _) = launch_and_exercise(
+        "node",
+        &["-e", "let s = 0; for (let i = 0; i < 1e6; i++) s += i % 7; console.log('sum', s)"],
+    );
+    let expected: u64 = (0..1_000_000u64).map(|i| i % 7).sum();
+    assert_eq!(line, format!("sum {expected}"));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn attach_to_running_python_threads_then_detach() {
+    // The program says ready, then works a while in 4 threads and prints its total.
+    let script = format!(
+        "import sys\nprint('ready', flush=True)\n{}",
+        PY_THREADS.replace("range(20000)", "range(300000)")
+    );
+    let mut child = Command::new("python3")
+        .args(["-c", &script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let pid = child.id() as i32;
+    let mut out = child.stdout.take().unwrap();
+    assert_eq!(read_line(&mut out, WAIT).as_deref(), Some("ready"));
+    let p = Process::attach(pid).expect("attach");
+    let write = library_symbol(pid, "libc.so", "write");
+    p.add_breakpoint(write).unwrap();
+    for _ in 0..20 {
+        p.cont().unwrap();
+        p.stop().unwrap();
+        for tid in p.threads().unwrap() {
+            assert!(p.get_regs(tid).unwrap().rsp != 0);
+        }
+    }
+    p.remove_breakpoint(write).unwrap();
+    p.detach().unwrap();
+    let total: u64 = (0..4u64).map(|k| (0..300000u64).map(|i| i % (k + 2)).sum::<u64>()).sum();
+    assert_eq!(read_line(&mut out, Duration::from_secs(60)), Some(format!("total {total}")));
+    assert!(wait_pid_exit(pid, WAIT));
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }

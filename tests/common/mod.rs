@@ -252,3 +252,45 @@ pub fn raw_mem(pid: i32, addr: u64, len: usize) -> Vec<u8> {
     f.read_exact_at(&mut buf, addr).unwrap();
     buf
 }
+
+/// The program's entry point (AT_ENTRY in /proc/PID/auxv): by the time a thread gets there,
+/// the dynamic loader has mapped every library the program links.
+pub fn entry_point(pid: i32) -> u64 {
+    let auxv = std::fs::read(format!("/proc/{pid}/auxv")).expect("read auxv");
+    auxv.chunks_exact(16)
+        .map(|c| {
+            (
+                u64::from_le_bytes(c[..8].try_into().unwrap()),
+                u64::from_le_bytes(c[8..].try_into().unwrap()),
+            )
+        })
+        .find(|&(key, _)| key == libc::AT_ENTRY)
+        .map(|(_, v)| v)
+        .expect("AT_ENTRY")
+}
+
+/// The address of a dynamic symbol of a shared library mapped in `pid` whose path contains
+/// `lib` (e.g. "libc.so"): its `nm -D` value plus the library's lowest mapping.
+pub fn library_symbol(pid: i32, lib: &str, symbol: &str) -> u64 {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let (path, base) = maps
+        .lines()
+        .filter_map(|l| {
+            let path = l.split_whitespace().nth(5)?;
+            let name = path.rsplit('/').next()?;
+            let start = u64::from_str_radix(l.split('-').next()?, 16).ok()?;
+            name.contains(lib).then(|| (path.to_string(), start))
+        })
+        .min_by_key(|(_, b)| *b)
+        .unwrap_or_else(|| panic!("{lib} not mapped in {pid}"));
+    let out = Command::new("nm").args(["-D", "--defined-only"]).arg(&path).output().expect("nm -D");
+    let value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let name = f.get(2)?.split('@').next()?;
+            (name == symbol).then(|| u64::from_str_radix(f[0], 16).ok()).flatten()
+        })
+        .unwrap_or_else(|| panic!("{symbol} not in {path}"));
+    base + value
+}
