@@ -204,8 +204,6 @@ struct Driver {
     args: String,
     /// Stops that settled with no live thread (a known engine bug, tolerated).
     known_bug_empty_stops: u64,
-    /// kill() answered Internal("after SIGKILL the process is Stopped") (a known engine bug).
-    known_bug_kill: u64,
     /// Time spent in each kind of call.
     op_time: BTreeMap<&'static str, Duration>,
     /// Which part of the run (test random_driver_part_N).
@@ -986,11 +984,6 @@ impl Driver {
             }
             (_, Err(Error::Exited)) => self.saw_exited(ep),
             (Model::Detached, Err(Error::BadState(_))) => {}
-            (Model::Stopped | Model::Running, Err(e)) if is_kill_bug(&e) => {
-                self.known_bug_kill += 1;
-                ep.killed = true;
-                ep.model = Model::Running;
-            }
             (m, r) => self.fail(format!("kill in {m:?}: {r:?}")),
         }
     }
@@ -1072,18 +1065,6 @@ impl Driver {
             if ep.model != Model::Exited {
                 match p.kill() {
                     Ok(()) => ep.killed = true,
-                    Err(e) if is_kill_bug(&e) => {
-                        self.known_bug_kill += 1;
-                        ep.killed = true;
-                        // The exit shows after one more continue.
-                        for _ in 0..100 {
-                            if matches!(p.cont(), Err(Error::Exited))
-                                || matches!(p.wait_stop(Some(WAIT)), Err(Error::Exited))
-                            {
-                                break;
-                            }
-                        }
-                    }
                     Err(Error::Exited) if ep.kind.ends_by_itself() => {}
                     Err(e) => self.fail(format!("kill at the end: {e}")),
                 }
@@ -1135,14 +1116,6 @@ fn unsafe_free_zeroed_regs() -> libc::user_regs_struct {
     }
 }
 
-/// Engine bug (faults.rs, kill_of_a_process_creating_threads_reports_exited): kill() of a
-/// process that creates threads sometimes answers Internal("after SIGKILL the process is
-/// Stopped"); the exit is reported after the next continue. Tolerated unless RANDOM_STRICT.
-fn is_kill_bug(e: &Error) -> bool {
-    std::env::var_os("RANDOM_STRICT").is_none()
-        && matches!(e, Error::Internal(m) if m.contains("after SIGKILL the process is Stopped"))
-}
-
 fn host_tid() -> i32 {
     // SAFETY: gettid takes no arguments.
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
@@ -1171,7 +1144,6 @@ fn run_part(part: u64) {
         op: "start",
         args: String::new(),
         known_bug_empty_stops: 0,
-        known_bug_kill: 0,
         op_time: BTreeMap::new(),
     };
     let t0 = Instant::now();
@@ -1196,16 +1168,14 @@ fn run_part(part: u64) {
     println!(
         "random driver part {part}, seed {base:#x}+{part}: {} calls in {took:.1?}, {n} episodes {:?}; {errors} errors \
          by kind {:?}; calls by op {:?}; slowest call {} {:?}; stops with no thread left \
-         (known engine bug, tolerated) {}, kills answered Internal (known engine bug, \
-         tolerated) {}",
+         (known engine bug, tolerated) {}",
         d.calls,
         d.episodes,
         d.errors,
         d.ops,
         d.slowest.1,
         d.slowest.0,
-        d.known_bug_empty_stops,
-        d.known_bug_kill
+        d.known_bug_empty_stops
     );
 }
 
