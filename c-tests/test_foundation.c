@@ -52,7 +52,10 @@ TEST(strerror_gives_distinct_nonempty_text_per_code) {
 static void *last_error_of_new_thread(void *arg) {
     (void)arg;
     /* Copied here: the thread-local text goes away with the thread. */
-    return strdup(ptrace_dbg_last_error());
+    const char *text = ptrace_dbg_last_error();
+    char *copy = malloc(strlen(text) + 1);
+    if (copy) memcpy(copy, text, strlen(text) + 1);
+    return copy;
 }
 
 TEST(last_error_is_empty_then_set_by_a_failure_and_thread_local) {
