@@ -405,7 +405,6 @@ fn sigkill_from_outside_while_running_or_waited_on_ends_in_exited() {
 /// breakpoint, or loops stop/cont. Each of these lands on a stopped process some of the time
 /// and then hits the engine bug of sigkill_while_stopped_then_continue_ends_in_exited.
 #[test]
-#[ignore = "engine bug: SIGKILL while stopped, then cont: the process never settles (hang)"]
 fn sigkill_from_outside_while_stopped_or_stepping_ends_in_exited() {
     kill_in_states(
         &[KillState::Stopped, KillState::MidStep, KillState::MidStepOver, KillState::InStopLoop],
@@ -722,7 +721,6 @@ fn ten_processes_at_once_count_their_breakpoints_exactly() {
 /// the next continue reports Exited. Expected: stop (or at least wait_stop and exit_status)
 /// reports the exit. Seen in about 7 of 10 tries.
 #[test]
-#[ignore = "engine bug: stop() racing the last thread's exit settles stopped with no thread"]
 fn stop_right_after_the_last_exit_stop_reports_exited() {
     for i in 0..10 {
         let p = launch(&["exit", "3"]);
@@ -769,7 +767,6 @@ fn kill_of_a_process_creating_threads_reports_exited() {
 /// because its process is stopped before its threads exist.) Expected: the exit stops, then
 /// the exit with signal 9, are reported.
 #[test]
-#[ignore = "engine bug: SIGKILL while stopped, then cont: the process never settles (hang)"]
 fn sigkill_while_stopped_then_continue_ends_in_exited() {
     for i in 0..20 {
         let p = launch(&["spin", "2"]);

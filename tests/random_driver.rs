@@ -314,32 +314,9 @@ impl Driver {
         let p = ep.p.as_ref().unwrap();
         let tids = match p.threads() {
             Ok(t) => t,
-            // The same engine bug as the empty stop below: a stop that raced the last exit
-            // says "stopped", and the exit shows a moment later.
-            Err(Error::Exited)
-                if (ep.kind.ends_by_itself() || ep.killed)
-                    && std::env::var_os("RANDOM_STRICT").is_none() =>
-            {
-                self.known_bug_empty_stops += 1;
-                ep.model = Model::Exited;
-                return;
-            }
             Err(e) => self.fail(format!("threads() while stopped: {e}")),
         };
         if tids.is_empty() {
-            // Engine bug (see faults.rs, stop_right_after_the_last_exit_stop_reports_exited):
-            // a stop that races the last thread's exit settles "stopped" with no thread, and
-            // the exit shows only after the next continue. Tolerated (and counted) for the
-            // programs that end by themselves, unless RANDOM_STRICT is set.
-            if (ep.kind.ends_by_itself() || ep.killed)
-                && std::env::var_os("RANDOM_STRICT").is_none()
-            {
-                self.known_bug_empty_stops += 1;
-                ep.model = Model::Running;
-                ep.empty_stop = true;
-                ep.tids.clear();
-                return;
-            }
             self.fail("no thread listed while stopped".into());
         }
         for &tid in &tids {

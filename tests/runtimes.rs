@@ -33,14 +33,15 @@ fn exercise(p: &Process, cycles: usize) -> usize {
     let mut hits = 0;
     for cycle in 0..100_000 {
         p.cont().unwrap();
-        if cycle < cycles && cycle % 3 == 2 {
-            p.stop().unwrap();
+        let stopped = if cycle < cycles && cycle % 3 == 2 {
+            p.stop() // the program may exit before it takes effect: Exited
         } else {
-            match p.wait_stop(Some(WAIT)) {
-                Ok(_) => {}
-                Err(Error::Exited) => return hits,
-                Err(e) => panic!("{e}"),
-            }
+            p.wait_stop(Some(WAIT)).map(|_| ())
+        };
+        match stopped {
+            Ok(()) => {}
+            Err(Error::Exited) => return hits,
+            Err(e) => panic!("{e}"),
         }
         for tid in p.threads().unwrap() {
             let regs = p.get_regs(tid).unwrap();

@@ -154,13 +154,14 @@ impl Tracer {
     }
 
     /// Some thread may still report to waitpid (the monitor must block there, not on its queue).
+    /// (Even a zombie leader counts: its exit status comes once the others are reaped, and a
+    /// process whose threads have all gone must be seen to exit. Blocking in waitpid then
+    /// costs callers only the doorbell.)
     pub fn may_report(&self) -> bool {
-        let leader_zombie =
-            self.threads.get(&self.pid).is_some_and(|t| t.state.is_zombie()) as usize;
         self.run == RunState::Running
             || self.killing
             || self.count_running() > 0
-            || self.count(ThreadState::Exiting) > leader_zombie
+            || self.count(ThreadState::Exiting) > 0
             || !self.expected_children.is_empty()
     }
 
@@ -177,7 +178,28 @@ impl Tracer {
     /// The polling `needs_poll` asks for, once per tick of the monitor.
     pub fn poll_tick(&mut self) {
         self.release_threads_killed_by_exec();
+        self.give_up_on_zombies();
         self.unblock_step_over();
+    }
+
+    /// A thread we interrupted can die without a stop of any kind (killed while the SIGKILL's
+    /// group exit was already under way: no PTRACE_EVENT_EXIT). A dead leader then waits, a
+    /// zombie, for the others to be reaped, while they wait in their exit stops for an all-stop
+    /// that waits for the leader. /proc tells the zombie: it is Exiting, not Stopping.
+    fn give_up_on_zombies(&mut self) {
+        let pid = self.pid;
+        let dead: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| t.state == ThreadState::Stopping)
+            .filter(|t| matches!(procfs::task_state(pid, t.tid), Some('Z') | Some('X') | None))
+            .map(|t| t.tid)
+            .collect();
+        for tid in dead {
+            trace!("thread {tid}: died without stopping");
+            self.set_state(tid, ThreadState::Exiting);
+        }
+        self.check_all_stopped();
     }
 
     /// While an all-stop collects stops, takes them thread by thread with
@@ -209,6 +231,15 @@ impl Tracer {
     /// monitor's per-event checks do not scan a table of a thousand threads).
     fn count(&self, state: ThreadState) -> usize {
         self.state_counts[state as usize]
+    }
+
+    /// How many threads are in a stop (`ThreadState::is_stopped`).
+    fn count_stopped(&self) -> usize {
+        self.count(ThreadState::Stopped)
+            + self.count(ThreadState::StoppedBreakpoint)
+            + self.count(ThreadState::StoppedSignal)
+            + self.count(ThreadState::StoppedThreadCreate)
+            + self.count(ThreadState::StoppedExiting)
     }
 
     /// How many threads may still report a stop (`ThreadState::is_running`).
@@ -516,6 +547,11 @@ impl Tracer {
             return;
         }
         if self.count_running() > 0 {
+            return;
+        }
+        if self.count_stopped() == 0 && self.count(ThreadState::Exiting) > 0 {
+            // Nothing left that is stopped, only threads on their way out: not a stop to
+            // report but an exit to collect.
             return;
         }
         self.stopping_all = false;
