@@ -152,7 +152,11 @@ struct Inner {
 impl Inner {
     fn file(&mut self, pid: i32) -> Result<&MemFile> {
         if self.file.is_none() {
-            self.file = Some(MemFile::open(pid).map_err(|e| Error::os("open(/proc/PID/mem)", e))?);
+            self.file = Some(MemFile::open(pid).map_err(|e| match e {
+                // The process died under us (a call racing its exit): say so.
+                nix::errno::Errno::ESRCH | nix::errno::Errno::ENOENT => Error::Exited,
+                e => Error::os("open(/proc/PID/mem)", e),
+            })?);
         }
         Ok(self.file.as_ref().unwrap())
     }
