@@ -838,39 +838,42 @@ impl Tracer {
     /// byte into an instruction. Let it take the trap now, while we trace it, and move its PC
     /// back. The trap is dequeued at once on the way back to user space, so the wait for this
     /// one thread is short; anything else it reports instead goes the usual way.
-    fn flush_pending_trap(&mut self, tid: i32) {
+    fn flush_pending_trap(&mut self, tid: i32) -> Option<u64> {
         if !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP) {
-            return;
+            return None;
         }
-        let Ok(regs) = self.regs(tid) else { return };
+        let regs = self.regs(tid).ok()?;
         let addr = regs.rip.wrapping_sub(1);
         if !self.memory.has_breakpoint(addr) && !self.memory.was_removed(addr) {
-            return; // not ours: the program's own SIGTRAP, delivered after detach as it should
+            return None; // not ours: the program's own SIGTRAP, delivered in its time
         }
         let sig = self.threads[&tid].pending_signal;
         self.flush_regs(tid);
         if ptrace::cont(tid, 0).is_err() {
-            return;
+            return None;
         }
         match wait::waitpid(tid, libc::__WALL) {
             Ok(Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 }))) => {
                 let mut regs = regs;
                 regs.rip = addr;
                 let _ = ptrace::set_regs(tid, &regs);
-                trace!("thread {tid}: pending breakpoint trap at {addr:#x} taken before detach");
+                trace!("thread {tid}: pending breakpoint trap at {addr:#x} taken");
                 if let Some(t) = self.threads.get_mut(&tid) {
                     t.pending_signal = sig;
                     t.regs = Some(regs);
                     t.regs_dirty = false;
+                    t.check_pc = true;
                 }
+                Some(addr)
             }
             Ok(Some((t, st))) => {
                 // Something else came first (another signal, an exit): handle it as any event;
                 // the thread is stopped again (or gone) afterwards.
                 self.set_state(tid, ThreadState::Running);
                 self.on_wait(t, st);
+                None
             }
-            _ => {}
+            _ => None,
         }
     }
 
@@ -1046,6 +1049,16 @@ impl Tracer {
             ThreadState::Stopping => {
                 self.set_state(tid, ThreadState::Stopped);
                 self.set_cause(tid, Cause::of(CauseKind::Stopped));
+                // Interrupted right after executing one of our int3s, its trap still queued:
+                // report the hit at this stop, its PC on the breakpoint, as gdb does.
+                if self.ever_had_breakpoints {
+                    if let Some(addr) = self.flush_pending_trap(tid) {
+                        if self.memory.has_breakpoint(addr) {
+                            self.set_state(tid, ThreadState::StoppedBreakpoint);
+                            self.set_cause(tid, Cause::breakpoint(addr));
+                        }
+                    }
+                }
             }
             ThreadState::Running | ThreadState::SingleStepping if is_group_stop_signal(sig) => {
                 if self.group_stop_reported {
