@@ -2,12 +2,14 @@
 # tests short, through nextest, as tests/*.rs). Release build, plain `cargo test` (nextest
 # would end a test after 2 minutes); each step and the whole run print how long they took.
 #   STRESS_CYCLES        stop/continue cycles of tests/stress.rs            (make test: 1000)
+#   STRESS_BP_HITS       breakpoint hits by 8 threads in tests/stress.rs    (make test: 8000)
 #   STRESS_RANDOM_CALLS  random API calls of tests/random_driver.rs          (make test: 100000)
 #   STRESS_RANDOM_SEED   the driver's seed (default: its fixed one); a failure prints it
 #   STRESS_FAULT_ROUNDS  repetitions of every scenario of tests/faults.rs    (make test: 1-3)
 # The fault tests run one at a time so that their leak checks (threads, fds, children of the
-# host) are strict. Ignored tests (engine bugs, see tests/faults.rs) are not run.
+# host) are strict.
 STRESS_CYCLES ?= 10000
+STRESS_BP_HITS ?= 100000
 STRESS_RANDOM_CALLS ?= 1000000
 STRESS_RANDOM_SEED ?=
 STRESS_FAULT_ROUNDS ?= 100
@@ -20,7 +22,8 @@ stress: tracees
 	step() { name=$$1; shift; s=$$(date +%s); echo "== stress: $$name"; \
 		timeout $(STRESS_STEP_TIMEOUT) "$$@"; \
 		echo "== stress: $$name: passed in $$(( $$(date +%s) - s )) s"; }; \
-	step "tests/stress.rs, $(STRESS_CYCLES) cycles" env STRESS_CYCLES=$(STRESS_CYCLES) \
+	step "tests/stress.rs, $(STRESS_CYCLES) cycles, $(STRESS_BP_HITS) breakpoint hits" \
+		env STRESS_CYCLES=$(STRESS_CYCLES) STRESS_BP_HITS=$(STRESS_BP_HITS) \
 		$(CARGO) test --release --test stress -- --nocapture; \
 	step "tests/random_driver.rs, $(STRESS_RANDOM_CALLS) calls" env RANDOM_CALLS=$(STRESS_RANDOM_CALLS) \
 		$(if $(STRESS_RANDOM_SEED),RANDOM_SEED=$(STRESS_RANDOM_SEED)) \

@@ -225,18 +225,11 @@ fn node_with_breakpoints_on_libc_write_and_stop_cycles() {
     assert_eq!(code, 0);
 }
 
-#[test]
-fn attach_to_running_python_threads_then_detach() {
-    // The program says ready, then works a while in 4 threads and prints its total.
-    let script = format!(
-        "import sys\nprint('ready', flush=True)\n{}",
-        PY_THREADS.replace("range(20000)", "range(300000)")
-    );
-    let mut child = Command::new("python3")
-        .args(["-c", &script])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
+/// Attaches to a running program (spawned by the test, which said "ready" and then works a
+/// while), sets a breakpoint on libc's write, goes through stop/continue cycles reading every
+/// thread's registers, removes it, detaches, and checks the program's last line and exit 0.
+fn attach_cycle_detach(mut cmd: Command, expected: &str) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn");
     let pid = child.id() as i32;
     let mut out = child.stdout.take().unwrap();
     assert_eq!(read_line(&mut out, WAIT).as_deref(), Some("ready"));
@@ -252,8 +245,69 @@ fn attach_to_running_python_threads_then_detach() {
     }
     p.remove_breakpoint(write).unwrap();
     p.detach().unwrap();
-    let total: u64 = (0..4u64).map(|k| (0..300000u64).map(|i| i % (k + 2)).sum::<u64>()).sum();
-    assert_eq!(read_line(&mut out, Duration::from_secs(60)), Some(format!("total {total}")));
+    drop(p);
+    assert_eq!(read_line(&mut out, Duration::from_secs(60)).as_deref(), Some(expected));
     assert!(wait_pid_exit(pid, WAIT));
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn attach_to_running_python_threads_then_detach() {
+    let script = format!(
+        "import sys\nprint('ready', flush=True)\n{}",
+        PY_THREADS.replace("range(20000)", "range(300000)")
+    );
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", &script]);
+    let total: u64 = (0..4u64).map(|k| (0..300000u64).map(|i| i % (k + 2)).sum::<u64>()).sum();
+    attach_cycle_detach(cmd, &format!("total {total}"));
+}
+
+#[test]
+fn attach_to_a_running_jvm_then_detach() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("java-attach");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("Work.java");
+    std::fs::write(
+        &src,
+        r#"public class Work {
+    public static void main(String[] a) throws Exception {
+        System.out.println("ready");
+        System.out.flush();
+        long[] sums = new long[4];
+        Thread[] ts = new Thread[4];
+        for (int k = 0; k < 4; k++) {
+            final int n = k;
+            ts[k] = new Thread(() -> { long s = 0; for (int i = 0; i < 50_000_000; i++) s += i % (n + 2); sums[n] = s; });
+            ts[k].start();
+        }
+        for (Thread t : ts) t.join();
+        System.out.println("sum " + (sums[0] + sums[1] + sums[2] + sums[3]));
+    }
+}
+"#,
+    )
+    .unwrap();
+    assert!(Command::new("javac").arg("-d").arg(&dir).arg(&src).status().unwrap().success());
+    let mut cmd = Command::new("java");
+    cmd.args(["-cp", dir.to_str().unwrap(), "Work"]);
+    let total: u64 = (0..4u64).map(|k| sum_mod(50_000_000, k + 2)).sum();
+    attach_cycle_detach(cmd, &format!("sum {total}"));
+}
+
+#[test]
+fn attach_to_a_running_node_then_detach() {
+    let mut cmd = Command::new("node");
+    cmd.args([
+        "-e",
+        "console.log('ready'); let s = 0; for (let i = 0; i < 3e8; i++) s += i % 7; console.log('sum', s)",
+    ]);
+    let total = sum_mod(300_000_000, 7);
+    attach_cycle_detach(cmd, &format!("sum {total}"));
+}
+
+/// The sum of `i % m` for `i` in `0..n`, in closed form.
+fn sum_mod(n: u64, m: u64) -> u64 {
+    let r = n % m;
+    n / m * (m * (m - 1) / 2) + r * (r.saturating_sub(1)) / 2
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ptrace_dbg::engine::{Error, Process, ThreadState};
+use ptrace_dbg::engine::{CauseKind, Error, Process, ThreadState};
 use std::collections::BTreeSet;
 
 fn cycles() -> usize {
@@ -74,4 +74,36 @@ fn attach_detach_cycles_on_churning_threads() {
             assert!(!matches!(st, Some('t') | Some('T')), "thread {tid} left in {st:?}");
         }
     }
+}
+
+/// Breakpoint hits in all for the 8-thread test: 8,000 in `make test`, `STRESS_BP_HITS=100000`
+/// in `make stress`.
+fn bp_hits() -> usize {
+    std::env::var("STRESS_BP_HITS").ok().and_then(|v| v.parse().ok()).unwrap_or(8000)
+}
+
+#[test]
+fn eight_threads_hitting_breakpoints_are_counted_exactly() {
+    let total = bp_hits() / 8 * 8;
+    let per_thread = (total / 8).to_string();
+    let p = launch(&["bp_threads", "8", &per_thread]);
+    let addr = symbol_addr(p.pid(), "target_fn");
+    p.add_breakpoint(addr).unwrap();
+    let mut hits = 0;
+    loop {
+        match cont_and_wait(&p) {
+            Ok(_) => {
+                for tid in p.threads().unwrap() {
+                    if p.stop_cause(tid).is_ok_and(|c| c.kind == CauseKind::Breakpoint) {
+                        assert_eq!(p.get_regs(tid).unwrap().rip, addr);
+                        hits += 1;
+                    }
+                }
+            }
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e} after {hits} hits"),
+        }
+    }
+    assert_eq!(hits, total, "every call of target_fn by 8 threads is one BREAKPOINT cause");
+    assert_eq!(p.exit_status().unwrap().code, 0);
 }
