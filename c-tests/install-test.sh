@@ -52,8 +52,31 @@ static_program_runs_without_the_shared_library() {
     [ "$(realpath "$loaded")" = "$(realpath "$exe")" ] || { echo "loaded from $loaded"; return 1; }
 }
 
+# The Python package, copied out of the tree (as pip would install it), loads the installed
+# library by its SONAME and traces a program with it.
+python_package_runs_against_the_installed_copy() {
+    local py=$tmp/py loaded
+    mkdir -p "$py" && cp -r bindings/python/src/ptrace_dbg "$py/" || return 1
+    loaded=$(cd "$tmp" && env -u PTRACE_DBG_LIBRARY PYTHONPATH="$py" LD_LIBRARY_PATH="$lib" \
+        timeout 60 python3 -B -c '
+import ptrace_dbg
+with ptrace_dbg.Process.launch(["/bin/true"]) as p:
+    while True:
+        try:
+            p.cont()
+            p.wait_stop(timeout=10)
+        except ptrace_dbg.Exited:
+            break
+    assert p.exit_status.code == 0, p.exit_status
+print([l.split()[-1] for l in open("/proc/self/maps") if "libptrace_dbg" in l][0])
+') || { echo "failed: $loaded"; return 1; }
+    [ "$(realpath "$loaded")" = "$(realpath "$lib/libptrace_dbg.so.$version")" ] ||
+        { echo "loaded $loaded, not the installed copy"; return 1; }
+}
+
 check installs_the_files installs_the_files
 check pkg_config_describes_the_installed_copy pkg_config_describes_the_installed_copy
 check shared_program_runs_against_the_installed_copy shared_program_runs_against_the_installed_copy
 check static_program_runs_without_the_shared_library static_program_runs_without_the_shared_library
+check python_package_runs_against_the_installed_copy python_package_runs_against_the_installed_copy
 summary
