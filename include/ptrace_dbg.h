@@ -559,9 +559,14 @@ int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
  * thread is then stopped with cause `PTRACE_DBG_CAUSE_STOPPED`, or with the cause of whatever
  * ended the step first (a signal arriving meanwhile is reported, not lost).
  *
+ * A thread stopped inside a blocking system call, or on a `syscall` instruction, re-enters
+ * the call when stepped, and the step ends only when the call returns: this function gives up
+ * after 30 s with `PTRACE_DBG_E_TIMEOUT`, leaving the process running (that thread stepping);
+ * `ptrace_dbg_stop` from any thread ends the step earlier.
+ *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
  * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when
- * the step ended the process). Callable from any thread while stopped.
+ * the step ended the process), `PTRACE_DBG_E_TIMEOUT`. Callable from any thread while stopped.
  */
 int ptrace_dbg_step(struct ptrace_dbg_process *p, int32_t tid);
 

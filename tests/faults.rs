@@ -15,7 +15,7 @@ use ptrace_dbg::engine::{CauseKind, Error, ExitStatus, Process};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Once};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 const KILLED: ExitStatus = ExitStatus { code: -1, signal: libc::SIGKILL };
@@ -23,34 +23,9 @@ const KILLED: ExitStatus = ExitStatus { code: -1, signal: libc::SIGKILL };
 fn rounds(default: usize) -> usize {
     std::env::var("FAULT_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
-
-/// c-tests/tracees/faults.c, compiled on first use (named by a hash of its source).
+/// c-tests/tracees/faults.c, compiled on first use.
 fn faults_bin() -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    static BUILD: Once = Once::new();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-tests/tracees/faults.c");
-    let text = std::fs::read(&src).expect("read faults.c");
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let out = dir.join(format!("faults-{:016x}", h.finish()));
-    BUILD.call_once(|| {
-        if out.exists() {
-            return;
-        }
-        let tmp = dir.join(format!("faults.tmp.{}", std::process::id()));
-        let st = Command::new("gcc")
-            .args(["-O1", "-g", "-pthread", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .expect("run gcc");
-        assert!(st.success(), "building faults.c failed");
-        let _ = std::fs::hard_link(&tmp, &out);
-        let _ = std::fs::remove_file(&tmp);
-        assert!(out.exists(), "faults tracee not built");
-    });
-    out
+    build_tracee("faults")
 }
 
 fn faults_launch(args: &[&str]) -> Process {

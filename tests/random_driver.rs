@@ -588,8 +588,16 @@ impl Driver {
         match ep.model {
             Model::Stopped => {
                 let p = ep.p.as_ref().unwrap();
+                // Not inside a system call, and not about to make one: stepping a `syscall`
+                // that blocks (pause) waits for it to return, by design, up to the step's
+                // 30 s limit.
                 match p.get_regs(tid) {
-                    Ok(r) => r.orig_rax == u64::MAX,
+                    Ok(r) => {
+                        let mut insn = [0u8; 2];
+                        let at_syscall =
+                            p.peek(tid, r.rip, &mut insn).is_ok() && insn == [0x0F, 0x05];
+                        r.orig_rax == u64::MAX && !at_syscall
+                    }
                     Err(e) => self.fail(format!("get_regs({tid}) while stopped: {e}")),
                 }
             }

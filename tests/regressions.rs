@@ -11,35 +11,11 @@ use ptrace_dbg::engine::{CauseKind, Error, ExitStatus, Process, ThreadState};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// c-tests/tracees/hunt.c, compiled on first use (named by a hash of its source).
+/// c-tests/tracees/hunt.c, compiled on first use.
 fn hunt() -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    static BUILD: Once = Once::new();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-tests/tracees/hunt.c");
-    let text = std::fs::read(&src).expect("read hunt source");
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let out = dir.join(format!("hunt-{:016x}", h.finish()));
-    BUILD.call_once(|| {
-        if out.exists() {
-            return;
-        }
-        let tmp = dir.join(format!("hunt.tmp.{}", std::process::id()));
-        let st = Command::new("gcc")
-            .args(["-O1", "-g", "-pthread", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .expect("run gcc");
-        assert!(st.success(), "building hunt failed");
-        let _ = std::fs::hard_link(&tmp, &out);
-        let _ = std::fs::remove_file(&tmp);
-    });
-    out
+    build_tracee("hunt")
 }
 
 fn hunt_launch_with(

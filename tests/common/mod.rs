@@ -8,41 +8,45 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 /// Timeout for any single wait in a test.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// The tracee program (c-tests/tracees/tracee.c), compiled on first use. The binary is named by
-/// a hash of its source and never replaced once there, because tests run in parallel processes
-/// (nextest) and a replaced file would show as "(deleted)" in a running tracee's maps.
+/// The tracee program (c-tests/tracees/tracee.c), compiled on first use.
 pub fn tracee() -> PathBuf {
+    build_tracee("tracee")
+}
+
+/// c-tests/tracees/NAME.c, compiled on first use. The binary is named by a hash of its source
+/// and never replaced once there, because tests run in parallel processes (nextest) and a
+/// replaced file would show as "(deleted)" in a running tracee's maps.
+pub fn build_tracee(name: &str) -> PathBuf {
     use std::hash::{Hash, Hasher};
-    static BUILD: Once = Once::new();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-tests/tracees/tracee.c");
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("c-tests/tracees/{name}.c"));
     let text = std::fs::read(&src).expect("read tracee source");
     let mut h = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut h);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let out = dir.join(format!("tracee-{:016x}", h.finish()));
-    BUILD.call_once(|| {
-        if out.exists() {
-            return;
-        }
-        let tmp = dir.join(format!("tracee.tmp.{}", std::process::id()));
-        let st = Command::new("gcc")
-            .args(["-O1", "-g", "-pthread", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .expect("run gcc");
-        assert!(st.success(), "building the tracee failed");
-        // hard_link never replaces: a concurrent builder's identical copy wins and stays.
-        let _ = std::fs::hard_link(&tmp, &out);
-        let _ = std::fs::remove_file(&tmp);
-        assert!(out.exists(), "tracee not built");
-    });
+    let out = dir.join(format!("{name}-{:016x}", h.finish()));
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if built.iter().any(|b| b == name) || out.exists() {
+        return out;
+    }
+    let tmp = dir.join(format!("{name}.tmp.{}", std::process::id()));
+    let st = Command::new("gcc")
+        .args(["-O1", "-g", "-pthread", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .status()
+        .expect("run gcc");
+    assert!(st.success(), "building {name} failed");
+    // hard_link never replaces: a concurrent builder's identical copy wins and stays.
+    let _ = std::fs::hard_link(&tmp, &out);
+    let _ = std::fs::remove_file(&tmp);
+    assert!(out.exists(), "{name} not built");
+    built.push(name.to_string());
     out
 }
 
