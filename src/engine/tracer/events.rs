@@ -1,0 +1,403 @@
+//! Events: what the monitor does with each waitpid report (stops, clones, forks, exec, exits,
+//! traps).
+//!
+//! Every method here runs on the monitor thread (see the parent module).
+
+use super::*;
+
+impl Tracer {
+    /// Handles one waitpid report for a tracee (or a child it forked).
+    pub fn on_wait(&mut self, tid: i32, status: wait::Status) {
+        match status {
+            wait::Status::Exited(_) | wait::Status::Signaled(_) => self.on_exit_status(tid, status),
+            wait::Status::Stopped { sig, event } => {
+                if self.threads.contains_key(&tid) {
+                    self.on_stop(tid, sig, event);
+                } else {
+                    self.on_unknown_stop(tid, sig, event);
+                }
+            }
+            wait::Status::Continued => {}
+        }
+        self.check_all_stopped();
+    }
+
+    pub(super) fn on_exit_status(&mut self, tid: i32, status: wait::Status) {
+        self.expected_children.remove(&tid);
+        self.early_children.remove(&tid);
+        if !self.threads.contains_key(&tid) {
+            return; // a thread exec removed, or a detached fork child: not ours any more
+        }
+        trace!("thread {tid}: wait status {status:?}");
+        let was_stepping = self.threads[&tid].stepping;
+        if was_stepping {
+            self.end_step(tid); // put back the breakpoint its step lifted
+        }
+        self.remove_thread(tid);
+        if was_stepping && self.resuming && self.run == RunState::Running {
+            // It died during its step over a breakpoint: on with the continue.
+            self.advance_resume();
+        }
+        self.last_thread_status = ExitStatus::from_wait(status);
+        let leader_reaped = tid == self.pid;
+        let nothing_left =
+            self.leader_untraced && self.threads.values().all(|t| t.state.is_terminal());
+        if leader_reaped || nothing_left {
+            // The leader is reported only after every other thread has gone: the process is over.
+            self.exit = self.last_thread_status;
+            self.threads.clear();
+            self.state_counts = [0; 11];
+            self.stopping_all = false;
+            self.killing = false;
+            self.set_run(RunState::Exited);
+        }
+    }
+
+    /// The first stop of a task we have not registered: a new thread whose parent's clone event
+    /// is still to come, or a child the program forked.
+    pub(super) fn on_unknown_stop(&mut self, tid: i32, sig: i32, event: i32) {
+        let is_thread = procfs::status_field(tid, "Tgid") == Some(self.pid as i64);
+        if is_thread && event == ptrace::EVENT_STOP {
+            // Its initial stop. Keep it stopped: the parent's PTRACE_EVENT_CLONE stop will stop
+            // the world anyway.
+            self.set_state(tid, ThreadState::Stopped);
+        } else if is_thread {
+            // A first stop that is already an event of its own (say PTRACE_EVENT_EXIT: the
+            // process was killed as the thread was born, and the parent's clone event will
+            // never come): a thread like any other from now on.
+            trace!("thread {tid}: first stop is signal {sig} event {event}");
+            self.set_state(tid, ThreadState::Running);
+            self.on_stop(tid, sig, event);
+        } else if self.expected_children.remove(&tid) {
+            self.release_child(tid);
+        } else {
+            trace!(
+                "task {tid}: first stop (sig {sig} event {event}) before its parent's fork event"
+            );
+            self.early_children.insert(tid);
+        }
+    }
+
+    /// Lets go of a fork child the program created: our int3s are taken out of its copy of
+    /// the memory (it would die of SIGTRAP at the first), then it runs on untraced. A vfork
+    /// child shares the parent's memory, from which they were lifted already.
+    pub(super) fn release_child(&mut self, child: i32) {
+        trace!("fork child {child}: detached");
+        if self.vforking.is_empty() {
+            self.memory.lift_all_in(child);
+        }
+        let _ = ptrace::detach(child, 0);
+    }
+
+    pub(super) fn on_stop(&mut self, tid: i32, sig: i32, event: i32) {
+        if self.killing {
+            // Everything is dying: let each stop go so the exits can complete.
+            let _ = ptrace::cont(tid, 0);
+            self.set_state(tid, ThreadState::Exiting);
+            return;
+        }
+        let (stepping, stale) = {
+            let t = self.threads.get_mut(&tid).unwrap();
+            (t.stepping, std::mem::take(&mut t.stale_step_trap))
+        };
+        let step_trap = event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid);
+        if stepping {
+            self.end_step(tid);
+            if step_trap {
+                self.on_step_done(tid);
+                return;
+            }
+            // The step ended some other way; its trap may still be queued.
+            self.threads.get_mut(&tid).unwrap().stale_step_trap = true;
+        } else if stale && step_trap {
+            trace!("thread {tid}: late trap of an interrupted step swallowed");
+            self.resume_quietly(tid);
+            return;
+        }
+        match event {
+            ptrace::EVENT_CLONE | ptrace::EVENT_FORK | ptrace::EVENT_VFORK => {
+                self.on_new_task(tid, event)
+            }
+            ptrace::EVENT_VFORK_DONE => {
+                if self.vforking.remove(&tid) && self.vforking.is_empty() {
+                    self.memory.restore_all();
+                }
+                self.resume_quietly(tid);
+            }
+            ptrace::EVENT_EXEC => self.on_exec(tid),
+            ptrace::EVENT_EXIT => {
+                self.threads.get_mut(&tid).unwrap().check_pc = false;
+                let status = ptrace::event_msg(tid).unwrap_or(0) as i32;
+                self.event_stop(tid, ThreadState::StoppedExiting, Cause::thread_exit(status));
+                self.release_threads_killed_by_exec();
+            }
+            ptrace::EVENT_STOP => self.on_event_stop(tid, sig),
+            0 => self.on_signal_stop(tid, sig),
+            other => {
+                trace!("thread {tid}: unexpected event {other}, resuming");
+                let _ = ptrace::cont(tid, 0);
+            }
+        }
+    }
+
+    /// PTRACE_EVENT_STOP: our interrupt arrived, a new thread's first stop, or a group-stop
+    /// (job control) when the signal is a stop signal.
+    pub(super) fn on_event_stop(&mut self, tid: i32, sig: i32) {
+        let state = self.threads[&tid].state;
+        match state {
+            ThreadState::Stopping => {
+                self.set_state(tid, ThreadState::Stopped);
+                self.set_cause(tid, Cause::of(CauseKind::Stopped));
+                // Interrupted right after executing one of our int3s, its trap still queued:
+                // report the hit at this stop, its PC on the breakpoint, as gdb does.
+                if self.ever_had_breakpoints {
+                    if let Some(addr) = self.flush_pending_trap(tid) {
+                        if self.memory.has_breakpoint(addr) {
+                            self.set_state(tid, ThreadState::StoppedBreakpoint);
+                            self.set_cause(tid, Cause::breakpoint(addr));
+                        }
+                    }
+                }
+            }
+            ThreadState::Running | ThreadState::SingleStepping if is_group_stop_signal(sig) => {
+                if self.group_stop_reported {
+                    // Another thread's part in a group stop already reported (each thread of
+                    // the group reports its own, some only after the next continue).
+                    self.resume_quietly(tid);
+                } else {
+                    // The program was stopped by job control: report it as a stop.
+                    self.group_stop_reported = true;
+                    self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
+                }
+            }
+            ThreadState::Running => {
+                // A late PTRACE_INTERRUPT from an earlier all-stop, which the thread had already
+                // reached by another stop: nothing to report.
+                let _ = ptrace::cont(tid, 0);
+            }
+            ThreadState::SingleStepping => {
+                // Same, during a step: the step ended at this stop (see on_stop); do it over
+                // again from where the thread is.
+                let over = self.pc(tid).filter(|&pc| self.memory.has_breakpoint(pc));
+                self.start_step(tid, over);
+            }
+            _ => {}
+        }
+    }
+
+    /// A plain signal-delivery stop.
+    pub(super) fn on_signal_stop(&mut self, tid: i32, sig: i32) {
+        if sig == libc::SIGTRAP && self.on_int3(tid) {
+            return;
+        }
+        self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(sig));
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.pending_signal = sig;
+        }
+    }
+
+    /// Whether the thread's SIGTRAP is the end of our single step (si_code TRAP_TRACE).
+    /// The si_codes a single step ends with on x86-64: TRAP_TRACE after an instruction,
+    /// TRAP_BRKPT after a `syscall` (the syscall-exit step report), and SIGTRAP itself when the
+    /// step entered a signal handler (ptrace_notify from signal delivery).
+    pub(super) fn is_step_trap(&self, tid: i32) -> bool {
+        matches!(ptrace::siginfo(tid), Ok(info)
+            if matches!(info.code, ptrace::TRAP_TRACE | ptrace::TRAP_BRKPT | libc::SIGTRAP))
+    }
+
+    /// Our single step of `tid` completed.
+    pub(super) fn on_step_done(&mut self, tid: i32) {
+        self.set_state(tid, ThreadState::Stopped);
+        if std::mem::take(&mut self.threads.get_mut(&tid).unwrap().resume_after_step) {
+            // Stepped over a breakpoint while the others ran: it runs on too, unless an all-stop
+            // began meanwhile.
+            self.resume_quietly(tid);
+            return;
+        }
+        if self.resuming {
+            // Stepped over a breakpoint during a continue: on with the continue.
+            self.advance_resume();
+            return;
+        }
+        self.set_cause(tid, Cause::of(CauseKind::Stopped));
+        self.threads.get_mut(&tid).unwrap().check_pc = true;
+        if self.trigger == 0 {
+            self.trigger = tid;
+        }
+    }
+
+    /// A SIGTRAP from an `int3` (si_code SI_KERNEL, the byte before the PC): one of our
+    /// breakpoints (reported, PC moved back onto it), or one removed while this trap was pending
+    /// (swallowed, PC moved back). Returns false for any other SIGTRAP: the program's own.
+    pub(super) fn on_int3(&mut self, tid: i32) -> bool {
+        if !self.ever_had_breakpoints {
+            return false;
+        }
+        match ptrace::siginfo(tid) {
+            Ok(info) if info.code == ptrace::SI_KERNEL => {}
+            _ => return false,
+        }
+        let Ok(mut regs) = ptrace::get_regs(tid) else { return false };
+        let addr = regs.rip.wrapping_sub(1);
+        let ours = self.memory.has_breakpoint(addr);
+        let stale = !ours
+            && self.memory.was_removed(addr)
+            && self.memory.raw_byte(addr) != Some(crate::sys::arch::BREAKPOINT_INSN);
+        if !ours && !stale {
+            return false;
+        }
+        regs.rip = addr;
+        if ours {
+            // The PC goes back onto the breakpoint in our copy now and in the kernel's when the
+            // thread next runs (flush_regs): executing the instruction in place then writes
+            // the registers once instead of twice.
+            self.event_stop(tid, ThreadState::StoppedBreakpoint, Cause::breakpoint(addr));
+            let t = self.threads.get_mut(&tid).unwrap();
+            t.check_pc = true;
+            t.regs = Some(regs);
+            t.regs_dirty = true;
+        } else {
+            if ptrace::set_regs(tid, &regs).is_err() {
+                return false;
+            }
+            trace!("thread {tid}: trap of removed breakpoint {addr:#x} swallowed");
+            self.resume_quietly(tid);
+        }
+        true
+    }
+
+    /// Resumes a thread after a stop nobody needs to see, unless an all-stop wants it stopped.
+    pub(super) fn resume_quietly(&mut self, tid: i32) {
+        let state = self.threads.get(&tid).map(|t| t.state);
+        let keep_stopped = state == Some(ThreadState::Stopping)
+            || self.run == RunState::Stopped
+            || (self.stopping_all && !self.resuming);
+        if keep_stopped {
+            self.set_state(tid, ThreadState::Stopped);
+            self.set_cause(tid, Cause::of(CauseKind::Stopped));
+            return;
+        }
+        self.flush_regs(tid);
+        if ptrace::cont(tid, 0).is_ok() {
+            self.set_state(tid, ThreadState::Running);
+        } else {
+            self.set_state(tid, ThreadState::Exiting);
+        }
+    }
+
+    /// Writes registers changed only in our copy (`regs_dirty`) to the kernel. Must precede
+    /// every resume of a thread.
+    pub(super) fn flush_regs(&mut self, tid: i32) {
+        let Some(t) = self.threads.get_mut(&tid) else { return };
+        if let (true, Some(regs)) = (t.regs_dirty, t.regs) {
+            t.regs_dirty = false;
+            if let Err(e) = ptrace::set_regs(tid, &regs) {
+                trace!("thread {tid}: writing back registers failed: {e}");
+            }
+        }
+    }
+
+    /// The PC of a stopped thread.
+    pub(super) fn pc(&mut self, tid: i32) -> Option<u64> {
+        self.regs(tid).ok().map(|r| r.rip)
+    }
+
+    /// The registers of a stopped thread: from this stop's cache, or read (and cached).
+    pub(super) fn regs(&mut self, tid: i32) -> std::result::Result<libc::user_regs_struct, Errno> {
+        if let Some(r) = self.threads.get(&tid).and_then(|t| t.regs) {
+            return Ok(r);
+        }
+        let r = ptrace::get_regs(tid)?;
+        if let Some(t) = self.threads.get_mut(&tid) {
+            if t.state.is_stopped() {
+                t.regs = Some(r);
+                self.dirty = true;
+            }
+        }
+        Ok(r)
+    }
+
+    /// PTRACE_EVENT_CLONE/FORK/VFORK: register the new thread (and stop the world), or let a
+    /// forked child go and resume its parent.
+    pub(super) fn on_new_task(&mut self, tid: i32, event: i32) {
+        let new = ptrace::event_msg(tid).unwrap_or(0) as i32;
+        trace!("thread {tid}: event {event}, new task {new}");
+        let is_thread = event == ptrace::EVENT_CLONE
+            && procfs::status_field(new, "Tgid").map_or(true, |tgid| tgid == self.pid as i64);
+        if is_thread && new > 0 {
+            if !self.threads.contains_key(&new) {
+                // Its first stop (PTRACE_EVENT_STOP) is still to come.
+                self.set_state(new, ThreadState::Stopping);
+            }
+            self.event_stop(tid, ThreadState::StoppedThreadCreate, Cause::thread_create(new));
+            return;
+        }
+        if event == ptrace::EVENT_VFORK && self.memory.has_breakpoints() {
+            // The vfork child runs in the parent's memory: our int3s would kill it, and taking
+            // them out of its memory takes them out of the parent's. Lift them until the parent's
+            // PTRACE_EVENT_VFORK_DONE (threads of the parent that run meanwhile can miss them).
+            self.memory.lift_all();
+            self.vforking.insert(tid);
+        }
+        if new > 0 {
+            if self.early_children.remove(&new) {
+                self.release_child(new);
+            } else {
+                self.expected_children.insert(new);
+            }
+        }
+        // The parent goes on (unless an all-stop wants it).
+        self.resume_quietly(tid);
+    }
+
+    /// PTRACE_EVENT_EXEC: every other thread is gone and the exec'ing thread now has the
+    /// leader's tid. Rebuild the table around it.
+    pub(super) fn on_exec(&mut self, tid: i32) {
+        let former = ptrace::event_msg(tid).unwrap_or(tid as u64) as i32;
+        trace!("thread {former}: exec, now thread {tid}");
+        let others: Vec<i32> = self.threads.keys().copied().filter(|&t| t != tid).collect();
+        for t in others {
+            self.remove_thread(t);
+        }
+        self.leader_untraced = false;
+        // A new address space: the old /proc/PID/mem and every breakpoint address mean nothing
+        // in it any more.
+        self.memory.reset_for_exec();
+        self.vforking.clear();
+        self.set_state(tid, ThreadState::Running);
+        if self.run == RunState::Running {
+            self.trigger = tid;
+        }
+        self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Exec));
+    }
+
+    /// During an exec by one thread, the kernel kills every other thread and the exec'ing one
+    /// waits in execve until they are gone. If an all-stop holds them in their exit stops while
+    /// waiting for the exec'ing thread to stop, neither can make progress: let the dying ones go.
+    /// Called on every exit stop, and polled by the monitor while `needs_poll`.
+    pub fn release_threads_killed_by_exec(&mut self) {
+        if !self.needs_poll() {
+            return;
+        }
+        let pid = self.pid;
+        let exec_pending = self
+            .threads
+            .values()
+            .filter(|t| t.state == ThreadState::Stopping)
+            .any(|t| procfs::in_execve(pid, t.tid));
+        if !exec_pending {
+            return;
+        }
+        let exiting: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| t.state == ThreadState::StoppedExiting)
+            .map(|t| t.tid)
+            .collect();
+        for tid in exiting {
+            trace!("thread {tid}: released from its exit stop (another thread is in execve)");
+            let _ = ptrace::cont(tid, 0);
+            self.set_state(tid, ThreadState::Exiting);
+        }
+    }
+}

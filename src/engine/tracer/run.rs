@@ -1,0 +1,411 @@
+//! Run control: all-stop, continue (with steps over breakpoints, or the instruction executed
+//! in place), single-step, detach and kill.
+//!
+//! Every method here runs on the monitor thread (see the parent module).
+
+use super::*;
+
+impl Tracer {
+    /// Begins an all-stop: interrupts every running thread. The process becomes Stopped when the
+    /// last of them has reported (`check_all_stopped`).
+    pub(super) fn stop_all(&mut self) {
+        self.stopping_all = true;
+        let running: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| matches!(t.state, ThreadState::Running | ThreadState::SingleStepping))
+            .map(|t| t.tid)
+            .collect();
+        for tid in running {
+            match ptrace::interrupt(tid) {
+                Ok(()) => self.set_state(tid, ThreadState::Stopping),
+                // Gone or going (killed): its exit status will come; do not wait for a stop.
+                Err(_) => self.set_state(tid, ThreadState::Exiting),
+            }
+        }
+    }
+
+    /// Requested stop (ptrace_dbg_stop). Returns at once; the caller waits for Stopped.
+    pub fn request_stop(&mut self) -> Result<()> {
+        match self.run {
+            RunState::Exited => Err(Error::Exited),
+            RunState::Detached => Err(detached()),
+            RunState::Stopped => Ok(()),
+            RunState::Running => {
+                self.resuming = false;
+                if !self.stopping_all {
+                    self.trigger = 0;
+                }
+                // Even when an all-stop is under way: a step (of a thread blocked in a system
+                // call, say) runs with stopping_all set and only an interrupt ends it early.
+                self.stop_all();
+                self.check_all_stopped();
+                Ok(())
+            }
+        }
+    }
+
+    /// When an all-stop is under way and no thread is still running, the process is Stopped.
+    pub(super) fn check_all_stopped(&mut self) {
+        if self.run != RunState::Running || !self.stopping_all || self.killing {
+            return;
+        }
+        if self.count_running() > 0 {
+            return;
+        }
+        if self.count_stopped() == 0 && self.count(ThreadState::Exiting) > 0 {
+            // Nothing left that is stopped, only threads on their way out: not a stop to
+            // report but an exit to collect.
+            return;
+        }
+        self.stopping_all = false;
+        self.set_run(RunState::Stopped);
+    }
+
+    /// A thread stopped for a reason the user must see: record it, and stop every other thread.
+    pub(super) fn event_stop(&mut self, tid: i32, state: ThreadState, cause: Cause) {
+        self.resuming = false;
+        self.set_state(tid, state);
+        self.set_cause(tid, cause);
+        if self.run == RunState::Running && self.trigger == 0 {
+            self.trigger = tid;
+        }
+        if self.run == RunState::Running && !self.stopping_all {
+            self.stop_all();
+        }
+    }
+
+    /// Ok when the whole process is stopped (the precondition of continue, detach, breakpoint
+    /// changes); the matching error otherwise.
+    pub fn require_stopped(&self) -> Result<()> {
+        match self.run {
+            RunState::Stopped => Ok(()),
+            RunState::Exited => Err(Error::Exited),
+            RunState::Detached => Err(detached()),
+            RunState::Running => {
+                Err(Error::BadState("the process is running; stop it first".into()))
+            }
+        }
+    }
+
+    /// Resumes every stopped thread (ptrace_dbg_continue). A thread stopped by a signal gets it
+    /// delivered; a thread in its exit stop is let go to finish exiting.
+    pub fn cont(&mut self) -> Result<()> {
+        self.require_stopped()?;
+        self.trigger = 0;
+        self.stopping_all = false;
+        self.set_run(RunState::Running);
+        self.resuming = true;
+        self.advance_resume();
+        Ok(())
+    }
+
+    /// The next step of a continue: step the next thread that sits on a breakpoint over it
+    /// (its step trap brings us back here), or, when none is left, resume every stopped thread.
+    pub(super) fn advance_resume(&mut self) {
+        // A thread in its exit stop runs no more user code: its PC does not matter.
+        let needs_check = |t: &&Thread| {
+            t.check_pc && t.state.is_stopped() && t.state != ThreadState::StoppedExiting
+        };
+        loop {
+            let next = self.threads.values().find(needs_check);
+            let Some(tid) = next.map(|t| t.tid) else { break };
+            self.threads.get_mut(&tid).unwrap().check_pc = false;
+            if !self.memory.has_breakpoints() {
+                continue;
+            }
+            if let Some(pc) = self.pc(tid) {
+                if self.memory.has_breakpoint(pc) {
+                    if self.execute_in_place(tid) {
+                        continue;
+                    }
+                    // Only a system call can keep a single step from ending: watch those.
+                    let mut insn = [0u8; 2];
+                    let syscall = self.memory.read(pc, &mut insn).is_ok() && insn == [0x0F, 0x05];
+                    if self.start_step(tid, Some(pc)) {
+                        self.step_over_since = syscall.then(std::time::Instant::now);
+                        return;
+                    }
+                }
+            }
+        }
+        self.resuming = false;
+        self.step_over_since = None;
+        self.resume_all_stopped();
+    }
+
+    /// A step over a breakpoint keeps the other threads stopped, so none can run past the
+    /// lifted breakpoint. If the instruction is a system call that blocks (a `read` waiting
+    /// for another thread, say), that would hang the program: after a moment of it, the others
+    /// run on (they may miss that one breakpoint meanwhile) and the stepping thread is resumed
+    /// when its step ends. Called by the monitor's polling while a step-over is under way, and
+    /// only when no other thread still waits for a step over a breakpoint of its own.
+    pub(super) fn unblock_step_over(&mut self) {
+        let Some(since) = self.step_over_since else { return };
+        if !self.resuming || since.elapsed() < STEP_OVER_PATIENCE {
+            return;
+        }
+        let stepping = self
+            .threads
+            .values()
+            .find(|t| t.state == ThreadState::SingleStepping && t.step_over.is_some())
+            .map(|t| t.tid);
+        let Some(tid) = stepping else { return };
+        if !procfs::in_syscall(self.pid, tid) {
+            return;
+        }
+        let others_waiting = self
+            .threads
+            .values()
+            .any(|t| t.check_pc && t.state.is_stopped() && t.state != ThreadState::StoppedExiting);
+        if others_waiting {
+            return;
+        }
+        trace!("thread {tid}: step over a breakpoint blocked in a system call; others resume");
+        self.threads.get_mut(&tid).unwrap().resume_after_step = true;
+        self.resuming = false;
+        self.step_over_since = None;
+        self.resume_all_stopped();
+    }
+
+    /// Resumes every stopped thread (the end of a continue).
+    pub(super) fn resume_all_stopped(&mut self) {
+        let stopped: Vec<(i32, ThreadState, i32)> = self
+            .threads
+            .values()
+            .filter(|t| t.state.is_stopped())
+            .map(|t| (t.tid, t.state, t.pending_signal))
+            .collect();
+        for (tid, state, sig) in stopped {
+            self.resume(tid, state, sig);
+        }
+    }
+
+    /// Executes the instruction under the thread's breakpoint on our side (`sys::x86`) instead
+    /// of lifting the breakpoint and single-stepping it: one stop per hit instead of two, and the
+    /// other threads need not wait. False when it is not an instruction we can execute (or a
+    /// memory access fails): the caller steps it then.
+    pub(super) fn execute_in_place(&mut self, tid: i32) -> bool {
+        if !*EMULATE {
+            return false;
+        }
+        let Ok(mut regs) = self.regs(tid) else { return false };
+        if regs.eflags & x86::TF != 0 {
+            return false; // the program single-steps itself: let the CPU trap
+        }
+        let Some(insn) = self.memory.decoded(regs.rip) else { return false };
+        match x86::apply(&insn, &mut regs) {
+            x86::MemEffect::None => {}
+            x86::MemEffect::Store { addr, value } => {
+                if self.memory.write(addr, &value.to_le_bytes()).ok() != Some(8) {
+                    return false;
+                }
+            }
+            x86::MemEffect::Load { addr, reg } => {
+                let mut b = [0u8; 8];
+                if self.memory.read(addr, &mut b).ok() != Some(8) {
+                    return false;
+                }
+                x86::set_reg(&mut regs, reg, u64::from_le_bytes(b));
+            }
+        }
+        if ptrace::set_regs(tid, &regs).is_err() {
+            return false;
+        }
+        let t = self.threads.get_mut(&tid).unwrap();
+        t.regs = Some(regs);
+        t.regs_dirty = false;
+        self.executed_in_place += 1;
+        true
+    }
+
+    /// How many instructions under breakpoints were executed in place rather than stepped.
+    pub fn executed_in_place(&self) -> u64 {
+        self.executed_in_place
+    }
+
+    /// Single-steps one stopped thread, first lifting the breakpoint at `over` (its PC).
+    pub(super) fn start_step(&mut self, tid: i32, over: Option<u64>) -> bool {
+        if let Some(addr) = over {
+            self.memory.lift(addr);
+        }
+        self.flush_regs(tid);
+        let sig = {
+            let t = self.threads.get_mut(&tid).unwrap();
+            t.step_over = over;
+            t.stepping = true;
+            t.cause = Cause::of(CauseKind::Stopped);
+            std::mem::take(&mut t.pending_signal)
+        };
+        match ptrace::step(tid, sig) {
+            Ok(()) => {
+                self.set_state(tid, ThreadState::SingleStepping);
+                true
+            }
+            Err(_) => {
+                self.end_step(tid);
+                self.set_state(tid, ThreadState::Exiting);
+                false
+            }
+        }
+    }
+
+    /// Any stop of a stepping thread ends its step: the lifted breakpoint goes back in.
+    pub(super) fn end_step(&mut self, tid: i32) {
+        let Some(t) = self.threads.get_mut(&tid) else { return };
+        t.stepping = false;
+        if let Some(addr) = t.step_over.take() {
+            self.memory.restore(addr);
+        }
+        if !self.threads.values().any(|t| t.stepping) {
+            self.step_over_since = None;
+        }
+    }
+
+    /// ptrace_dbg_step: one instruction of one stopped thread, the others staying stopped.
+    /// Returns at once; the caller waits for the process to be Stopped again.
+    pub fn step(&mut self, tid: i32) -> Result<()> {
+        self.require_stopped()?;
+        if self.stopped_thread(tid)?.state == ThreadState::StoppedExiting {
+            return Err(Error::BadState(format!("thread {tid} is exiting; it cannot be stepped")));
+        }
+        let over = if self.memory.has_breakpoints() {
+            let pc =
+                self.regs(tid).map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGS)", e))?.rip;
+            Some(pc).filter(|&pc| self.memory.has_breakpoint(pc))
+        } else {
+            None
+        };
+        self.threads.get_mut(&tid).unwrap().check_pc = false;
+        self.trigger = 0;
+        self.set_run(RunState::Running);
+        self.stopping_all = true;
+        self.start_step(tid, over);
+        self.check_all_stopped();
+        Ok(())
+    }
+
+    /// Resumes one stopped thread with `sig`.
+    pub(super) fn resume(&mut self, tid: i32, state: ThreadState, sig: i32) {
+        if is_group_stop_signal(sig) {
+            self.group_stop_reported = false; // a new group stop begins with this signal
+        }
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.pending_signal = 0;
+            t.cause = Cause::of(CauseKind::Stopped);
+        }
+        let next = if state == ThreadState::StoppedExiting {
+            ThreadState::Exiting
+        } else {
+            ThreadState::Running
+        };
+        self.flush_regs(tid);
+        match ptrace::cont(tid, sig) {
+            Ok(()) => self.set_state(tid, next),
+            // Killed while stopped: it is on its way out, its exit status will come.
+            Err(_) => self.set_state(tid, ThreadState::Exiting),
+        }
+    }
+
+    /// Detaches every thread; the process runs on untraced with its pending signals.
+    /// Must be called with the process stopped.
+    pub fn detach(&mut self) -> Result<()> {
+        self.require_stopped()?;
+        if self.ever_had_breakpoints {
+            let stopped: Vec<i32> =
+                self.threads.values().filter(|t| t.state.is_stopped()).map(|t| t.tid).collect();
+            for tid in stopped {
+                self.flush_pending_trap(tid);
+            }
+            self.require_stopped()?; // a flush can turn up an exit
+        }
+        self.memory.lift_all();
+        let tids: Vec<(i32, ThreadState, i32)> =
+            self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();
+        for (tid, state, sig) in tids {
+            if state.is_stopped() {
+                self.flush_regs(tid);
+                // ESRCH: killed meanwhile; nothing left to detach.
+                let _ = ptrace::detach(tid, sig);
+            }
+            self.set_state(tid, ThreadState::Detached);
+        }
+        for child in std::mem::take(&mut self.early_children) {
+            let _ = ptrace::detach(child, 0);
+        }
+        self.set_run(RunState::Detached);
+        Ok(())
+    }
+
+    /// A thread interrupted right after it executed one of our int3s still has that SIGTRAP
+    /// pending. Detached like that, it would die of it: the int3 is gone and its PC points one
+    /// byte into an instruction. Let it take the trap now, while we trace it, and move its PC
+    /// back. The trap is dequeued at once on the way back to user space, so the wait for this
+    /// one thread is short; anything else it reports instead goes the usual way.
+    pub(super) fn flush_pending_trap(&mut self, tid: i32) -> Option<u64> {
+        if !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP) {
+            return None;
+        }
+        let regs = self.regs(tid).ok()?;
+        let addr = regs.rip.wrapping_sub(1);
+        if !self.memory.has_breakpoint(addr) && !self.memory.was_removed(addr) {
+            return None; // not ours: the program's own SIGTRAP, delivered in its time
+        }
+        let sig = self.threads[&tid].pending_signal;
+        self.flush_regs(tid);
+        if ptrace::cont(tid, 0).is_err() {
+            return None;
+        }
+        match wait::waitpid(tid, libc::__WALL) {
+            Ok(Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 }))) => {
+                let mut regs = regs;
+                regs.rip = addr;
+                let _ = ptrace::set_regs(tid, &regs);
+                trace!("thread {tid}: pending breakpoint trap at {addr:#x} taken");
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    t.pending_signal = sig;
+                    t.regs = Some(regs);
+                    t.regs_dirty = false;
+                    t.check_pc = true;
+                }
+                Some(addr)
+            }
+            Ok(Some((t, st))) => {
+                // Something else came first (another signal, an exit): handle it as any event;
+                // the thread is stopped again (or gone) afterwards.
+                self.set_state(tid, ThreadState::Running);
+                self.on_wait(t, st);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// SIGKILLs the process; the monitor then collects every thread's end.
+    pub fn kill(&mut self) -> Result<()> {
+        match self.run {
+            RunState::Exited => return Err(Error::Exited),
+            RunState::Detached => return Err(detached()),
+            _ => {}
+        }
+        self.killing = true;
+        // Whatever stop or step was under way, the next settled state is Exited.
+        self.stopping_all = false;
+        self.resuming = false;
+        signal::kill(self.pid, libc::SIGKILL).map_err(|e| Error::os("kill(SIGKILL)", e))?;
+        // A SIGKILLed thread in a ptrace-stop is woken by the kernel, but since Linux 6.1 one in
+        // PTRACE_EVENT_EXIT stays there until continued: continue every stopped thread.
+        let stopped: Vec<(i32, ThreadState)> = self
+            .threads
+            .values()
+            .filter(|t| t.state.is_stopped())
+            .map(|t| (t.tid, t.state))
+            .collect();
+        for (tid, _) in stopped {
+            let _ = ptrace::cont(tid, 0);
+            self.set_state(tid, ThreadState::Exiting);
+        }
+        self.set_run(RunState::Running);
+        Ok(())
+    }
+}
