@@ -156,7 +156,9 @@ static size_t stderr_bytes_of_a_session(const char *log) {
 
 TEST(nothing_on_stderr_unless_ptrace_dbg_log_is_set) {
     CHECK_EQ_INT(stderr_bytes_of_a_session(NULL), 0);
+    CHECK_EQ_INT(stderr_bytes_of_a_session("off"), 0);
     CHECK(stderr_bytes_of_a_session("trace") > 0);
+    CHECK(stderr_bytes_of_a_session("debug") > 0);
 }
 
 TEST(a_launched_process_dies_with_the_host) {

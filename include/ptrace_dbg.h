@@ -3,7 +3,8 @@
  *
  * Conventions:
  * - Functions that can fail return int: PTRACE_DBG_OK (0) or a negative PTRACE_DBG_E_* code.
- *   Out-parameters are written only on success. ptrace_dbg_strerror(code) gives the code's
+ *   Out-parameters are written only on success (except the counts that say how much was
+ *   done: *count of ptrace_dbg_threads, *done of peek/poke). ptrace_dbg_strerror(code) gives the code's
  *   fixed text; ptrace_dbg_last_error() the detail of this thread's last failure.
  * - Every function may be called from any thread, concurrently.
  * - Strings returned as const char * belong to the library; only processes are freed.

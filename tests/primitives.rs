@@ -384,3 +384,16 @@ fn a_signal_arriving_during_a_step_is_reported_not_lost() {
     run_to_exit(&p);
     assert_eq!(p.exit_status().unwrap(), ExitStatus { code: -1, signal: libc::SIGUSR1 });
 }
+
+#[test]
+fn freeing_an_attached_process_with_breakpoints_leaves_its_text_as_it_was() {
+    let (mut child, _) = Spawned::ready(&["threads", "2"]);
+    let addr = symbol_addr(child.pid, "target_fn");
+    let before = raw_mem(child.pid, addr, 64);
+    let p = Process::attach(child.pid).unwrap();
+    p.add_breakpoint(addr).unwrap();
+    p.add_breakpoint(addr + 7).unwrap();
+    drop(p); // free without detach: detaches, and takes the breakpoints out first
+    assert_eq!(raw_mem(child.pid, addr, 64), before);
+    assert!(child.child.try_wait().unwrap().is_none(), "still running after free");
+}

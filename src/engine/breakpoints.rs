@@ -6,7 +6,8 @@
 //! that every read of tracee memory through the library must show the original bytes instead of
 //! ours (`hide`), and every write must keep ours in place (`absorb_write`).
 //!
-//! Used only on the monitor thread, through the `Tracer`.
+//! `Breakpoints` is the plain table; `Memory` puts it and `/proc/PID/mem` behind one lock,
+//! used by the monitor thread (add, remove, lift, restore) and by any API thread (peek, poke).
 
 use super::{Error, Result};
 use crate::sys::arch::BREAKPOINT_INSN;

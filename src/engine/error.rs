@@ -47,7 +47,7 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    /// A failing system call, classified: EPERM/EACCES become `Permission`, ESRCH `NoSuchProcess`.
+    /// A failing system call, classified: EPERM/EACCES become `Permission`; anything else `Os`.
     pub fn os(call: &'static str, errno: Errno) -> Error {
         match errno {
             Errno::EPERM | Errno::EACCES => Error::Permission { call, errno, hint: "" },

@@ -303,8 +303,10 @@ fn spin_for<T>(rx: &mpsc::Receiver<T>) -> Option<T> {
 }
 
 /// Whether callers may spin briefly for the monitor: only with more than one CPU to run on.
-static SPIN: once_cell::sync::Lazy<bool> =
-    once_cell::sync::Lazy::new(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
+static SPIN: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
+    std::env::var_os("PTRACE_DBG_NO_SPIN").is_none()
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+});
 
 /// How long a caller watches for the monitor's answer before sleeping on it.
 const SPIN_LIMIT: Duration = Duration::from_micros(50);
@@ -429,7 +431,12 @@ impl MonitorLoop {
             if t.finished() {
                 return;
             }
-            if t.needs_poll() {
+            if t.needs_poll() || self.doorbell <= 0 {
+                // Without a doorbell (none could be forked) nothing could wake a blocking
+                // waitpid for a request: poll instead, and keep trying to get one.
+                if self.doorbell <= 0 {
+                    self.new_doorbell();
+                }
                 self.sweep(t);
                 t.poll_tick();
                 t.publish_settled();
@@ -499,20 +506,25 @@ impl MonitorLoop {
             }
             wait::Status::Exited(_) | wait::Status::Signaled(_) => {
                 trace!("doorbell {} died ({st:?}); starting a new one", self.doorbell);
-                let mut q = lock(&self.shared.queue);
-                match spawn::fork_doorbell() {
-                    Ok(pid) => {
-                        self.doorbell = pid;
-                        q.doorbell = pid;
-                    }
-                    Err(e) => {
-                        trace!("cannot start a doorbell: {e}");
-                        self.doorbell = 0;
-                        q.doorbell = 0;
-                    }
-                }
+                self.new_doorbell();
             }
             wait::Status::Continued => {}
+        }
+    }
+
+    /// Forks a new doorbell; on failure the doorbell is 0 and the loop polls (see `run`).
+    fn new_doorbell(&mut self) {
+        let mut q = lock(&self.shared.queue);
+        match spawn::fork_doorbell() {
+            Ok(pid) => {
+                self.doorbell = pid;
+                q.doorbell = pid;
+            }
+            Err(e) => {
+                trace!("cannot start a doorbell: {e}");
+                self.doorbell = 0;
+                q.doorbell = 0;
+            }
         }
     }
 

@@ -16,8 +16,13 @@ pub fn tgkill(pid: i32, tid: i32, sig: i32) -> Result<(), Errno> {
     check(unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, sig) })
 }
 
-/// `kill(pid, sig)`: a process-directed signal.
+/// `kill(pid, sig)`: a process-directed signal to one process. A pid of 0 or below (a whole
+/// process group, or every process) is refused with EINVAL: a bug must never turn into a
+/// signal to the host's own group.
 pub fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
+    if pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
     // SAFETY: kill takes two integers and touches no memory of ours.
     check(unsafe { libc::kill(pid, sig) } as libc::c_long)
 }

@@ -116,6 +116,8 @@ impl Tracer {
 
     /// Undoes a failed attach: lets go of every thread seized so far.
     pub fn abandon(&mut self) {
+        // Our int3s must not stay behind in a process that runs on untraced.
+        self.memory.lift_all();
         let tids: Vec<i32> = self.threads.keys().copied().collect();
         for tid in tids {
             let _ = ptrace::detach(tid, 0);
