@@ -422,6 +422,14 @@ impl MonitorLoop {
             t.publish_settled();
             let jobs: Vec<Job> = lock(&self.shared.queue).jobs.drain(..).collect();
             if !jobs.is_empty() {
+                // Woken with everything stopped, events may still have come meanwhile (a
+                // SIGKILL takes stopped threads to their exit stops): collect them before the
+                // jobs look at the table. Not once detached: a launched program we let go is
+                // still this thread's child, and its exit status is the host's.
+                if !t.finished() {
+                    self.sweep(t);
+                    t.publish_settled();
+                }
                 for job in jobs {
                     job(t);
                     t.publish();

@@ -47,6 +47,10 @@ pub struct Process {
     monitor: Monitor,
     /// Tracee memory and breakpoints, read and written from the calling thread.
     memory: Arc<Memory>,
+    /// Makes "the thread is stopped" and a memory transfer one step: peek/poke hold it shared
+    /// from their check to the end of the transfer; continue, step and detach hold it
+    /// exclusively, so no transfer overlaps a resume (or a breakpoint's lift for a step-over).
+    resume_guard: std::sync::RwLock<()>,
 }
 
 fn cstring(s: &OsStr, what: &str) -> Result<CString> {
@@ -133,7 +137,7 @@ impl Process {
 
     fn new(monitor: Monitor, pid: i32, launched: bool) -> Result<Process> {
         let memory = monitor.shared.call(|t| Ok(t.memory()))?;
-        Ok(Process { pid, launched, monitor, memory })
+        Ok(Process { pid, launched, monitor, memory, resume_guard: std::sync::RwLock::new(()) })
     }
 
     /// The process id.
@@ -196,6 +200,7 @@ impl Process {
 
     /// Resumes every thread.
     pub fn cont(&self) -> Result<()> {
+        let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
         self.monitor.shared.call(|t| t.cont())
     }
 
@@ -222,7 +227,11 @@ impl Process {
         let deadline = Instant::now() + STOP_WAIT;
         loop {
             self.stop()?;
-            match self.monitor.shared.call(|t| t.detach()) {
+            let detached = {
+                let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+                self.monitor.shared.call(|t| t.detach())
+            };
+            match detached {
                 // Another host thread continued it between our stop and detach: again.
                 Err(Error::BadState(m)) if m.contains("running") && Instant::now() < deadline => {
                     continue
@@ -257,7 +266,20 @@ impl Process {
     /// Single-steps one stopped thread (over a breakpoint under its PC); the others stay
     /// stopped. Returns when the step is done (or another stop, such as a signal, ended it).
     pub fn step(&self, tid: i32) -> Result<()> {
+        let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
         settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?)
+    }
+
+    /// Holds off resumes for a memory transfer; BadState while one is under way (the process
+    /// is, or is about to be, running).
+    fn hold_stopped(&self) -> Result<std::sync::RwLockReadGuard<'_, ()>> {
+        match self.resume_guard.try_read() {
+            Ok(g) => Ok(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                Err(Error::BadState("the process is being resumed".into()))
+            }
+        }
     }
 
     /// How many instructions under breakpoints the engine executed itself instead of stepping
@@ -305,6 +327,7 @@ impl Process {
         addr: u64,
         buf: &mut [u8],
     ) -> std::result::Result<usize, (usize, Error)> {
+        let _stopped = self.hold_stopped().map_err(|e| (0, e))?;
         self.check_stopped_thread(tid).map_err(|e| (0, e))?;
         self.memory.read(addr, buf)
     }
@@ -316,6 +339,7 @@ impl Process {
         addr: u64,
         data: &[u8],
     ) -> std::result::Result<usize, (usize, Error)> {
+        let _stopped = self.hold_stopped().map_err(|e| (0, e))?;
         self.check_stopped_thread(tid).map_err(|e| (0, e))?;
         self.memory.write(addr, data)
     }
