@@ -16,12 +16,6 @@
 
 #define WAIT_MS 10000
 
-static pid_t pid_of(ptrace_dbg_process *p) {
-    int32_t pid = 0;
-    CHECK_OK(ptrace_dbg_pid(p, &pid));
-    return pid;
-}
-
 static uint64_t symbol(ptrace_dbg_process *p, const char *name) {
     uint64_t addr = symbol_address(pid_of(p), tracee_path(), name);
     if (!addr) runner_fail(__FILE__, __LINE__, "no symbol %s in the tracee", name);

@@ -20,12 +20,6 @@
 
 #define WAIT_MS 10000
 
-static pid_t pid_of(ptrace_dbg_process *p) {
-    int32_t pid = 0;
-    CHECK_OK(ptrace_dbg_pid(p, &pid));
-    return pid;
-}
-
 /* Runs a launched process to its exit, stepping through whatever stops it on the way. */
 static void run_to_exit(ptrace_dbg_process *p) {
     for (int i = 0; i < 1000; i++) {

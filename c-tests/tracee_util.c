@@ -282,3 +282,9 @@ uint64_t symbol_size(const char *path, const char *name) {
     uint64_t min_vaddr = 0;
     return find_symbol(path, name, &sym, &min_vaddr) ? sym.st_size : 0;
 }
+
+pid_t pid_of(ptrace_dbg_process *p) {
+    int32_t pid = 0;
+    CHECK_OK(ptrace_dbg_pid(p, &pid));
+    return pid;
+}

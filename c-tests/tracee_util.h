@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The pid of a traced process; fails the test on error. */
+pid_t pid_of(ptrace_dbg_process *p);
+
 /* build/tracees/tracee, found next to the test binary (build/c-tests/..). */
 const char *tracee_path(void);
 

@@ -36,18 +36,7 @@ fn faults_launch(args: &[&str]) -> Process {
 
 /// Address of `symbol` of the faults tracee in process `pid`.
 fn faults_sym(pid: i32, symbol: &str) -> u64 {
-    let exe = faults_bin();
-    let out = Command::new("nm").arg(&exe).output().expect("run nm");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let offset = text
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split_whitespace();
-            let (v, _, name) = (f.next()?, f.next()?, f.next()?);
-            (name == symbol).then(|| u64::from_str_radix(v, 16).ok()).flatten()
-        })
-        .unwrap_or_else(|| panic!("symbol {symbol} not in faults"));
-    load_base(pid, &exe) + offset
+    program_symbol(&faults_bin(), pid, symbol)
 }
 
 fn sigkill(pid: i32) {

@@ -34,18 +34,7 @@ fn hunt_launch(args: &[&str]) -> Process {
 
 /// Address of `symbol` of hunt in process `pid`.
 fn hsym(pid: i32, symbol: &str) -> u64 {
-    let exe = hunt();
-    let out = Command::new("nm").arg(&exe).output().expect("run nm");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let offset = text
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split_whitespace();
-            let (v, _, name) = (f.next()?, f.next()?, f.next()?);
-            (name == symbol).then(|| u64::from_str_radix(v, 16).ok()).flatten()
-        })
-        .unwrap_or_else(|| panic!("symbol {symbol} not in hunt"));
-    load_base(pid, &exe) + offset
+    program_symbol(&hunt(), pid, symbol)
 }
 
 /// Spawns hunt as the test's own child and waits for "ready".

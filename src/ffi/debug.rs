@@ -165,13 +165,8 @@ pub unsafe extern "C" fn ptrace_dbg_get_pc(
     tid: i32,
     pc: *mut u64,
 ) -> c_int {
-    boundary(|| {
-        let process = PROCESSES.get(p)?;
-        // SAFETY: the caller promises `pc` is NULL or writable.
-        let out = unsafe { args::out(pc, "pc") }?;
-        out.write(read_reg(&process, tid, reg_index("rip"))?);
-        Ok(())
-    })
+    // SAFETY: the caller promises `pc` is NULL or writable.
+    boundary(|| unsafe { get_named_reg(p, tid, "rip", pc, "pc") })
 }
 
 /// Sets the program counter (`rip`) of thread `tid`; the thread continues from there.
@@ -195,13 +190,8 @@ pub unsafe extern "C" fn ptrace_dbg_get_sp(
     tid: i32,
     sp: *mut u64,
 ) -> c_int {
-    boundary(|| {
-        let process = PROCESSES.get(p)?;
-        // SAFETY: the caller promises `sp` is NULL or writable.
-        let out = unsafe { args::out(sp, "sp") }?;
-        out.write(read_reg(&process, tid, reg_index("rsp"))?);
-        Ok(())
-    })
+    // SAFETY: the caller promises `sp` is NULL or writable.
+    boundary(|| unsafe { get_named_reg(p, tid, "rsp", sp, "sp") })
 }
 
 /// Sets the stack pointer (`rsp`) of thread `tid`.
@@ -210,6 +200,24 @@ pub unsafe extern "C" fn ptrace_dbg_get_sp(
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_set_sp(p: *mut ptrace_dbg_process, tid: i32, sp: u64) -> c_int {
     boundary(|| write_reg(p, tid, reg_index("rsp"), sp))
+}
+
+/// Reads register `name` of thread `tid` into `out` (argument `arg`): get_pc and get_sp.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+unsafe fn get_named_reg(
+    p: *mut ptrace_dbg_process,
+    tid: i32,
+    name: &str,
+    out: *mut u64,
+    arg: &str,
+) -> Result<(), Failure> {
+    let process = PROCESSES.get(p)?;
+    // SAFETY: the caller promises `out` is NULL or writable.
+    let out = unsafe { args::out(out, arg) }?;
+    out.write(read_reg(&process, tid, reg_index(name))?);
+    Ok(())
 }
 
 /// Checks a transfer length: a Rust slice (and any real buffer) holds at most isize::MAX bytes.

@@ -223,8 +223,12 @@ pub fn launch_with(
 /// The address of `symbol` of the tracee program in process `pid`: its offset in the ELF file
 /// (from `nm`) plus the load address of the executable (from /proc/PID/maps), so PIE works.
 pub fn symbol_addr(pid: i32, symbol: &str) -> u64 {
-    let exe = tracee();
-    let out = Command::new("nm").arg(&exe).output().expect("run nm");
+    program_symbol(&tracee(), pid, symbol)
+}
+
+/// The address of `symbol` of program `exe` (a tracee built here) running as `pid`.
+pub fn program_symbol(exe: &std::path::Path, pid: i32, symbol: &str) -> u64 {
+    let out = Command::new("nm").arg(exe).output().expect("run nm");
     let text = String::from_utf8_lossy(&out.stdout);
     let offset = text
         .lines()
@@ -233,8 +237,8 @@ pub fn symbol_addr(pid: i32, symbol: &str) -> u64 {
             let (v, _, name) = (f.next()?, f.next()?, f.next()?);
             (name == symbol).then(|| u64::from_str_radix(v, 16).ok()).flatten()
         })
-        .unwrap_or_else(|| panic!("symbol {symbol} not in the tracee"));
-    load_base(pid, &exe) + offset
+        .unwrap_or_else(|| panic!("symbol {symbol} not in {}", exe.display()));
+    load_base(pid, exe) + offset
 }
 
 /// The lowest mapping address of `exe` in process `pid`.
