@@ -30,6 +30,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -1269,8 +1270,21 @@ static void blocked_step(int use_kill) {
         rc = ptrace_dbg_wait_stop(p, 0, NULL);
         CHECK(rc == OK || rc == E_TIMEOUT);
     }
-    struct timespec settle = {0, 100 * 1000 * 1000}; /* into pause() */
-    nanosleep(&settle, NULL);
+    /* Until the kernel says the main thread sits in pause() (syscall 34), bounded. */
+    {
+        char path[64], buf[64] = "";
+        snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid_of(p));
+        for (;;) {
+            CHECK(now_ms() < deadline);
+            FILE *f = fopen(path, "r");
+            if (f) {
+                if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+                fclose(f);
+            }
+            if (strncmp(buf, "34 ", 3) == 0) break;
+            sched_yield();
+        }
+    }
     CHECK_OK(ptrace_dbg_stop(p));
     int32_t tids[4];
     size_t count = 0;
