@@ -259,6 +259,18 @@ impl Memory {
         }
     }
 
+    /// Reads the bytes as they really are in memory (our int3s included). True if all read.
+    pub fn read_raw(&self, addr: u64, buf: &mut [u8]) -> bool {
+        let n = buf.len();
+        self.with(|mem, _| Ok(mem.read_at(addr, buf).0 == n)).unwrap_or(false)
+    }
+
+    /// Writes bytes as they are, past the breakpoint table (the out-of-line scratch area, a
+    /// system call briefly planted under a stopped thread). True if all written.
+    pub fn write_raw(&self, addr: u64, data: &[u8]) -> bool {
+        self.with(|mem, _| Ok(mem.write_at(addr, data).0 == data.len())).unwrap_or(false)
+    }
+
     /// After exec: a new address space, no breakpoints, a memory file to reopen.
     pub fn reset_for_exec(&self) {
         let mut inner = self.lock();

@@ -5,6 +5,7 @@ pub mod arch;
 pub mod mem;
 pub mod procfs;
 pub mod ptrace;
+pub mod relocate;
 pub mod signal;
 pub mod spawn;
 pub mod wait;
