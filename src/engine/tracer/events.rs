@@ -282,6 +282,7 @@ impl Tracer {
     /// Our single step of `tid` completed.
     pub(super) fn on_step_done(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Stopped);
+        self.out_of_line_stepped_in_place(tid);
         if self.resuming {
             // Stepped over a breakpoint during a continue: on with the continue.
             self.advance_resume();

@@ -48,6 +48,8 @@ pub(super) struct Step {
     reloc: Relocated,
     /// The scratch register's own value.
     saved: u64,
+    /// The step continues a system call the kernel restarted (see `restarts`).
+    restart: bool,
 }
 
 /// The out-of-line state of one process (the tracer's `ool`).
@@ -66,6 +68,8 @@ pub(super) struct OutOfLine {
     /// Threads whose interrupted system call restarts on one of our int3s: the breakpoint and
     /// the thread's stack pointer (a handler's own call through it has another one).
     restarts: HashMap<i32, (u64, u64)>,
+    /// Threads about to step out of line to restart a system call.
+    restarting: std::collections::HashSet<i32>,
     /// How many steps were made out of line (for tests and benchmarks).
     steps: u64,
 }
@@ -162,8 +166,24 @@ impl Tracer {
         (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9) =
             (args[0], args[1], args[2], args[3], args[4], args[5]);
         regs.eflags &= !x86::TF;
-        let stepped = ptrace::set_regs(tid, &regs).is_ok() && ptrace::step(tid, 0).is_ok();
-        let status = if stepped { wait::waitpid(tid, libc::__WALL).ok().flatten() } else { None };
+        let mut status = None;
+        if ptrace::set_regs(tid, &regs).is_ok() {
+            // A late interrupt (of an all-stop that this thread had reached by its own stop)
+            // comes before the call runs: step again.
+            for _ in 0..4 {
+                if ptrace::step(tid, 0).is_err() {
+                    break;
+                }
+                status = wait::waitpid(tid, libc::__WALL).ok().flatten();
+                if !matches!(
+                    status,
+                    Some((_, wait::Status::Stopped { event: ptrace::EVENT_STOP, .. }))
+                ) {
+                    break;
+                }
+            }
+        }
+        trace!("thread {tid}: planted system call {nr} at {at:#x}: {status:?}");
         let result = match status {
             Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 })) => {
                 ptrace::get_regs(tid).ok().filter(|r| r.rip == at + 2).map(|r| r.rax)
@@ -222,12 +242,14 @@ impl Tracer {
         }
         if ptrace::set_regs(tid, &regs).is_ok() && ptrace::step(tid, 0).is_ok() {
             trace!("thread {tid}: steps {orig:#x} out of line in slot {slot}");
-            self.ool.active.insert(tid, Step { slot, orig, reloc, saved });
+            let restart = self.ool.restarting.remove(&tid);
+            self.ool.active.insert(tid, Step { slot, orig, reloc, saved, restart });
             self.ool.steps += 1;
             self.set_state(tid, ThreadState::SingleStepping);
             return true;
         }
         self.ool.free.push(slot);
+        self.ool.restarting.remove(&tid);
         self.threads.get_mut(&tid).unwrap().stepping = false;
         self.set_state(tid, ThreadState::Exiting);
         false
@@ -267,6 +289,10 @@ impl Tracer {
             let interrupted = RESTART_CODES.contains(&(regs.rax as i64));
             if step.reloc.syscall && regs.rip == step.orig + 2 && interrupted {
                 trace!("thread {tid}: system call at {:#x} interrupted out of line", step.orig);
+                self.ool.restarts.insert(tid, (step.orig, regs.rsp));
+            } else if step.restart && regs.rip == step.orig {
+                // Stopped before the restarted call ran (a signal came): the next arrival at
+                // the int3 from here (back from a handler, say) still restarts it.
                 self.ool.restarts.insert(tid, (step.orig, regs.rsp));
             }
             if matches!(event, ptrace::EVENT_FORK | ptrace::EVENT_VFORK | ptrace::EVENT_CLONE) {
@@ -333,7 +359,23 @@ impl Tracer {
     /// Whether the int3 trap of `tid` at the breakpoint `addr` is the kernel restarting the
     /// system call interrupted while the thread executed it out of line (not a new hit).
     pub(super) fn out_of_line_restart(&mut self, tid: i32, addr: u64, rsp: u64) -> bool {
-        self.ool.restarts.remove(&tid) == Some((addr, rsp))
+        let restart = self.ool.restarts.remove(&tid) == Some((addr, rsp));
+        if restart {
+            self.ool.restarting.insert(tid);
+        }
+        restart
+    }
+
+    /// Hook: a step in place (breakpoint lifted) of `tid` ended with its trap. If it executed
+    /// the call a pending restart was about (same stack, pc moved on, not into a handler's
+    /// frame), that restart is done.
+    pub(super) fn out_of_line_stepped_in_place(&mut self, tid: i32) {
+        let Some(&(addr, rsp)) = self.ool.restarts.get(&tid) else { return };
+        if let Ok(r) = self.regs(tid) {
+            if r.rsp == rsp && r.rip != addr {
+                self.ool.restarts.remove(&tid);
+            }
+        }
     }
 
     /// Hook: the thread's registers were written by the user: a pending restart is theirs now.
@@ -350,6 +392,7 @@ impl Tracer {
             self.ool.free.push(step.slot);
         }
         self.ool.restarts.remove(&tid);
+        self.ool.restarting.remove(&tid);
     }
 
     /// Hook: exec. The new image has no scratch area; one is mapped when next needed.
