@@ -109,3 +109,225 @@ fn eight_threads_2000_hits_each_on_a_call_are_counted_exactly() {
     assert_eq!(hits, 16_000, "every call of hit_target by 8 threads is one hit");
     assert_eq!(p.exit_status().unwrap().code, 0, "hit_inner ran 16,000 times");
 }
+
+/// Registers, the 128 bytes around the stack pointer and the block's output words at one
+/// instruction.
+#[derive(Debug, PartialEq)]
+struct State {
+    regs: libc::user_regs_struct,
+    stack: Vec<u8>,
+    out: Vec<u8>,
+}
+
+fn state(p: &Process, tid: i32, out: u64) -> State {
+    let mut regs = p.get_regs(tid).unwrap();
+    // RF (resume flag) is set by the kernel around a trap and says nothing about the program.
+    regs.eflags &= !(1 << 16);
+    // orig_rax is the kernel's note of the system call a stop is in: at a single step's trap
+    // right after `syscall` it is the call's number, at a breakpoint's trap always -1.
+    regs.orig_rax = 0;
+    let mut stack = vec![0u8; 128];
+    p.peek(tid, regs.rsp - 64, &mut stack).unwrap();
+    let mut o = vec![0u8; 16];
+    p.peek(tid, out, &mut o).unwrap();
+    State { regs, stack, out: o }
+}
+
+#[test]
+fn each_instruction_class_out_of_line_equals_a_real_single_step() {
+    // ool_block has one instruction of each class (rip-relative lea/mov/cmp/movups/store/add
+    // with an immediate, call rel32, call [rip+d], jmp, jcc both ways, loop, push/pop,
+    // syscall, ret); it is called with a = 0 and a = 1 (the jumps go both ways).
+    // Run 1: the CPU single-steps every instruction in place.
+    let launch = || launch_ool(&["block"], |o| o.disable_aslr = true);
+    let p = launch();
+    let (start, end, out) = (sym(&p, "ool_block"), sym(&p, "ool_block_end"), sym(&p, "ool_out"));
+    p.add_breakpoint(start).unwrap();
+    let mut stepped = Vec::new();
+    let mut addrs = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let (tid, kind) = cont_and_wait(&p).unwrap();
+        assert_eq!(kind, CauseKind::Breakpoint);
+        loop {
+            let s = state(&p, tid, out);
+            if s.regs.rip < start || s.regs.rip >= end {
+                break;
+            }
+            addrs.insert(s.regs.rip);
+            stepped.push(s);
+            p.step(tid).unwrap();
+            assert!(p.wait_stop(Some(WAIT)).is_ok());
+        }
+    }
+    run_to_exit(&p);
+    assert_eq!(p.exit_status().unwrap().code, 0);
+    assert_eq!(addrs.len(), 35, "ool_block's instructions, ud2 never reached: {addrs:x?}");
+
+    // Run 2: a breakpoint on every instruction; continuing steps them out of line (or executes
+    // the few simple ones in place).
+    let p = launch();
+    for &a in &addrs {
+        p.add_breakpoint(a).unwrap();
+    }
+    let mut hit = Vec::new();
+    let mut out_of_line = 0;
+    loop {
+        match cont_and_wait(&p) {
+            Ok((tid, CauseKind::Breakpoint)) => {
+                hit.push(state(&p, tid, out));
+                out_of_line = p.stepped_out_of_line().unwrap();
+            }
+            Ok((_, CauseKind::ThreadExit)) => {}
+            Ok(other) => panic!("unexpected stop {other:?}"),
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(p.exit_status().unwrap().code, 0);
+    assert_eq!(hit.len(), stepped.len());
+    for (i, (h, s)) in hit.iter().zip(&stepped).enumerate() {
+        assert_eq!(h, s, "state before instruction {i} (at {:#x}) differs", s.regs.rip);
+    }
+    // All but the few executed in place (push, mov r64, [rip]), and the last ret (stepped
+    // after the last hit), went out of line.
+    assert!(out_of_line >= stepped.len() as u64 - 12, "only {out_of_line} out of line");
+}
+
+#[test]
+fn a_fault_out_of_line_is_reported_at_the_original_instruction() {
+    let fault = |step_in_place: bool| {
+        let p = launch_ool(&["fault"], |o| o.disable_aslr = true);
+        let bp = sym(&p, "ool_fault_insn");
+        p.add_breakpoint(bp).unwrap();
+        let (tid, kind) = cont_and_wait(&p).unwrap();
+        assert_eq!(kind, CauseKind::Breakpoint);
+        if step_in_place {
+            p.step(tid).unwrap();
+            p.wait_stop(Some(WAIT)).unwrap();
+        } else {
+            assert_eq!(cont_and_wait(&p).unwrap(), (tid, CauseKind::Signal));
+        }
+        assert_eq!(p.stop_cause(tid).unwrap().signal, libc::SIGSEGV);
+        let s = state(&p, tid, sym(&p, "ool_out"));
+        assert_eq!(s.regs.rip, bp, "SIGSEGV reported at the faulting instruction");
+        let ool = p.stepped_out_of_line().unwrap();
+        p.kill().unwrap();
+        (s, ool)
+    };
+    let (in_place, _) = fault(true);
+    let (out_of_line, steps) = fault(false);
+    assert_eq!(steps, 1, "the faulting instruction went out of line");
+    assert_eq!(in_place, out_of_line);
+}
+
+/// Runs `ool fork_exec WHAT` with a breakpoint on rsc_insn to its end; returns the hits.
+fn fork_exec_hits(what: &str) -> usize {
+    let p = launch_ool(&["fork_exec", what], |_| {});
+    let bp = sym(&p, "rsc_insn");
+    p.add_breakpoint(bp).unwrap();
+    let mut hits = 0;
+    loop {
+        match cont_and_wait(&p) {
+            Ok(_) => {
+                check_no_scratch(&p);
+                hits += hits_at(&p, bp);
+            }
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e} after {hits} hits"),
+        }
+    }
+    assert_eq!(p.exit_status().unwrap().code, 0, "the program or its child saw a wrong result");
+    hits
+}
+
+#[test]
+fn fork_while_a_thread_is_out_of_line_leaves_parent_and_child_working() {
+    // The reader's read, the write that ends it; the child (forked by libc) is let go with
+    // its breakpoint bytes lifted and must exit 42 (the program checks).
+    assert_eq!(fork_exec_hits("fork"), 2);
+}
+
+#[test]
+fn fork_through_the_breakpointed_syscall_puts_the_child_back_in_the_original_code() {
+    // Read, fork (stepped out of line: the child is born in the slot and moved back to the
+    // original code before it runs), write.
+    assert_eq!(fork_exec_hits("rawfork"), 3);
+}
+
+#[test]
+fn exec_while_a_thread_is_out_of_line_gets_a_new_scratch_area_when_needed() {
+    let p = launch_ool(&["fork_exec", "exec"], |_| {});
+    p.add_breakpoint(sym(&p, "rsc_insn")).unwrap();
+    while cont_and_wait(&p).unwrap().1 != CauseKind::Exec {}
+    assert_eq!(p.stepped_out_of_line().unwrap(), 1, "the reader stepped out of line before");
+    assert_eq!(p.scratch_area().unwrap(), None, "the new image has no scratch area yet");
+    // The new image: `hits 1 3` (3 calls of hit_target, whose call is stepped out of line).
+    let bp = sym(&p, "hit_target");
+    p.add_breakpoint(bp).unwrap();
+    let mut hits = 0;
+    let mut area_after = None;
+    loop {
+        match cont_and_wait(&p) {
+            Ok(_) => {
+                hits += hits_at(&p, bp);
+                area_after = p.scratch_area().unwrap().or(area_after);
+                check_no_scratch(&p);
+            }
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(hits, 3);
+    assert!(area_after.is_some(), "a scratch area was mapped in the new image");
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}
+
+/// Launches `ool fork_exec wait` and runs it to the main thread's getppid hit, the reader
+/// then blocked in read out of line (and stopped there). Returns the process, the breakpoint
+/// and the scratch area.
+fn stopped_with_a_thread_out_of_line() -> (Process, u64, u64) {
+    let p = launch_ool(&["fork_exec", "wait"], |_| {});
+    let bp = sym(&p, "rsc_insn");
+    p.add_breakpoint(bp).unwrap();
+    let mut hits = 0;
+    while hits < 2 {
+        let (_, kind) = cont_and_wait(&p).unwrap();
+        if kind == CauseKind::Breakpoint {
+            hits += hits_at(&p, bp);
+        }
+    }
+    check_no_scratch(&p);
+    let area = p.scratch_area().unwrap().expect("the reader stepped out of line");
+    (p, bp, area)
+}
+
+#[test]
+fn detach_while_a_thread_is_out_of_line_leaves_a_clean_working_process() {
+    let (p, bp, area) = stopped_with_a_thread_out_of_line();
+    let pid = p.pid();
+    p.detach().unwrap();
+    // No breakpoint byte, no scratch area: the reader's read restarts on the real syscall.
+    assert_eq!(raw_mem(pid, bp, 2), [0x0F, 0x05], "the syscall is back in the text");
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mapped = maps.lines().any(|l| {
+        let mut r = l.split(|c| c == '-' || c == ' ');
+        let lo = u64::from_str_radix(r.next().unwrap(), 16).unwrap();
+        let hi = u64::from_str_radix(r.next().unwrap(), 16).unwrap();
+        lo <= area && area < hi
+    });
+    assert!(!mapped, "the scratch area {area:#x} is still mapped after detach:\n{maps}");
+    assert!(wait_pid_exit(pid, WAIT), "the detached process did not run to its end");
+    let mut st = 0;
+    // SAFETY: pid is this test process's own child (launched by its monitor thread).
+    let r = unsafe { libc::waitpid(pid, &mut st, 0) };
+    assert_eq!(r, pid);
+    assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "status {st:#x}");
+}
+
+#[test]
+fn kill_while_a_thread_is_out_of_line_ends_the_process() {
+    let (p, _, _) = stopped_with_a_thread_out_of_line();
+    p.kill().unwrap();
+    assert!(matches!(p.wait_stop(Some(WAIT)), Err(Error::Exited)));
+    assert_eq!(p.exit_status().unwrap().signal, libc::SIGKILL);
+}
