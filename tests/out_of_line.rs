@@ -310,7 +310,7 @@ fn detach_while_a_thread_is_out_of_line_leaves_a_clean_working_process() {
     assert_eq!(raw_mem(pid, bp, 2), [0x0F, 0x05], "the syscall is back in the text");
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
     let mapped = maps.lines().any(|l| {
-        let mut r = l.split(|c| c == '-' || c == ' ');
+        let mut r = l.split(['-', ' ']);
         let lo = u64::from_str_radix(r.next().unwrap(), 16).unwrap();
         let hi = u64::from_str_radix(r.next().unwrap(), 16).unwrap();
         lo <= area && area < hi
