@@ -147,7 +147,17 @@ struct Inner {
     breakpoints: Breakpoints,
     /// The instruction under each breakpoint, decoded on first need (None: not one we can
     /// execute ourselves). Cleared by any write and any breakpoint added or removed.
-    decoded: std::collections::HashMap<u64, Option<x86::Insn>>,
+    /// With the original bytes there (up to 15, as many as were readable), which an
+    /// out-of-line step copies.
+    decoded: std::collections::HashMap<u64, Decoded>,
+}
+
+/// What `Memory::decoded` keeps per breakpoint address.
+#[derive(Clone, Copy)]
+struct Decoded {
+    insn: Option<x86::Insn>,
+    code: [u8; 15],
+    len: u8,
 }
 
 impl Inner {
@@ -281,6 +291,17 @@ impl Memory {
 
     /// The instruction under the breakpoint at `addr`, if it is one `sys::x86` can execute.
     pub fn decoded(&self, addr: u64) -> Option<x86::Insn> {
+        self.decode(addr).insn
+    }
+
+    /// The original bytes of the instruction at `addr` (our int3s hidden): up to 15, as many
+    /// as are readable. Cached like `decoded`.
+    pub fn code(&self, addr: u64) -> ([u8; 15], usize) {
+        let d = self.decode(addr);
+        (d.code, d.len as usize)
+    }
+
+    fn decode(&self, addr: u64) -> Decoded {
         if let Some(d) = self.lock().decoded.get(&addr) {
             return *d;
         }
@@ -289,9 +310,9 @@ impl Memory {
             Ok(n) => n,
             Err((n, _)) => n,
         };
-        let insn = x86::decode(&code[..n]);
-        self.lock().decoded.insert(addr, insn);
-        insn
+        let d = Decoded { insn: x86::decode(&code[..n]), code, len: n as u8 };
+        self.lock().decoded.insert(addr, d);
+        d
     }
 
     /// One byte as it really is in memory (our int3s included).

@@ -60,6 +60,8 @@ pub(super) struct OutOfLine {
     /// Mapping it failed in this image: do not try again before an exec.
     unavailable: bool,
     free: Vec<u32>,
+    /// What each slot holds (written on first use, rewritten only when it differs).
+    written: HashMap<u32, Relocated>,
     /// Threads executing in a slot.
     active: HashMap<i32, Step>,
     /// Tasks created by a `syscall` in a slot whose first stop is still to come: the slot stays
@@ -91,12 +93,7 @@ impl Tracer {
 
     /// The original instruction at `pc` (our int3s hidden), as many bytes as are readable.
     fn code_at(&self, pc: u64) -> ([u8; 15], usize) {
-        let mut code = [0u8; 15];
-        let n = match self.memory.read(pc, &mut code) {
-            Ok(n) => n,
-            Err((n, _)) => n,
-        };
-        (code, n)
+        self.memory.code(pc)
     }
 
     /// Whether `tid`, stopped on the breakpoint at `pc`, can step over it out of line, with
@@ -226,7 +223,11 @@ impl Tracer {
         let addr = self.slot_addr(slot);
         let (code, n) = self.code_at(orig);
         let reloc = match relocate::relocate(&code[..n], orig, addr) {
-            Ok(r) if self.memory.write_raw(addr, &r.bytes[..r.size]) => r,
+            Ok(r) if self.ool.written.get(&slot) == Some(&r) => r,
+            Ok(r) if self.memory.write_raw(addr, &r.bytes[..r.size]) => {
+                self.ool.written.insert(slot, r);
+                r
+            }
             _ => {
                 self.ool.free.push(slot);
                 return false;
