@@ -44,7 +44,7 @@ fn peek_i32(p: &Process, tid: i32, addr: u64) -> i32 {
     i32::from_le_bytes(b)
 }
 
-/// Continues until a thread other than the leader stops at a breakpoint; returns it.
+/// Continues until some thread stops at a breakpoint; returns it.
 fn cont_to_breakpoint(p: &Process) -> i32 {
     for _ in 0..100 {
         let (tid, kind) = cont_and_wait(p).expect("continue to the breakpoint");
@@ -191,6 +191,89 @@ fn step_from_a_breakpoint_on_the_programs_own_int3_lands_after_it() {
 
 // ----- 3. detach while threads step over breakpoints ---------------------------------------
 
+/// A tracee the test started itself (for attach), with its stdin and stdout.
+struct Child {
+    spawned: Spawned,
+    input: std::process::ChildStdin,
+    out: std::process::ChildStdout,
+}
+
+impl Child {
+    /// Starts `gdbcases ARGS...` and waits for its "ready".
+    fn ready(args: &[&str]) -> Child {
+        let mut child = Command::new(gdbcases())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn gdbcases");
+        let pid = child.id() as i32;
+        let input = child.stdin.take().unwrap();
+        let mut out = child.stdout.take().unwrap();
+        assert_eq!(read_line(&mut out, WAIT).as_deref(), Some("ready"));
+        Child { spawned: Spawned { child, pid }, input, out }
+    }
+
+    fn pid(&self) -> i32 {
+        self.spawned.pid
+    }
+
+    /// Sends `line`; returns the answer, or panics saying how the program ended.
+    fn ask(&mut self, line: &str, context: &str) -> String {
+        // A dead program: the write fails (EPIPE), and the read below says so.
+        let _ = writeln!(self.input, "{line}");
+        match read_line(&mut self.out, WAIT) {
+            Some(answer) => answer,
+            None => {
+                let status = if wait_pid_exit(self.pid(), Duration::from_secs(2)) {
+                    format!("{:?}", self.spawned.child.wait())
+                } else {
+                    "still running, silent".into()
+                };
+                panic!("{context}: no answer to {line:?}; the program: {status}");
+            }
+        }
+    }
+
+    /// Sends 'q' and checks that the program ends with 0.
+    fn finish(mut self) {
+        let _ = writeln!(self.input, "q");
+        let status = self.spawned.wait_exit();
+        assert_eq!(status.code(), Some(0), "the program ran to its normal end: {status:?}");
+    }
+}
+
+/// The deterministic form: the main thread sits at a breakpoint on the `syscall` of a read
+/// that blocks, and a continue steps it over the breakpoint (it blocks in the read; the other
+/// threads are let run after a moment). Detach stops it with an interrupt, which ends the read
+/// early: the system call's exit work queues the single step's trap (SIGTRAP, TRAP_BRKPT), and
+/// our interrupt stop is taken before it. Before the fix the detached program died of that
+/// trap every time.
+#[test]
+fn detach_during_a_blocked_step_over_leaves_no_trap_behind() {
+    let mut child = Child::ready(&["read-loop", "2"]);
+    let pid = child.pid();
+    let p = Process::attach(pid).unwrap();
+    p.add_breakpoint(sym(&p, "gdb_read_syscall")).unwrap();
+    // The interrupted read restarts on the breakpoint.
+    assert_eq!(cont_to_breakpoint(&p), pid);
+    p.cont().unwrap();
+    // Wait (bounded) until the step over the breakpoint is blocked in the read.
+    let deadline = Instant::now() + WAIT;
+    let in_read = || {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/syscall"))
+            .is_ok_and(|s| s.starts_with("0 "))
+    };
+    while !in_read() {
+        assert!(Instant::now() < deadline, "the step over the read never blocked");
+        std::thread::yield_now();
+    }
+    p.detach().unwrap();
+    drop(p);
+    assert_eq!(child.ask("x", "after the detach"), "got");
+    child.finish();
+}
+
 /// A small xorshift generator: the rounds vary where the detach falls.
 struct Rng(u64);
 impl Rng {
@@ -219,17 +302,8 @@ fn detach_during_step_overs_leaves_no_trap_behind() {
         });
     eprintln!("detach rounds: {rounds}, DETACH_SEED={seed}");
     let mut rng = Rng(seed);
-    let mut child = Command::new(gdbcases())
-        .args(["detach-step", "4"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn gdbcases");
-    let pid = child.id() as i32;
-    let mut input = child.stdin.take().unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut child = Spawned { child, pid };
-    assert_eq!(read_line(&mut out, WAIT).as_deref(), Some("ready"));
+    let mut child = Child::ready(&["detach-step", "4"]);
+    let pid = child.pid();
     let mut hot = 0;
     for round in 0..rounds {
         let p = Process::attach(pid).unwrap_or_else(|e| panic!("round {round}: attach: {e}"));
@@ -274,21 +348,8 @@ fn detach_during_step_overs_leaves_no_trap_behind() {
         }
         drop(p);
         // Every worker must pass through `hot` again, untraced.
-        writeln!(input, "p").unwrap();
-        let answer = read_line(&mut out, WAIT);
-        if answer.as_deref() != Some("ok") {
-            let status = if wait_pid_exit(pid, Duration::from_secs(2)) {
-                format!("{:?}", child.child.wait())
-            } else {
-                "still running".into()
-            };
-            panic!(
-                "round {round} (DETACH_SEED={seed}): after the detach the program answered \
-                 {answer:?}; its status: {status}"
-            );
-        }
+        let context = format!("round {round} (DETACH_SEED={seed})");
+        assert_eq!(child.ask("p", &context), "ok", "{context}: every thread runs on");
     }
-    writeln!(input, "q").unwrap();
-    let status = child.wait_exit();
-    assert_eq!(status.code(), Some(0), "the program ran to its normal end");
+    child.finish();
 }

@@ -14,7 +14,10 @@
  *                 the library executes in place) in a loop (gdb.threads/detach-step-over.exp).
  *                 Prints "ready"; then per line on stdin: "p" answers "ok" once every thread
  *                 went through hot again ("stuck" after 10 s), "q" ends the threads and the
- *                 program with 0. */
+ *                 program with 0.
+ *   read-loop N   N threads spin; main reads stdin a byte at a time by a raw read (a breakpoint
+ *                 can sit on its `syscall`). Prints "ready"; answers "got" to each byte but 'q',
+ *                 which ends the program with 0. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +31,7 @@
 /* execve(path, argv, envp) and exit_group(code) by raw system calls, so a breakpoint (or a
  * single step) can sit exactly on their `syscall` instruction. */
 long gdb_execve(const char *path, char *const argv[], char *const envp[]);
+long gdb_read(long fd, void *buf, long len);
 void gdb_exit_group(long code);
 /* An int3 of the program's own, then a return. */
 void own_trap(void);
@@ -44,6 +48,15 @@ __asm__(".text\n"
         "  syscall\n"
         "  ret\n"
         ".size gdb_execve, .-gdb_execve\n"
+        ".globl gdb_read\n"
+        ".type gdb_read, @function\n"
+        "gdb_read:\n"
+        "  mov $0, %eax\n"
+        ".globl gdb_read_syscall\n"
+        "gdb_read_syscall:\n"
+        "  syscall\n"
+        "  ret\n"
+        ".size gdb_read, .-gdb_read\n"
         ".globl gdb_exit_group\n"
         ".type gdb_exit_group, @function\n"
         "gdb_exit_group:\n"
@@ -178,6 +191,29 @@ static int detach_step(int argc, char **argv) {
     return 0;
 }
 
+/* ----- read-loop ------------------------------------------------------------------------ */
+
+static int read_loop(int argc, char **argv) {
+    int n = argc > 2 ? atoi(argv[2]) : 0;
+    if (n < 0 || n > MAX_WORKERS) return 2;
+    pthread_t t[MAX_WORKERS];
+    for (int i = 0; i < n; i++) pthread_create(&t[i], NULL, spin, NULL);
+    printf("ready\n");
+    fflush(stdout);
+    for (;;) {
+        char c;
+        long r = gdb_read(0, &c, 1);
+        if (r == -4 /* EINTR */) continue;
+        if (r != 1) return 3;
+        if (c == 'q') break;
+        printf("got\n");
+        fflush(stdout);
+    }
+    atomic_store(&stop_spinning, 1);
+    for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "exec-thread") == 0) return ending_thread("exec");
@@ -185,6 +221,7 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "exec-done") == 0) return 7;
     if (strcmp(mode, "own-int3") == 0) return own_int3(argc, argv);
     if (strcmp(mode, "detach-step") == 0) return detach_step(argc, argv);
-    fprintf(stderr, "usage: gdbcases exec-thread|exit-thread|own-int3 [handler]|detach-step N\n");
+    if (strcmp(mode, "read-loop") == 0) return read_loop(argc, argv);
+    fprintf(stderr, "usage: gdbcases exec-thread|exit-thread|own-int3 [handler]|detach-step N|read-loop N\n");
     return 2;
 }

@@ -118,8 +118,12 @@ impl Tracer {
                 self.threads.get_mut(&tid).unwrap().pending_signal = libc::SIGTRAP;
                 return;
             }
-            // The step ended some other way; its trap may still be queued.
-            self.threads.get_mut(&tid).unwrap().stale_step_trap = true;
+            // The step ended some other way; its trap may still be queued (`flush_pending_trap`
+            // takes it before a detach). Whatever a blocked step over was to do at its end is
+            // void too: this stop is handled like any other.
+            let t = self.threads.get_mut(&tid).unwrap();
+            t.stale_step_trap = true;
+            t.resume_after_step = false;
         } else if stale && step_trap {
             trace!("thread {tid}: late trap of an interrupted step swallowed");
             self.resume_quietly(tid);
