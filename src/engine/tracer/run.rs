@@ -380,7 +380,7 @@ impl Tracer {
                 let int3 = int3_of_ours
                     && matches!(ptrace::siginfo(tid), Ok(i) if i.code == ptrace::SI_KERNEL);
                 let step = !int3 && step_of_ours && self.is_step_trap(tid);
-                let Some(t) = self.threads.get_mut(&tid) else { return None };
+                let t = self.threads.get_mut(&tid)?;
                 t.pending_signal = sig;
                 t.stale_step_trap = false;
                 if int3 {
