@@ -97,6 +97,19 @@ fn step_over_a_breakpoint_on_execve_in_a_non_leader_thread_ends_in_an_exec_stop(
     step_non_leader_into_execve("gdb_execve_syscall");
 }
 
+/// The same exec under a continue: the step over the breakpoint on the `syscall` holds the
+/// other threads stopped until the exec kills them.
+#[test]
+fn continue_over_a_breakpoint_on_execve_in_a_non_leader_thread_ends_in_an_exec_stop() {
+    let p = launch_case(&["exec-thread"]);
+    let pid = p.pid();
+    p.add_breakpoint(sym(&p, "gdb_execve_syscall")).unwrap();
+    assert_ne!(cont_to_breakpoint(&p), pid);
+    let stops = run_to_exit(&p);
+    assert!(stops.contains(&(pid, CauseKind::Exec)), "{stops:?}");
+    assert_eq!(p.exit_status().unwrap().code, 7, "the new image ran to its end");
+}
+
 /// Same with exit_group: the other threads are killed and stop in their exit stops; the step
 /// ends with the stepped thread in its own (nothing in the kernel waits for the others), and
 /// the process then exits with the code given.
