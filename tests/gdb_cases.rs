@@ -57,18 +57,24 @@ fn cont_to_breakpoint(p: &Process) -> i32 {
 
 // ----- 1. stepping a non-leader thread into execve / exit_group ----------------------------
 
-/// The ending thread stops at `bp`; then only it is stepped (the leader waits in pthread_join,
-/// two threads spin, all held stopped) until its execve is done. The exec kills the others, and
+/// The ending thread (`mode`: gdbcases exec-thread or exec-leader) stops at `bp`; then only it
+/// is stepped (the leader waits in pthread_join, two threads spin, all held stopped) until its
+/// execve is done. The exec kills the others, and
 /// the exec'ing thread waits in the kernel until they are gone: the library must let them
 /// finish exiting although it holds every thread but the stepped one. The step ends with an
 /// EXEC stop on the leader's tid, the only thread left.
-fn step_non_leader_into_execve(bp: &str) {
-    let p = launch_case(&["exec-thread"]);
+fn step_into_execve(mode: &str, bp: &str) {
+    let p = launch_case(&[mode]);
     let pid = p.pid();
     p.add_breakpoint(sym(&p, bp)).unwrap();
     let tid = cont_to_breakpoint(&p);
-    assert_ne!(tid, pid, "the breakpoint is in the second thread");
-    assert_eq!(p.threads().unwrap().len(), 4, "leader, two spinners, the exec'ing thread");
+    if mode == "exec-leader" {
+        assert_eq!(tid, pid);
+        assert_eq!(p.threads().unwrap().len(), 3, "leader, two spinners");
+    } else {
+        assert_ne!(tid, pid, "the breakpoint is in the second thread");
+        assert_eq!(p.threads().unwrap().len(), 4, "leader, two spinners, the exec'ing thread");
+    }
     let mut steps = 0;
     loop {
         steps += 1;
@@ -88,13 +94,19 @@ fn step_non_leader_into_execve(bp: &str) {
 #[test]
 fn step_of_a_non_leader_thread_into_execve_ends_in_an_exec_stop() {
     // From a breakpoint two instructions before the `syscall`: a plain step executes it.
-    step_non_leader_into_execve("gdb_execve");
+    step_into_execve("exec-thread", "gdb_execve");
 }
 
 #[test]
 fn step_over_a_breakpoint_on_execve_in_a_non_leader_thread_ends_in_an_exec_stop() {
     // From a breakpoint on the `syscall` itself: a step over the breakpoint executes it.
-    step_non_leader_into_execve("gdb_execve_syscall");
+    step_into_execve("exec-thread", "gdb_execve_syscall");
+}
+
+#[test]
+fn step_of_the_leader_into_execve_ends_in_an_exec_stop() {
+    // The leader's exec waits for the other threads' deaths just the same.
+    step_into_execve("exec-leader", "gdb_execve");
 }
 
 /// The same exec under a continue: the step over the breakpoint on the `syscall` holds the

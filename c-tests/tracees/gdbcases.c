@@ -4,7 +4,8 @@
  *   exec-thread   a second thread calls execve(self, "exec-done") by a raw system call while
  *                 main waits in pthread_join and two more threads spin (gdb.threads/
  *                 non-ldr-exc-*.exp); the new image exits with 7.
- *   exit-thread   the same, but the second thread calls exit_group(5).
+ *   exec-leader   the same, but main calls execve itself (two threads spinning).
+ *   exit-thread   the same as exec-thread, but the second thread calls exit_group(5).
  *   own-int3 [handler]
  *                 calls own_trap (an int3 of the program's own, gdb.base/bp-permanent.exp) 5
  *                 times; with "handler" a SIGTRAP handler counts the traps and the program
@@ -109,6 +110,10 @@ static int ending_thread(const char *what) {
     self_path[n] = 0;
     pthread_t spinners[2], t;
     for (int i = 0; i < 2; i++) pthread_create(&spinners[i], NULL, spin, NULL);
+    if (strcmp(what, "leader-exec") == 0) {
+        ender("exec");
+        return 96;
+    }
     pthread_create(&t, NULL, ender, (void *)what);
     pthread_join(t, NULL);
     return 97; /* not reached: the exec or the exit takes the whole process */
@@ -217,11 +222,12 @@ static int read_loop(int argc, char **argv) {
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "exec-thread") == 0) return ending_thread("exec");
+    if (strcmp(mode, "exec-leader") == 0) return ending_thread("leader-exec");
     if (strcmp(mode, "exit-thread") == 0) return ending_thread("exit");
     if (strcmp(mode, "exec-done") == 0) return 7;
     if (strcmp(mode, "own-int3") == 0) return own_int3(argc, argv);
     if (strcmp(mode, "detach-step") == 0) return detach_step(argc, argv);
     if (strcmp(mode, "read-loop") == 0) return read_loop(argc, argv);
-    fprintf(stderr, "usage: gdbcases exec-thread|exit-thread|own-int3 [handler]|detach-step N|read-loop N\n");
+    fprintf(stderr, "usage: gdbcases exec-thread|exec-leader|exit-thread|own-int3 [handler]|detach-step N|read-loop N\n");
     return 2;
 }
