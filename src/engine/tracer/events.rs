@@ -116,6 +116,9 @@ impl Tracer {
                 std::mem::take(&mut t.stale_step_trap)
             }
         };
+        // The one place a SIGTRAP is told to be the end of our step. (Hook for hardware
+        // watchpoints, issue 14: DR6's B0..B3 on this same trap say a watchpoint fired too; read
+        // them here, before `on_step_done`/`on_out_of_line_done` resume the thread.)
         let step_trap = event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid);
         if stepping {
             let own_int3 = event == 0 && sig == libc::SIGTRAP && self.stepped_own_int3(tid);
@@ -202,7 +205,7 @@ impl Tracer {
     /// (and be taken for the end of the next step). `sig`/`event` become that stop's. Returns
     /// true when the thread's stop was handled otherwise (it died).
     pub(super) fn take_queued_trap(&mut self, tid: i32, sig: &mut i32, event: &mut i32) -> bool {
-        if !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP)
+        if !procfs::thread_signal_deliverable(self.pid, tid, libc::SIGTRAP)
             || ptrace::cont(tid, 0).is_err()
         {
             return false;
