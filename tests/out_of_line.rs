@@ -316,6 +316,9 @@ fn detach_while_a_thread_is_out_of_line_leaves_a_clean_working_process() {
         lo <= area && area < hi
     });
     assert!(!mapped, "the scratch area {area:#x} is still mapped after detach:\n{maps}");
+    // It waits for SIGUSR2 (blocked, taken by sigwait) before it finishes.
+    // SAFETY: a signal to this test's own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGUSR2) }, 0);
     assert!(wait_pid_exit(pid, WAIT), "the detached process did not run to its end");
     let mut st = 0;
     // SAFETY: pid is this test process's own child (launched by its monitor thread).

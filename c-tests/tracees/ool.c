@@ -294,8 +294,15 @@ static int mode_fork_exec(const char *what, char **argv) {
         fail("execv");
     }
     if (!strcmp(what, "wait")) {
-        /* the test stops here (a breakpoint hit on rsc_insn below), then detaches or kills */
+        /* the test stops here (a breakpoint hit on rsc_insn below), then detaches (looks at
+         * the process, and sends SIGUSR2 to let it finish) or kills */
+        sigset_t usr2;
+        sigemptyset(&usr2);
+        sigaddset(&usr2, SIGUSR2);
+        pthread_sigmask(SIG_BLOCK, &usr2, NULL);
         raw_syscall(SYS_getppid, 0, 0, 0, 0);
+        int got;
+        if (sigwait(&usr2, &got) != 0) fail("sigwait");
         if (raw_syscall(SYS_write, pipefd[1], (long)"x", 1, 0) != 1) fail("write");
         pthread_join(r, NULL);
         if (reader_result != 1) fail("read");
