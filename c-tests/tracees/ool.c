@@ -268,6 +268,11 @@ static int mode_fault(void) {
 
 /* A thread blocked in read through rsc_insn while the main thread forks, execs or waits. */
 static int mode_fork_exec(const char *what, char **argv) {
+    /* SIGUSR2 (mode wait) is for sigwait: blocked in every thread. */
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &usr2, NULL);
     if (pipe(pipefd)) fail("pipe");
     pthread_t r;
     start(&r, reader, &reader_tid);
@@ -296,10 +301,6 @@ static int mode_fork_exec(const char *what, char **argv) {
     if (!strcmp(what, "wait")) {
         /* the test stops here (a breakpoint hit on rsc_insn below), then detaches (looks at
          * the process, and sends SIGUSR2 to let it finish) or kills */
-        sigset_t usr2;
-        sigemptyset(&usr2);
-        sigaddset(&usr2, SIGUSR2);
-        pthread_sigmask(SIG_BLOCK, &usr2, NULL);
         raw_syscall(SYS_getppid, 0, 0, 0, 0);
         int got;
         if (sigwait(&usr2, &got) != 0) fail("sigwait");
