@@ -151,6 +151,7 @@ impl Tracer {
             if out_of_line.is_some()
                 && event == ptrace::EVENT_STOP
                 && state == ThreadState::SingleStepping
+                && !is_group_stop_signal(sig)
             {
                 // A late interrupt of an earlier all-stop ended the step out of line, the
                 // other threads running: back on the breakpoint (not executed), step again;

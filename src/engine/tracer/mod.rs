@@ -386,6 +386,7 @@ impl Tracer {
     pub fn remove_breakpoint(&mut self, addr: u64) -> Result<()> {
         self.require_stopped()?;
         self.memory.remove_breakpoint(addr)?;
+        self.out_of_line_breakpoint_removed(addr);
         trace!("breakpoint {addr:#x}: removed");
         Ok(())
     }

@@ -384,6 +384,12 @@ impl Tracer {
         self.ool.restarts.remove(&tid);
     }
 
+    /// Hook: the breakpoint at `addr` was removed: a call interrupted there restarts on the
+    /// real instruction now, not on an int3 that would tell us.
+    pub(super) fn out_of_line_breakpoint_removed(&mut self, addr: u64) {
+        self.ool.restarts.retain(|_, (a, _)| *a != addr);
+    }
+
     /// Hook: the thread is gone (its wait status came).
     pub(super) fn out_of_line_forget(&mut self, tid: i32) {
         if let Some(step) = self.ool.active.remove(&tid) {
