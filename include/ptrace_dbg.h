@@ -45,7 +45,8 @@
 #define PTRACE_DBG_E_INVALID_ARGUMENT -1
 
 /**
- * The process handle is NULL, was freed, or never was a handle.
+ * The process handle is NULL, was freed, never was a handle, or belongs to the parent of this
+ * forked process (handles do not survive fork).
  */
 #define PTRACE_DBG_E_INVALID_HANDLE -2
 
@@ -451,7 +452,9 @@ int ptrace_dbg_pid(const struct ptrace_dbg_process *p, int32_t *out);
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it exited
  * first), `PTRACE_DBG_E_BAD_STATE` (already detached), `PTRACE_DBG_E_TIMEOUT` (a thread
- * never stopped). Callable running or stopped, from any thread.
+ * never stopped). Callable running or stopped, from any thread. Calls blocked meanwhile on
+ * other threads (`ptrace_dbg_wait_stop`, `_stop`, `_step`) return `PTRACE_DBG_E_BAD_STATE`
+ * once the detach is done, never `PTRACE_DBG_OK` for the stop the detach makes first.
  */
 int ptrace_dbg_detach(struct ptrace_dbg_process *p);
 
@@ -462,7 +465,8 @@ int ptrace_dbg_detach(struct ptrace_dbg_process *p);
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it had
  * already exited), `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT`. Callable
- * running or stopped, from any thread.
+ * running or stopped, from any thread. Calls blocked meanwhile on other threads
+ * (`ptrace_dbg_wait_stop`, `_stop`, `_step`) return `PTRACE_DBG_E_EXITED`.
  */
 int ptrace_dbg_kill(struct ptrace_dbg_process *p);
 
@@ -471,7 +475,9 @@ int ptrace_dbg_kill(struct ptrace_dbg_process *p);
  * running, untraced, without our breakpoints); a launched one is killed and reaped. Then the
  * library's monitor thread for it ends and the handle is dead: every later call with it gives
  * `PTRACE_DBG_E_INVALID_HANDLE`. Freeing it again is harmless: nothing happens except that
- * `ptrace_dbg_last_error()` says the handle was freed.
+ * `ptrace_dbg_last_error()` says the handle was freed. In a child the host forked, the handle
+ * is not the child's: nothing happens (the parent's process is untouched) and
+ * `ptrace_dbg_last_error()` says so.
  *
  * Callable running or stopped, from any thread, also while other threads are inside calls on
  * the same handle: the handle is retired at once, so new calls fail, and the process is

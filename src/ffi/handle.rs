@@ -9,6 +9,11 @@
 //! (never reused) XORed with a random salt chosen once per loaded copy of the library, so a
 //! handle from another copy (say a static copy inside a plugin) is not accepted either.
 //!
+//! A handle works only in the process that created it: in a child the host forked, the
+//! library's threads (one monitor per traced process) do not exist, so any call would wait
+//! forever for them. Each entry remembers the pid that created it, and a lookup from another
+//! pid fails at once with `PTRACE_DBG_E_INVALID_HANDLE` (issue 10).
+//!
 //! The registry lock is held only for the map operation, never across an engine call: the
 //! `Arc` returned by [`Registry::get`] keeps the object alive while a call uses it, even if
 //! another thread frees the handle meanwhile.
@@ -41,8 +46,8 @@ pub struct Registry<T, H> {
 }
 
 struct State<T> {
-    /// Live objects by handle value.
-    live: BTreeMap<u64, Arc<T>>,
+    /// Live objects by handle value, with the pid of the process that created each.
+    live: BTreeMap<u64, (Arc<T>, u32)>,
     /// Ids handed out so far; the next id is this plus one.
     issued: u64,
 }
@@ -74,20 +79,45 @@ impl<T, H> Registry<T, H> {
         }
         state.issued += 1;
         let handle = TAG | ((state.issued ^ *SALT) & ID_MASK);
-        state.live.insert(handle, value);
+        state.live.insert(handle, (value, std::process::id()));
         Ok(handle as *mut H)
     }
 
     /// The object behind `handle`, or `PTRACE_DBG_E_INVALID_HANDLE`.
     pub fn get(&self, handle: *const H) -> Result<Arc<T>, Failure> {
         let key = self.key(handle)?;
-        self.lock().live.get(&key).cloned().ok_or_else(|| self.stale(key))
+        let state = self.lock();
+        let (value, creator) = state.live.get(&key).ok_or_else(|| self.stale(key))?;
+        self.same_process(key, *creator)?;
+        Ok(Arc::clone(value))
     }
 
     /// Unregisters `handle` and returns its object; afterwards the handle is invalid forever.
+    /// In a forked child the handle stays registered (the parent's copy of it is untouched
+    /// anyway) and the call fails like `get`.
     pub fn remove(&self, handle: *const H) -> Result<Arc<T>, Failure> {
         let key = self.key(handle)?;
-        self.lock().live.remove(&key).ok_or_else(|| self.stale(key))
+        let mut state = self.lock();
+        let (_, creator) = state.live.get(&key).ok_or_else(|| self.stale(key))?;
+        self.same_process(key, *creator)?;
+        state.live.remove(&key).map(|(value, _)| value).ok_or_else(|| self.stale(key))
+    }
+
+    /// INVALID_HANDLE when this is not the process that created the handle (a forked child).
+    fn same_process(&self, key: u64, creator: u32) -> Result<(), Failure> {
+        let me = std::process::id();
+        if me == creator {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                PTRACE_DBG_E_INVALID_HANDLE,
+                format!(
+                    "{} handle {key:#x} belongs to process {creator}, not to this process \
+                     {me}: handles do not survive fork",
+                    self.what
+                ),
+            ))
+        }
     }
 
     /// The map key of `handle`, if it has the form of one of our handles.
