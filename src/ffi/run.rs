@@ -149,7 +149,11 @@ pub unsafe extern "C" fn ptrace_dbg_threads(
         if threads.len() > cap {
             return Err(Failure::new(
                 super::codes::PTRACE_DBG_E_BUFFER_TOO_SMALL,
-                format!("the process has {} threads; `cap` is {cap}", threads.len()),
+                format!(
+                    "the process has {} thread{}; `cap` is {cap}",
+                    threads.len(),
+                    if threads.len() == 1 { "" } else { "s" }
+                ),
             ));
         }
         tids[..threads.len()].copy_from_slice(&threads);

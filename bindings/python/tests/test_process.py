@@ -96,6 +96,19 @@ class LaunchTest(Base):
 
 
 class RunControlTest(Base):
+    def test_wait_stop_minus_one_waits_forever_and_state_prints_its_name(self):
+        # Issue 10: wait_stop(-1) raised Timeout after about 1 ms; str(thread_state()) was "3".
+        p = self.launch("exit_later", "1")
+        self.assertEqual(str(p.thread_state()), "stopped")
+        self.assertEqual(str(ThreadState.STOPPED_BREAKPOINT), "stopped-breakpoint")
+        with self.assertRaises(ValueError):
+            p.wait_stop(-2)
+        p.cont()
+        self.assertEqual(p.stop_cause(p.wait_stop(-1)).kind, CauseKind.THREAD_CREATE)
+        p.cont()  # the thread exits the process after a second: a wait far over 1 ms
+        trigger = p.wait_stop(-1)
+        self.assertEqual(p.stop_cause(trigger).kind, CauseKind.THREAD_EXIT)
+
     def test_stop_step_cont_kill(self):
         p = self.launch("spin", "2")
         run_until_quiet(p)  # through the two thread creations, then spinning

@@ -42,6 +42,10 @@ class ThreadState(enum.IntEnum):
     EXITED = 9
     DETACHED = 10
 
+    def __str__(self) -> str:
+        # Its name, as the library's messages spell it ("stopped-breakpoint"), not "4".
+        return self.name.lower().replace("_", "-")
+
 
 class CauseKind(enum.IntEnum):
     """Why a thread is stopped, PTRACE_DBG_CAUSE_*."""
@@ -317,10 +321,15 @@ class Process:
         """Waits until the process is stopped (a breakpoint, a signal, a new thread, an exit,
         an exec, or stop()); returns the tid whose event stopped it, 0 for stop().
 
-        ``timeout`` in seconds, None waits forever, 0 polls. Raises Timeout, or Exited once
-        no thread is left (see exit_status). Returns at once if already stopped.
+        ``timeout`` in seconds, None or -1 (the C habit) waits forever, 0 polls; any other
+        negative value raises ValueError. Raises Timeout, or Exited once no thread is left (see
+        exit_status). Returns at once if already stopped.
         """
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        if timeout is not None and timeout < 0:
+            if timeout != -1:
+                raise ValueError(f"timeout is {timeout}; it must be None or -1 (forever) or >= 0")
+            timeout = None
+        deadline = None if timeout is None else time.monotonic() + timeout
         trigger = ctypes.c_int32()
         while True:
             if deadline is None:
@@ -339,7 +348,11 @@ class Process:
         """wait_stop() for asyncio: waits for fileno() to become readable with
         loop.add_reader, without blocking the event loop. Same results and errors."""
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + max(0.0, timeout)
+        if timeout is not None and timeout < 0:
+            if timeout != -1:
+                raise ValueError(f"timeout is {timeout}; it must be None or -1 (forever) or >= 0")
+            timeout = None
+        deadline = None if timeout is None else loop.time() + timeout
         fd = self.fileno()
         while True:
             try:
