@@ -511,7 +511,9 @@ int ptrace_dbg_exit_status(const struct ptrace_dbg_process *p,
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED`,
  * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT` (a thread did not stop within
- * 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread.
+ * 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread. A stop
+ * that meets another thread's detach or kill returns `PTRACE_DBG_E_BAD_STATE` or
+ * `PTRACE_DBG_E_EXITED` once that call is done.
  */
 int ptrace_dbg_stop(struct ptrace_dbg_process *p);
 
@@ -539,6 +541,10 @@ int ptrace_dbg_continue(struct ptrace_dbg_process *p);
  * no thread is left (then see `ptrace_dbg_exit_status`); `PTRACE_DBG_E_BAD_STATE` (detached);
  * `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`.
  * Callable running or stopped, from any thread, by several at once (all of them wake).
+ * While another thread detaches, kills or frees the process, a wait returns what that call
+ * left (`PTRACE_DBG_E_BAD_STATE` or `PTRACE_DBG_E_EXITED`), never `PTRACE_DBG_OK` for the
+ * stop a detach makes on its way out; a wait whose time runs out first gets
+ * `PTRACE_DBG_E_TIMEOUT`.
  *
  * # Safety
  * `trigger_tid` must be NULL or writable.
@@ -569,7 +575,9 @@ int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
  * A thread stopped inside a blocking system call, or on a `syscall` instruction, re-enters
  * the call when stepped, and the step ends only when the call returns: this function gives up
  * after 30 s with `PTRACE_DBG_E_TIMEOUT`, leaving the process running (that thread stepping);
- * `ptrace_dbg_stop` from any thread ends the step earlier.
+ * `ptrace_dbg_stop` from any thread ends the step earlier (then `PTRACE_DBG_OK`), and so do
+ * `ptrace_dbg_detach`, `_kill` and `_process_free` (then `PTRACE_DBG_E_BAD_STATE` or
+ * `PTRACE_DBG_E_EXITED`).
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
  * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when

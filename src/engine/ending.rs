@@ -47,17 +47,27 @@ impl Ending {
 
     /// The result a blocking call (wait_stop, stop, step) returns: `result` itself, unless it
     /// is OK while an ending call is under way; then, once that call finished, EXITED or
-    /// BAD_STATE if the process is no longer traced.
-    pub fn settle<T>(&self, shared: &Shared, result: Result<T>) -> Result<T> {
+    /// BAD_STATE if the process is no longer traced. A caller with a deadline (wait_stop with
+    /// a timeout, 0 for a poll) waits no longer than that and gets TIMEOUT.
+    pub fn settle<T>(
+        &self,
+        shared: &Shared,
+        result: Result<T>,
+        caller_deadline: Option<Instant>,
+    ) -> Result<T> {
         let value = result?;
-        let deadline = Instant::now() + ENDING_WAIT;
+        let limit = Instant::now() + ENDING_WAIT;
+        let deadline = caller_deadline.map_or(limit, |d| d.min(limit));
         let mut n = self.under_way.lock().unwrap_or_else(PoisonError::into_inner);
         while *n > 0 {
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::BadState(
-                    "another thread is detaching or killing the process".into(),
-                ));
+                let busy = "another thread is detaching or killing the process";
+                return Err(if deadline < limit {
+                    Error::Timeout(busy.into())
+                } else {
+                    Error::BadState(busy.into())
+                });
             }
             n = self
                 .finished

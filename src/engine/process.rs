@@ -206,7 +206,7 @@ impl Process {
     /// Stops every thread; returns when all are stopped. EXITED or BAD_STATE, not OK, when
     /// another thread's detach or kill ends the process's tracing meanwhile.
     pub fn stop(&self) -> Result<()> {
-        self.ending.settle(&self.monitor.shared, self.stop_for_ending())
+        self.ending.settle(&self.monitor.shared, self.stop_for_ending(), None)
     }
 
     /// `stop` without the wait for ending calls, for those calls themselves.
@@ -228,7 +228,7 @@ impl Process {
         match self.monitor.shared.wait_for(deadline, quiet) {
             // The stop may be a detach's or a kill's on another thread: report their outcome.
             Ok((RunState::Stopped, trigger)) => {
-                self.ending.settle(&self.monitor.shared, Ok(trigger))
+                self.ending.settle(&self.monitor.shared, Ok(trigger), deadline)
             }
             Ok((RunState::Exited, _)) => Err(Error::Exited),
             Ok(_) => Err(Error::BadState("the process was detached".into())),
@@ -291,7 +291,7 @@ impl Process {
         let r = settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?);
         // Released before waiting for a detach, which needs it.
         drop(resuming);
-        self.ending.settle(&self.monitor.shared, r)
+        self.ending.settle(&self.monitor.shared, r, None)
     }
 
     /// Holds off resumes for a memory transfer; BadState while one is under way (the process
