@@ -196,6 +196,7 @@ class Process:
         """Wraps a raw handle (use launch() or attach() instead)."""
         self._handle = handle
         self._closed = False
+        self._launched = False
         self._lock = threading.Lock()
         pid = ctypes.c_int32()
         check(lib.ptrace_dbg_pid(handle, ctypes.byref(pid)))
@@ -239,7 +240,9 @@ class Process:
         handle = ctypes.c_void_p()
         check(lib.ptrace_dbg_launch(args[0], _strings(args), envp, ctypes.byref(opts),
                                     ctypes.byref(handle)))
-        return cls(handle)
+        p = cls(handle)
+        p._launched = True
+        return p
 
     @classmethod
     def attach(cls, pid: int) -> "Process":
@@ -325,6 +328,7 @@ class Process:
         negative value raises ValueError. Raises Timeout, or Exited once no thread is left (see
         exit_status). Returns at once if already stopped.
         """
+        open_at_start = not self._closed
         if timeout is not None and timeout < 0:
             if timeout != -1:
                 raise ValueError(f"timeout is {timeout}; it must be None or -1 (forever) or >= 0")
@@ -342,6 +346,13 @@ class Process:
                 return trigger.value
             if rc == _lib.E_TIMEOUT and (deadline is None or time.monotonic() < deadline):
                 continue
+            if rc == _lib.E_INVALID_HANDLE and open_at_start and self._closed:
+                # close() on another thread between two slices of this wait: report what it
+                # did to the process, as the library does for a wait it interrupts.
+                if self._launched:
+                    raise error_for(_lib.E_EXITED, "close() on another thread killed the process")
+                raise error_for(_lib.E_BAD_STATE,
+                                "close() on another thread detached the process")
             raise error_for(rc)
 
     async def wait_stop_async(self, timeout: Optional[float] = None) -> int:
