@@ -162,29 +162,23 @@ static void run_case(enum call call, enum ending ending) {
 
     if (ending != FREE_ATTACHED && ending != FREE_LAUNCHED) ptrace_dbg_process_free(p);
     if (untraced > 0) kill_child(untraced);
+    close(out_fd);
     if (ending == DETACH) { /* a launched process detached stays our child */
         kill(r.pid, SIGKILL);
         waitpid(r.pid, NULL, 0);
     }
 }
 
-#define ENDING_ROW(call)                                                           \
-    TEST(call##_blocked_while_detach_ends_the_handle) { run_case(call, DETACH); }  \
-    TEST(call##_blocked_while_free_ends_an_attached_handle) {                      \
-        run_case(call, FREE_ATTACHED);                                             \
-    }                                                                              \
-    TEST(call##_blocked_while_free_ends_a_launched_handle) {                       \
-        run_case(call, FREE_LAUNCHED);                                             \
-    }                                                                              \
-    TEST(call##_blocked_while_kill_ends_the_handle) { run_case(call, KILL_CALL); } \
-    TEST(call##_blocked_while_the_process_is_killed_from_outside) {                \
-        run_case(call, SIGKILL_OUTSIDE);                                           \
+/* One test per blocking call, over every ending (a failure names both). */
+#define ENDING_ROW(name, call)                                                     \
+    TEST(name##_blocked_on_one_thread_while_another_ends_the_handle) {             \
+        for (enum ending e = DETACH; e <= SIGKILL_OUTSIDE; e++) run_case(call, e); \
     }
 
-ENDING_ROW(WAIT_STOP)
-ENDING_ROW(STEP)
-ENDING_ROW(STOP)
-ENDING_ROW(KILL)
+ENDING_ROW(wait_stop, WAIT_STOP)
+ENDING_ROW(step, STEP)
+ENDING_ROW(stop, STOP)
+ENDING_ROW(kill, KILL)
 
 /* ----- a handle in a forked child of the host ----- */
 
