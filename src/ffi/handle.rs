@@ -12,7 +12,9 @@
 //! A handle works only in the process that created it: in a child the host forked, the
 //! library's threads (one monitor per traced process) do not exist, so any call would wait
 //! forever for them. Each entry remembers the pid that created it, and a lookup from another
-//! pid fails at once with `PTRACE_DBG_E_INVALID_HANDLE` (issue 10).
+//! pid fails at once with `PTRACE_DBG_E_INVALID_HANDLE` (issue 10). The current pid is cached
+//! in a word the kernel zeroes in a forked child (`sys::fork`), so the check costs a load,
+//! not a getpid per call.
 //!
 //! The registry lock is held only for the map operation, never across an engine call: the
 //! `Arc` returned by [`Registry::get`] keeps the object alive while a call uses it, even if
@@ -25,6 +27,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Bits 63..48 of every handle ("PD"): bit 63 clear, bit 62 set, so never canonical.
@@ -36,6 +39,26 @@ const ID_MASK: u64 = (1 << ID_BITS) - 1;
 
 /// This copy of the library's salt. RandomState is seeded from the OS's random source.
 static SALT: Lazy<u64> = Lazy::new(|| RandomState::new().hash_one(std::process::id()) & ID_MASK);
+
+/// The pid cache: a word that reads 0 in a forked child; None where the kernel lacks
+/// MADV_WIPEONFORK (then every check asks getpid).
+static PID_WORD: Lazy<Option<&'static AtomicI32>> =
+    Lazy::new(|| crate::sys::fork::wipe_on_fork_word().ok());
+
+/// This process's pid: from the cache, refilled after a fork.
+fn current_pid() -> u32 {
+    let Some(word) = *PID_WORD else {
+        return std::process::id();
+    };
+    match word.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            word.store(pid as i32, Ordering::Relaxed);
+            pid
+        }
+        pid => pid as u32,
+    }
+}
 
 /// Handles of one kind: `T` is the Rust object, `H` the opaque C type the handle points to.
 pub struct Registry<T, H> {
@@ -79,7 +102,7 @@ impl<T, H> Registry<T, H> {
         }
         state.issued += 1;
         let handle = TAG | ((state.issued ^ *SALT) & ID_MASK);
-        state.live.insert(handle, (value, std::process::id()));
+        state.live.insert(handle, (value, current_pid()));
         Ok(handle as *mut H)
     }
 
@@ -105,7 +128,7 @@ impl<T, H> Registry<T, H> {
 
     /// INVALID_HANDLE when this is not the process that created the handle (a forked child).
     fn same_process(&self, key: u64, creator: u32) -> Result<(), Failure> {
-        let me = std::process::id();
+        let me = current_pid();
         if me == creator {
             Ok(())
         } else {
@@ -208,6 +231,12 @@ mod tests {
         assert_eq!(*registry.get(live).unwrap(), 7);
         // SAFETY: `heap` came from Box::into_raw above and was only compared, never freed.
         drop(unsafe { Box::from_raw(heap) });
+    }
+
+    #[test]
+    fn the_pid_cache_is_this_process_pid() {
+        assert_eq!(current_pid(), std::process::id());
+        assert_eq!(current_pid(), std::process::id()); // from the cache this time
     }
 
     #[test]
