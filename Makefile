@@ -134,12 +134,14 @@ install: all
 	@$(LDCONFIG_STEP)
 
 # A real install (no DESTDIR) as root refreshes the dynamic linker's cache, as most C
-# libraries' install rules do; otherwise say what the user has to do.
+# libraries' install rules do; then, if the linker still cannot find the library (a LIBDIR
+# outside /etc/ld.so.conf*, or no root), it says what to do.
 define LDCONFIG_STEP
-if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
-	echo "ldconfig"; ldconfig; \
-elif [ -z "$(DESTDIR)" ]; then \
-	echo "note: run 'sudo ldconfig' ($(LIBDIR) in /etc/ld.so.conf*), or set LD_LIBRARY_PATH=$(LIBDIR), or link with -Wl,-rpath,$(LIBDIR)"; \
+if [ -z "$(DESTDIR)" ]; then \
+	if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then echo ldconfig; ldconfig; fi; \
+	if ! { command -v ldconfig >/dev/null && ldconfig -p | grep -qF "$(LIBDIR)/libptrace_dbg.so.$(MAJOR)"; }; then \
+		echo "note: the dynamic linker does not find $(LIBDIR)/libptrace_dbg.so.$(MAJOR) yet: run 'sudo ldconfig' if $(LIBDIR) is in /etc/ld.so.conf*, else set LD_LIBRARY_PATH=$(LIBDIR) or link with -Wl,-rpath,$(LIBDIR)"; \
+	fi; \
 fi
 endef
 
