@@ -141,6 +141,82 @@ static void codes_text(const int *codes, char *buf, size_t size) {
                               ptrace_dbg_strerror(*codes));
 }
 
+/* Issue 10: a message says each thing once ("execve: ENOENT: No such file or directory (No such
+ * file or directory)", "timed out: timed out: ..." were not) and counts in good grammar ("1
+ * threads" was not). Returns what is wrong with `message`, or NULL. Checked on every message
+ * this test provokes. */
+static const char *badly_worded(const char *message, char *why, size_t size) {
+    /* Segments between ':', ';', ',', '(' and ')', compared without case: none twice. */
+    char segs[32][128];
+    int nseg = 0;
+    size_t len = 0;
+    for (const char *c = message;; c++) {
+        int end = *c == '\0' || strchr(":;,()", *c) != NULL;
+        if (!end) { /* a segment longer than the buffer is compared by its start */
+            if (nseg < 32 && len + 1 < sizeof segs[0] && (len > 0 || *c != ' '))
+                segs[nseg][len++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+            continue;
+        }
+        while (len > 0 && segs[nseg][len - 1] == ' ') len--;
+        if (nseg < 32) {
+            segs[nseg][len] = '\0';
+            if (len >= 2) {
+                for (int i = 0; i < nseg; i++)
+                    if (strcmp(segs[i], segs[nseg]) == 0) {
+                        snprintf(why, size, "says \"%s\" twice", segs[nseg]);
+                        return why;
+                    }
+                nseg++;
+            }
+        }
+        len = 0;
+        if (*c == '\0') break;
+    }
+    /* Words (letters only, without case; tokens with digits such as 0x55af are skipped): no
+     * run of three twice. */
+    char words[64][32];
+    int nw = 0;
+    for (const char *c = message; *c && nw < 64;) {
+        int alpha = 1;
+        size_t n = 0;
+        const char *w = c;
+        while ((*c | 32) >= 'a' && (*c | 32) <= 'z' ? 1 : (*c >= '0' && *c <= '9' ? (alpha = 0, 1) : 0)) {
+            if (n + 1 < sizeof words[0]) words[nw][n++] = (char)(*c | 32);
+            c++;
+        }
+        if (c == w) {
+            c++;
+            continue;
+        }
+        if (alpha) words[nw++][n] = '\0';
+    }
+    for (int i = 0; i + 2 < nw; i++)
+        for (int j = i + 1; j + 2 < nw; j++)
+            if (!strcmp(words[i], words[j]) && !strcmp(words[i + 1], words[j + 1]) &&
+                !strcmp(words[i + 2], words[j + 2])) {
+                snprintf(why, size, "says \"%s %s %s\" twice", words[i], words[i + 1],
+                         words[i + 2]);
+                return why;
+            }
+    /* "1 threads": a lone 1 before a plural of what the library counts. */
+    static const char *const PLURALS[] = {"threads", "bytes", "breakpoints", "processes",
+                                          "handles", "registers", "seconds", "entries",
+                                          "arguments", "stops", "times", NULL};
+    for (const char *c = message; (c = strstr(c, "1 ")) != NULL; c++) {
+        if (c > message && ((c[-1] >= '0' && c[-1] <= '9') || c[-1] == '.' || c[-1] == '-' ||
+                            c[-1] == 'x'))
+            continue;
+        for (int i = 0; PLURALS[i]; i++) {
+            size_t n = strlen(PLURALS[i]);
+            if (!strncmp(c + 2, PLURALS[i], n) && !((c[2 + n] | 32) >= 'a' && (c[2 + n] | 32) <= 'z')) {
+                snprintf(why, size, "says \"1 %s\"", PLURALS[i]);
+                return why;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* The result of the case: `rc` must be one of `codes`; a failure must come with a fresh
  * message and untouched out-parameters. */
 static void end_case(int rc, const int *codes) {
@@ -154,8 +230,11 @@ static void end_case(int rc, const int *codes) {
         return;
     }
     if (rc == OK) return;
+    char why[256];
     if (message == NULL || message[0] == '\0')
         fail_case("returned %d (%s) with an empty last error", rc, ptrace_dbg_strerror(rc));
+    else if (badly_worded(message, why, sizeof why))
+        fail_case("last error \"%s\" %s", message, why);
     else if (strcmp(message, marker_error) == 0)
         fail_case("returned %d (%s) without setting the last error", rc,
                   ptrace_dbg_strerror(rc));

@@ -45,7 +45,8 @@
 #define PTRACE_DBG_E_INVALID_ARGUMENT -1
 
 /**
- * The process handle is NULL, was freed, or never was a handle.
+ * The process handle is NULL, was freed, never was a handle, or belongs to the parent of this
+ * forked process (handles do not survive fork).
  */
 #define PTRACE_DBG_E_INVALID_HANDLE -2
 
@@ -451,7 +452,9 @@ int ptrace_dbg_pid(const struct ptrace_dbg_process *p, int32_t *out);
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it exited
  * first), `PTRACE_DBG_E_BAD_STATE` (already detached), `PTRACE_DBG_E_TIMEOUT` (a thread
- * never stopped). Callable running or stopped, from any thread.
+ * never stopped). Callable running or stopped, from any thread. Calls blocked meanwhile on
+ * other threads (`ptrace_dbg_wait_stop`, `_stop`, `_step`) return `PTRACE_DBG_E_BAD_STATE`
+ * once the detach is done, never `PTRACE_DBG_OK` for the stop the detach makes first.
  */
 int ptrace_dbg_detach(struct ptrace_dbg_process *p);
 
@@ -462,7 +465,8 @@ int ptrace_dbg_detach(struct ptrace_dbg_process *p);
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it had
  * already exited), `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT`. Callable
- * running or stopped, from any thread.
+ * running or stopped, from any thread. Calls blocked meanwhile on other threads
+ * (`ptrace_dbg_wait_stop`, `_stop`, `_step`) return `PTRACE_DBG_E_EXITED`.
  */
 int ptrace_dbg_kill(struct ptrace_dbg_process *p);
 
@@ -471,7 +475,9 @@ int ptrace_dbg_kill(struct ptrace_dbg_process *p);
  * running, untraced, without our breakpoints); a launched one is killed and reaped. Then the
  * library's monitor thread for it ends and the handle is dead: every later call with it gives
  * `PTRACE_DBG_E_INVALID_HANDLE`. Freeing it again is harmless: nothing happens except that
- * `ptrace_dbg_last_error()` says the handle was freed.
+ * `ptrace_dbg_last_error()` says the handle was freed. In a child the host forked, the handle
+ * is not the child's: nothing happens (the parent's process is untouched) and
+ * `ptrace_dbg_last_error()` says so.
  *
  * Callable running or stopped, from any thread, also while other threads are inside calls on
  * the same handle: the handle is retired at once, so new calls fail, and the process is
@@ -505,7 +511,9 @@ int ptrace_dbg_exit_status(const struct ptrace_dbg_process *p,
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED`,
  * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT` (a thread did not stop within
- * 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread.
+ * 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread. A stop
+ * that meets another thread's detach or kill returns `PTRACE_DBG_E_BAD_STATE` or
+ * `PTRACE_DBG_E_EXITED` once that call is done.
  */
 int ptrace_dbg_stop(struct ptrace_dbg_process *p);
 
@@ -533,6 +541,10 @@ int ptrace_dbg_continue(struct ptrace_dbg_process *p);
  * no thread is left (then see `ptrace_dbg_exit_status`); `PTRACE_DBG_E_BAD_STATE` (detached);
  * `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`.
  * Callable running or stopped, from any thread, by several at once (all of them wake).
+ * While another thread detaches, kills or frees the process, a wait returns what that call
+ * left (`PTRACE_DBG_E_BAD_STATE` or `PTRACE_DBG_E_EXITED`), never `PTRACE_DBG_OK` for the
+ * stop a detach makes on its way out; a wait whose time runs out first gets
+ * `PTRACE_DBG_E_TIMEOUT`.
  *
  * # Safety
  * `trigger_tid` must be NULL or writable.
@@ -563,7 +575,9 @@ int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
  * A thread stopped inside a blocking system call, or on a `syscall` instruction, re-enters
  * the call when stepped, and the step ends only when the call returns: this function gives up
  * after 30 s with `PTRACE_DBG_E_TIMEOUT`, leaving the process running (that thread stepping);
- * `ptrace_dbg_stop` from any thread ends the step earlier.
+ * `ptrace_dbg_stop` from any thread ends the step earlier (then `PTRACE_DBG_OK`), and so do
+ * `ptrace_dbg_detach`, `_kill` and `_process_free` (then `PTRACE_DBG_E_BAD_STATE` or
+ * `PTRACE_DBG_E_EXITED`).
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
  * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when
@@ -650,8 +664,9 @@ int ptrace_dbg_get_regs(struct ptrace_dbg_process *p, int32_t tid, struct ptrace
 
 /**
  * Writes every register of thread `tid`. Setting `rip` onto a breakpoint is fine: the next
- * continue steps over it first. The kernel rejects some values (e.g. a non-canonical `rip`
- * or bad segment selectors): `PTRACE_DBG_E_OS`.
+ * continue steps over it first. The kernel refuses some values with `PTRACE_DBG_E_OS` (EIO):
+ * bad segment selectors (`cs`, `ss`, `ds`, ...) and a non-canonical `fs_base` or `gs_base`.
+ * It accepts a non-canonical `rip`: the thread then gets SIGSEGV when it resumes.
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (running or detached),
  * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_OS`,

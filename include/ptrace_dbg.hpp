@@ -123,13 +123,17 @@ inline std::string_view version() noexcept { return ptrace_dbg_version(); }
 inline std::string_view signal_name(int32_t signo) noexcept { return ptrace_dbg_signal_name(signo); }
 
 // The exception every throwing call of this wrapper throws for a PTRACE_DBG_E_* result.
-// what() is "FUNCTION: DETAIL: STRERROR-TEXT".
+// what() is "FUNCTION: DETAIL: STRERROR-TEXT", each part once: the strerror text is left out
+// when DETAIL already says it ("ptrace_dbg_wait_stop: the process has exited").
 class error : public std::system_error {
 public:
     error(int code, const char *function, std::string detail, std::size_t bytes_done = 0)
         : std::system_error(code, category(), make_what(function, detail)),
+          what_(std::make_shared<const std::string>(make_full_what(code, function, detail))),
           detail_(std::make_shared<const std::string>(std::move(detail))),
           bytes_done_(bytes_done) {}
+
+    const char *what() const noexcept override { return what_->c_str(); }
 
     // ptrace_dbg_last_error() as it was when the call failed ("" if it said nothing).
     const std::string &detail() const noexcept { return *detail_; }
@@ -142,8 +146,15 @@ private:
         if (!detail.empty()) what += ": " + detail;
         return what;
     }
+    static std::string make_full_what(int code, const char *function, const std::string &detail) {
+        std::string what = make_what(function, detail);
+        const char *text = ptrace_dbg_strerror(code);
+        if (detail.find(text) == std::string::npos) what += std::string(": ") + text;
+        return what;
+    }
 
     // Shared so that copying the exception cannot throw.
+    std::shared_ptr<const std::string> what_;
     std::shared_ptr<const std::string> detail_;
     std::size_t bytes_done_;
 };

@@ -317,6 +317,19 @@ void errors_carry_code_text_and_detail() {
         CHECK(std::string(e.what()).find(ptrace_dbg_strerror(PTRACE_DBG_E_OS)) != std::string::npos);
         CHECK(std::string(e.what()).find("ptrace_dbg_launch") != std::string::npos);
     }
+    // Each part of what() once (issue 10: "the process has exited: the process has exited").
+    {
+        pd::process p = pd::process::launch("/bin/true");
+        p.kill();
+        try {
+            p.stop();
+            fail(__FILE__, __LINE__, "stop after kill did not throw");
+        } catch (const pd::error &e) {
+            std::string what = e.what(), text = ptrace_dbg_strerror(PTRACE_DBG_E_EXITED);
+            CHECK(what.find(text) != std::string::npos);
+            CHECK(what.find(text) == what.rfind(text));
+        }
+    }
     // The same through std::error_code: no exception, an empty process.
     std::error_code ec;
     pd::process none = pd::process::launch("/nonexistent/program", {}, std::nullopt, {}, ec);

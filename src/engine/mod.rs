@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod breakpoints;
+pub mod ending;
 pub mod error;
 pub(crate) mod log;
 pub mod monitor;

@@ -3,6 +3,7 @@
 //! queries read the monitor's published snapshot.
 
 use super::breakpoints::Memory;
+use super::ending::Ending;
 use super::monitor::{self, Monitor, Snapshot, Start};
 use super::thread::{Cause, ThreadInfo, ThreadState};
 use super::tracer::{ExitStatus, RunState};
@@ -51,6 +52,8 @@ pub struct Process {
     /// from their check to the end of the transfer; continue, step and detach hold it
     /// exclusively, so no transfer overlaps a resume (or a breakpoint's lift for a step-over).
     resume_guard: std::sync::RwLock<()>,
+    /// Detach and kill calls under way, so blocked calls report the end, not its stop.
+    ending: Ending,
 }
 
 fn cstring(s: &OsStr, what: &str) -> Result<CString> {
@@ -137,7 +140,14 @@ impl Process {
 
     fn new(monitor: Monitor, pid: i32, launched: bool) -> Result<Process> {
         let memory = monitor.shared.call(|t| Ok(t.memory()))?;
-        Ok(Process { pid, launched, monitor, memory, resume_guard: std::sync::RwLock::new(()) })
+        Ok(Process {
+            pid,
+            launched,
+            monitor,
+            memory,
+            resume_guard: std::sync::RwLock::new(()),
+            ending: Ending::default(),
+        })
     }
 
     /// The process id.
@@ -193,8 +203,14 @@ impl Process {
         })
     }
 
-    /// Stops every thread; returns when all are stopped.
+    /// Stops every thread; returns when all are stopped. EXITED or BAD_STATE, not OK, when
+    /// another thread's detach or kill ends the process's tracing meanwhile.
     pub fn stop(&self) -> Result<()> {
+        self.ending.settle(&self.monitor.shared, self.stop_for_ending(), None)
+    }
+
+    /// `stop` without the wait for ending calls, for those calls themselves.
+    fn stop_for_ending(&self) -> Result<()> {
         settled(self.monitor.shared.call_until_quiet(STOP_WAIT, |t| t.request_stop())?)
     }
 
@@ -210,7 +226,10 @@ impl Process {
         let deadline = timeout.map(|t| Instant::now() + t);
         let quiet = |s: &Snapshot| (s.run != RunState::Running).then_some((s.run, s.trigger));
         match self.monitor.shared.wait_for(deadline, quiet) {
-            Ok((RunState::Stopped, trigger)) => Ok(trigger),
+            // The stop may be a detach's or a kill's on another thread: report their outcome.
+            Ok((RunState::Stopped, trigger)) => {
+                self.ending.settle(&self.monitor.shared, Ok(trigger), deadline)
+            }
             Ok((RunState::Exited, _)) => Err(Error::Exited),
             Ok(_) => Err(Error::BadState("the process was detached".into())),
             Err(_) => Err(Error::Timeout("the process is still running".into())),
@@ -224,9 +243,10 @@ impl Process {
 
     /// Stops, detaches every thread; the process runs on untraced.
     pub fn detach(&self) -> Result<()> {
+        let _ending = self.ending.begin();
         let deadline = Instant::now() + STOP_WAIT;
         loop {
-            self.stop()?;
+            self.stop_for_ending()?;
             let detached = {
                 let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
                 self.monitor.shared.call(|t| t.detach())
@@ -243,6 +263,7 @@ impl Process {
 
     /// SIGKILLs the process and waits for it to be reaped.
     pub fn kill(&self) -> Result<()> {
+        let _ending = self.ending.begin();
         match self.monitor.shared.call_until_quiet(STOP_WAIT, |t| t.kill()) {
             Ok(RunState::Exited) => Ok(()),
             Ok(other) => Err(Error::Internal(format!("after SIGKILL the process is {other:?}"))),
@@ -266,8 +287,11 @@ impl Process {
     /// Single-steps one stopped thread (over a breakpoint under its PC); the others stay
     /// stopped. Returns when the step is done (or another stop, such as a signal, ended it).
     pub fn step(&self, tid: i32) -> Result<()> {
-        let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
-        settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?)
+        let resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+        let r = settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?);
+        // Released before waiting for a detach, which needs it.
+        drop(resuming);
+        self.ending.settle(&self.monitor.shared, r, None)
     }
 
     /// Holds off resumes for a memory transfer; BadState while one is under way (the process

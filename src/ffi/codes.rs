@@ -10,7 +10,8 @@ pub const PTRACE_DBG_OK: c_int = 0;
 /// An argument is unusable: a NULL pointer, a bad length, an unknown flag bit or enum value,
 /// an index out of range. `ptrace_dbg_last_error()` names the argument.
 pub const PTRACE_DBG_E_INVALID_ARGUMENT: c_int = -1;
-/// The process handle is NULL, was freed, or never was a handle.
+/// The process handle is NULL, was freed, never was a handle, or belongs to the parent of this
+/// forked process (handles do not survive fork).
 pub const PTRACE_DBG_E_INVALID_HANDLE: c_int = -2;
 /// The process or thread is in the wrong state for the call (e.g. registers of a running
 /// thread).

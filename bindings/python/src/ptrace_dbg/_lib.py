@@ -171,7 +171,8 @@ def load() -> Tuple[ctypes.CDLL, str]:
         try:
             lib = ctypes.CDLL(name)
         except OSError as e:
-            errors.append(f"{name}: {e}")
+            # dlopen's text usually names the file already ("libptrace_dbg.so.0: cannot ...").
+            errors.append(str(e) if str(e).startswith(name) else f"{name}: {e}")
             continue
         try:
             _declare(lib)
@@ -186,8 +187,11 @@ def load() -> Tuple[ctypes.CDLL, str]:
             )
         return lib, name
     raise ImportError(
-        "cannot load libptrace_dbg (set PTRACE_DBG_LIBRARY to its path, or `make install`): "
+        "cannot load libptrace_dbg: "
         + "; ".join(errors)
+        + ". After `make install` into a system prefix (/usr/local) run `sudo ldconfig`; for"
+        " another prefix add its lib directory to LD_LIBRARY_PATH, or set PTRACE_DBG_LIBRARY to"
+        " the library's path"
     )
 
 
