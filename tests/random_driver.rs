@@ -91,6 +91,7 @@ fn error_kind(e: &Error) -> &'static str {
         Error::Fault { .. } => "Fault",
         Error::Os { .. } => "Os",
         Error::Internal(_) => "Internal",
+        Error::NotSupported(_) => "NotSupported",
     }
 }
 

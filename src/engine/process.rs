@@ -314,6 +314,50 @@ impl Process {
         self.monitor.shared.call(move |t| t.set_regs(tid, &regs))
     }
 
+    /// The FXSAVE image (`user_fpregs_struct`) of a stopped thread (see `engine::xregs`).
+    pub fn get_fpregs(&self, tid: i32) -> Result<[u8; 512]> {
+        self.monitor.shared.call(move |t| t.get_fpregs(tid))
+    }
+
+    /// Replaces the x87 and SSE state of a stopped thread (written before it runs again).
+    pub fn set_fpregs(&self, tid: i32, image: &[u8; 512]) -> Result<()> {
+        let image = *image;
+        self.monitor.shared.call(move |t| t.set_fpregs(tid, &image))
+    }
+
+    /// The raw XSAVE area (`NT_X86_XSTATE`) of a stopped thread, the kernel's exact size.
+    pub fn get_xstate(&self, tid: i32) -> Result<Vec<u8>> {
+        self.monitor.shared.call(move |t| t.get_xstate(tid))
+    }
+
+    /// Writes the raw XSAVE area of a stopped thread (exactly `get_xstate`'s length).
+    pub fn set_xstate(&self, tid: i32, area: &[u8]) -> Result<()> {
+        let area = area.to_vec();
+        self.monitor.shared.call(move |t| t.set_xstate(tid, &area))
+    }
+
+    /// Any register of a stopped thread by name (`engine::xregs::Catalogue`), as little-endian
+    /// bytes of its natural size.
+    pub fn read_register(&self, tid: i32, name: &str) -> Result<Vec<u8>> {
+        let reg = super::xregs::Catalogue::get().lookup(name)?;
+        self.monitor.shared.call(move |t| t.read_register(tid, reg))
+    }
+
+    /// Writes a register of a stopped thread by name; `bytes` must have its natural size.
+    /// Written to the thread before it runs again (debug registers at once).
+    pub fn write_register(&self, tid: i32, name: &str, bytes: &[u8]) -> Result<()> {
+        let reg = super::xregs::Catalogue::get().lookup(name)?;
+        if bytes.len() != reg.size {
+            return Err(Error::InvalidArgument(format!(
+                "register {name} has {} bytes, not {}",
+                reg.size,
+                bytes.len()
+            )));
+        }
+        let bytes = bytes.to_vec();
+        self.monitor.shared.call(move |t| t.write_register(tid, reg, &bytes))
+    }
+
     /// Checks, on the published snapshot, that `tid` is a stopped thread of ours.
     fn check_stopped_thread(&self, tid: i32) -> Result<()> {
         self.with_thread(tid, stopped)

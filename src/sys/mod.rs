@@ -9,3 +9,4 @@ pub mod signal;
 pub mod spawn;
 pub mod wait;
 pub mod x86;
+pub mod xstate;

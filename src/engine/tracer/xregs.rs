@@ -1,0 +1,271 @@
+//! Registers beyond `user_regs_struct`: the FXSAVE image, the raw XSAVE area, and any register
+//! by name (the catalogue and the cache are in `engine::xregs`). Two hooks tie them to the
+//! thread's life: `flush_xregs` before the thread runs (called from `flush_regs`) and
+//! `XRegs::forget` when it leaves its stop (called from `set_state`).
+//!
+//! Every method must be called from the monitor thread.
+
+use super::{thread_error, Tracer};
+use crate::engine::xregs::{self, CachedArea, Location, RegisterInfo};
+use crate::engine::{Error, Result};
+use crate::sys::xstate;
+use nix::errno::Errno;
+
+impl Tracer {
+    /// The cached XSAVE area of stopped thread `tid`, read (one GETREGSET) at its first use in
+    /// this stop.
+    fn xarea(&mut self, tid: i32) -> Result<&mut CachedArea> {
+        self.stopped_thread(tid)?;
+        if self.xregs.cached(tid).is_none() {
+            let mut area = xstate::get(tid)
+                .map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGSET, NT_X86_XSTATE)", e))?;
+            xstate::apply_init_values(&mut area, xstate::layout());
+            return Ok(self.xregs.insert(tid, area));
+        }
+        Ok(self.xregs.cached(tid).expect("checked above"))
+    }
+
+    /// Hook, before thread `tid` runs: writes its XSAVE area back if registers were written
+    /// during this stop (one SETREGSET for all of them). A failure cannot be reported to the
+    /// caller any more (the checks are made when writing), so it is logged.
+    pub(super) fn flush_xregs(&mut self, tid: i32) {
+        if let Some(area) = self.xregs.take_dirty(tid) {
+            if let Err(e) = xstate::set(tid, &area) {
+                crate::engine::log::trace!("thread {tid}: writing back the XSAVE area failed: {e}");
+            }
+        }
+    }
+
+    /// The FXSAVE image (the kernel's `user_fpregs_struct`) of a stopped thread; the 96 bytes
+    /// after xmm15 (reserved, and the kernel's software bytes) read as zeros.
+    pub fn get_fpregs(&mut self, tid: i32) -> Result<[u8; xstate::FXSAVE_SIZE]> {
+        let area = &self.xarea(tid)?.area;
+        let mut out = [0u8; xstate::FXSAVE_SIZE];
+        out[..416].copy_from_slice(&area[..416]);
+        Ok(out)
+    }
+
+    /// Replaces the x87 and SSE state (the first 416 bytes of `image`, through xmm15) of a
+    /// stopped thread; written before it runs again.
+    pub fn set_fpregs(&mut self, tid: i32, image: &[u8; xstate::FXSAVE_SIZE]) -> Result<()> {
+        let cached = self.xarea(tid)?;
+        check_mxcsr(&cached.area, u32::from_le_bytes(image[24..28].try_into().expect("4")))?;
+        let pieces = [
+            xregs::Piece { component: xstate::X87, offset: 0, len: 24 },
+            xregs::Piece { component: xstate::SSE, offset: 24, len: 4 },
+            xregs::Piece { component: xstate::X87, offset: 32, len: 128 },
+            xregs::Piece { component: xstate::SSE, offset: 160, len: 256 },
+        ];
+        for p in pieces {
+            let bytes = &image[p.offset..p.offset + p.len];
+            xregs::write_pieces(&mut cached.area, &[p], bytes);
+        }
+        cached.dirty = true;
+        Ok(())
+    }
+
+    /// The whole XSAVE area of a stopped thread, exactly as long as the kernel's regset, with
+    /// the writes made during this stop and init values for components not in use.
+    pub fn get_xstate(&mut self, tid: i32) -> Result<Vec<u8>> {
+        if !xstate::layout().xsave {
+            return Err(Error::NotSupported("the CPU or kernel has no XSAVE".into()));
+        }
+        Ok(self.xarea(tid)?.area.clone())
+    }
+
+    /// Writes the whole XSAVE area of a stopped thread now (the kernel checks it: the answer is
+    /// the caller's); `area` must be exactly as long as `get_xstate`'s. Pending register writes
+    /// of this stop are replaced by it.
+    pub fn set_xstate(&mut self, tid: i32, area: &[u8]) -> Result<()> {
+        if !xstate::layout().xsave {
+            return Err(Error::NotSupported("the CPU or kernel has no XSAVE".into()));
+        }
+        let size = self.xarea(tid)?.area.len();
+        if area.len() != size {
+            return Err(Error::InvalidArgument(format!(
+                "the XSAVE area of thread {tid} is {size} bytes (what ptrace_dbg_get_xstate \
+                 returns), not {}",
+                area.len()
+            )));
+        }
+        let cached = self.xarea(tid)?;
+        check_mxcsr(&cached.area, u32::from_le_bytes(area[24..28].try_into().expect("4")))?;
+        let result = xstate::set(tid, area);
+        // Whatever the kernel took is what the thread has now: read it again at the next use.
+        self.xregs.forget(tid);
+        result.map_err(|e| match e {
+            Errno::EINVAL | Errno::EFAULT => Error::InvalidArgument(format!(
+                "the kernel refused the XSAVE area ({e}): its header (xstate_bv beyond the \
+                 enabled features, xcomp_bv not 0, reserved bytes) or MXCSR is invalid"
+            )),
+            e => thread_error(tid, "ptrace(PTRACE_SETREGSET, NT_X86_XSTATE)", e),
+        })
+    }
+
+    /// Register `reg` (from the catalogue, available on this machine) of stopped thread `tid`,
+    /// as little-endian bytes of its size.
+    pub fn read_register(&mut self, tid: i32, reg: &RegisterInfo) -> Result<Vec<u8>> {
+        match &reg.location {
+            Location::General(i) => {
+                self.stopped_thread(tid)?;
+                let regs = self.regs(tid).map_err(|e| thread_error(tid, "ptrace(GETREGS)", e))?;
+                Ok(general(&regs)[*i].to_le_bytes().to_vec())
+            }
+            Location::Area(pieces) => Ok(xregs::read_pieces(&self.xarea(tid)?.area, pieces)),
+            Location::Debug(n) => {
+                self.stopped_thread(tid)?;
+                let v = xstate::peek_debugreg(tid, *n)
+                    .map_err(|e| thread_error(tid, "ptrace(PTRACE_PEEKUSER)", e))?;
+                Ok(v.to_le_bytes().to_vec())
+            }
+        }
+    }
+
+    /// Writes register `reg` of stopped thread `tid` from `bytes` (exactly its size). General
+    /// and XSAVE registers go to the thread before it runs again; debug registers at once.
+    pub fn write_register(&mut self, tid: i32, reg: &RegisterInfo, bytes: &[u8]) -> Result<()> {
+        match &reg.location {
+            Location::General(i) => {
+                self.stopped_thread(tid)?;
+                let mut regs =
+                    self.regs(tid).map_err(|e| thread_error(tid, "ptrace(GETREGS)", e))?;
+                let value = u64::from_le_bytes(bytes.try_into().expect("size checked"));
+                set_general(&mut regs, *i, value);
+                let t = self.threads.get_mut(&tid).expect("stopped thread");
+                t.regs = Some(regs);
+                t.regs_dirty = true;
+                // Its PC may now be on a breakpoint: the next continue must check.
+                t.check_pc = true;
+                self.dirty = true;
+                Ok(())
+            }
+            Location::Area(pieces) => {
+                let cached = self.xarea(tid)?;
+                if reg.name == "mxcsr" {
+                    check_mxcsr(&cached.area, u32::from_le_bytes(bytes.try_into().expect("4")))?;
+                }
+                xregs::write_pieces(&mut cached.area, pieces, bytes);
+                cached.dirty = true;
+                Ok(())
+            }
+            Location::Debug(n) => {
+                self.stopped_thread(tid)?;
+                let value = u64::from_le_bytes(bytes.try_into().expect("size checked"));
+                xstate::poke_debugreg(tid, *n, value).map_err(|e| match e {
+                    Errno::EINVAL | Errno::EIO | Errno::EPERM => Error::InvalidArgument(format!(
+                        "the kernel refused {} = {value:#x} ({e})",
+                        reg.name
+                    )),
+                    e => thread_error(tid, "ptrace(PTRACE_POKEUSER)", e),
+                })
+            }
+        }
+    }
+}
+
+/// The kernel refuses (EINVAL, at the write-back where nobody could be told) an MXCSR with bits
+/// outside the CPU's mask: refuse it when it is written instead.
+fn check_mxcsr(area: &[u8], mxcsr: u32) -> Result<()> {
+    let mask = xregs::mxcsr_mask(area);
+    if mxcsr & !mask != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "mxcsr {mxcsr:#x} sets bits the CPU reserves (mask {mask:#x})"
+        )));
+    }
+    Ok(())
+}
+
+/// `user_regs_struct` as an array in `REG_NAMES` order.
+fn general(r: &libc::user_regs_struct) -> [u64; 27] {
+    [
+        r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx, r.rdx,
+        r.rsi, r.rdi, r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base, r.gs_base, r.ds,
+        r.es, r.fs, r.gs,
+    ]
+}
+
+/// Sets field `i` (`REG_NAMES` order) of `user_regs_struct`.
+fn set_general(r: &mut libc::user_regs_struct, i: usize, v: u64) {
+    let field = match i {
+        0 => &mut r.r15,
+        1 => &mut r.r14,
+        2 => &mut r.r13,
+        3 => &mut r.r12,
+        4 => &mut r.rbp,
+        5 => &mut r.rbx,
+        6 => &mut r.r11,
+        7 => &mut r.r10,
+        8 => &mut r.r9,
+        9 => &mut r.r8,
+        10 => &mut r.rax,
+        11 => &mut r.rcx,
+        12 => &mut r.rdx,
+        13 => &mut r.rsi,
+        14 => &mut r.rdi,
+        15 => &mut r.orig_rax,
+        16 => &mut r.rip,
+        17 => &mut r.cs,
+        18 => &mut r.eflags,
+        19 => &mut r.rsp,
+        20 => &mut r.ss,
+        21 => &mut r.fs_base,
+        22 => &mut r.gs_base,
+        23 => &mut r.ds,
+        24 => &mut r.es,
+        25 => &mut r.fs,
+        _ => &mut r.gs,
+    };
+    *field = v;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::arch::REG_NAMES;
+
+    #[test]
+    fn general_and_set_general_follow_reg_names() {
+        let mut r = zeroed();
+        for i in 0..REG_NAMES.len() {
+            set_general(&mut r, i, 1000 + i as u64);
+        }
+        let all = general(&r);
+        for (i, v) in all.iter().enumerate() {
+            assert_eq!(*v, 1000 + i as u64, "{}", REG_NAMES[i]);
+        }
+        assert_eq!((r.rip, r.rsp, r.eflags), (1016, 1019, 1018));
+    }
+
+    /// A `user_regs_struct` of zeros (libc gives it no Default).
+    fn zeroed() -> libc::user_regs_struct {
+        libc::user_regs_struct {
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            rbp: 0,
+            rbx: 0,
+            r11: 0,
+            r10: 0,
+            r9: 0,
+            r8: 0,
+            rax: 0,
+            rcx: 0,
+            rdx: 0,
+            rsi: 0,
+            rdi: 0,
+            orig_rax: 0,
+            rip: 0,
+            cs: 0,
+            eflags: 0,
+            rsp: 0,
+            ss: 0,
+            fs_base: 0,
+            gs_base: 0,
+            ds: 0,
+            es: 0,
+            fs: 0,
+            gs: 0,
+        }
+    }
+}
