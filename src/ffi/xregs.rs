@@ -154,14 +154,18 @@ pub unsafe extern "C" fn ptrace_dbg_get_xstate(
         let process = PROCESSES.get(p)?;
         // SAFETY: the caller promises `len` is NULL or writable.
         let len = unsafe { args::out(len, "len") }?;
-        // SAFETY: the caller promises `buf` is NULL or writable for `cap` bytes.
-        let buf = unsafe { args::slice_mut(buf.cast::<u8>(), cap, "buf") }?;
+        if buf.is_null() && cap > 0 {
+            return Err(Failure::invalid_argument("argument `buf` is NULL"));
+        }
         let area = process.get_xstate(tid)?;
         len.write(area.len());
         if area.len() > cap {
             return Err(too_small("the XSAVE area", area.len(), cap));
         }
-        buf[..area.len()].copy_from_slice(&area);
+        // SAFETY: the caller promises `buf` is writable for `cap` bytes, so for this prefix
+        // (borrowed only as long as needed, whatever `cap` claims).
+        let buf = unsafe { args::slice_mut(buf.cast::<u8>(), area.len(), "buf") }?;
+        buf.copy_from_slice(&area);
         Ok(())
     })
 }
@@ -192,7 +196,12 @@ pub unsafe extern "C" fn ptrace_dbg_set_xstate(
         if buf.is_null() {
             return Err(Failure::invalid_argument("argument `buf` is NULL"));
         }
-        // SAFETY: the caller promises `buf` is readable for `len` bytes.
+        if len > MAX_XSTATE {
+            return Err(Failure::invalid_argument(format!(
+                "argument `len` is {len}: no XSAVE area is that large (see ptrace_dbg_get_xstate)"
+            )));
+        }
+        // SAFETY: the caller promises `buf` is readable for `len` bytes (bounded above).
         let area = unsafe { args::slice(buf.cast::<u8>(), len, "buf") }?;
         Ok(process.set_xstate(tid, area)?)
     })
@@ -236,8 +245,9 @@ pub unsafe extern "C" fn ptrace_dbg_read_register(
         let name = unsafe { args::c_str(name, "name") }?;
         // SAFETY: the caller promises `size` is NULL or writable.
         let size = unsafe { args::out(size, "size") }?;
-        // SAFETY: the caller promises `buf` is NULL or writable for `cap` bytes.
-        let buf = unsafe { args::slice_mut(buf.cast::<u8>(), cap, "buf") }?;
+        if buf.is_null() && cap > 0 {
+            return Err(Failure::invalid_argument("argument `buf` is NULL"));
+        }
         let name = register_name(name)?;
         let reg = Catalogue::get().lookup(name)?;
         if reg.size > cap {
@@ -245,7 +255,9 @@ pub unsafe extern "C" fn ptrace_dbg_read_register(
             return Err(too_small(&format!("register {name}"), reg.size, cap));
         }
         let bytes = process.read_register(tid, name)?;
-        buf[..bytes.len()].copy_from_slice(&bytes);
+        // SAFETY: the caller promises `buf` is writable for `cap` bytes, so for this prefix.
+        let buf = unsafe { args::slice_mut(buf.cast::<u8>(), bytes.len(), "buf") }?;
+        buf.copy_from_slice(&bytes);
         size.write(bytes.len());
         Ok(())
     })
@@ -281,9 +293,17 @@ pub unsafe extern "C" fn ptrace_dbg_write_register(
         if buf.is_null() {
             return Err(Failure::invalid_argument("argument `buf` is NULL"));
         }
-        // SAFETY: the caller promises `buf` is readable for `size` bytes.
+        let name = register_name(name)?;
+        let reg = Catalogue::get().lookup(name)?;
+        if size != reg.size {
+            return Err(Failure::invalid_argument(format!(
+                "argument `size` is {size}; register {name} has {} bytes",
+                reg.size
+            )));
+        }
+        // SAFETY: the caller promises `buf` is readable for `size` bytes (the register's).
         let bytes = unsafe { args::slice(buf.cast::<u8>(), size, "buf") }?;
-        Ok(process.write_register(tid, register_name(name)?, bytes)?)
+        Ok(process.write_register(tid, name, bytes)?)
     })
 }
 
@@ -353,6 +373,9 @@ fn register_name(name: &std::ffi::CStr) -> Result<&str, Failure> {
         ))
     })
 }
+
+/// Larger than any XSAVE area (11,008 bytes with AMX today): a `len` beyond it is a mistake.
+const MAX_XSTATE: usize = 1 << 20;
 
 fn too_small(what: &str, needed: usize, cap: usize) -> Failure {
     Failure::new(
