@@ -24,7 +24,8 @@ def pattern(phase: int, seed: int, reg: int, n: int) -> bytes:
 @unittest.skipUnless(os.access(XREGS, os.X_OK), f"{XREGS} is not built (make tracees)")
 class RegistersTest(unittest.TestCase):
     def stopped_at_checkpoint(self, *args: str):
-        p = Process.launch([XREGS, *args])
+        with open(os.devnull, "wb") as devnull:  # its "features" line
+            p = Process.launch([XREGS, *args], stdout=devnull)
         self.addCleanup(p.close)
         # The tracee runs its patterns only after main starts; its symbols need the mapping.
         p.add_breakpoint(symbol(p, "xregs_checkpoint", XREGS))
