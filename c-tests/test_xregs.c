@@ -467,3 +467,56 @@ TEST(xregs_bad_names_sizes_values_and_states_are_refused) {
     close(fd);
     ptrace_dbg_process_free(p);
 }
+
+TEST(xregs_initial_state_reads_as_initial_values_and_a_write_sets_the_component_bit) {
+    /* At the exec stop nothing has run: the kernel gives the thread a fresh FPU state. */
+    int fd;
+    ptrace_dbg_process *p = launch_xregs((const char *const[]){"0", NULL}, 0, &fd);
+    pid_t pid = pid_of(p);
+    unsigned f = cpu_features();
+    size_t len;
+    uint8_t *area = get_area(p, pid, &len);
+    uint64_t bv;
+    memcpy(&bv, area + 512, 8);
+    uint16_t fcw;
+    memcpy(&fcw, area, 2);
+    CHECK_EQ_INT(fcw, 0x037f); /* FNINIT's control word, whether or not x87 is in use */
+    ptrace_dbg_fpregs fp;
+    CHECK_OK(ptrace_dbg_get_fpregs(p, pid, &fp));
+    CHECK_EQ_INT(fp.cwd, 0x037f);
+    CHECK_EQ_INT(fp.mxcsr & 0xffbf, 0x1f80);
+    if (!(f & XREGS_AVX)) {
+        printf("xregs: skipping the AVX init-state check: no avx\n");
+    } else {
+        size_t avx = component_offset(2);
+        uint8_t zero[16] = {0}, upper[16];
+        if (bv & 4) {
+            printf("xregs: AVX already in use at exec; init-state bytes not checked\n");
+        } else {
+            for (int i = 0; i < 16; i++) CHECK(memcmp(area + avx + 16 * i, zero, 16) == 0);
+        }
+        /* Write ymm5: its upper half goes to the AVX component, whose bit is set. */
+        uint8_t ymm5[32];
+        for (int i = 0; i < 32; i++) ymm5[i] = (uint8_t)(0x50 + i);
+        CHECK_OK(ptrace_dbg_write_register(p, pid, "ymm5", ymm5, 32));
+        free(area);
+        area = get_area(p, pid, &len);
+        memcpy(&bv, area + 512, 8);
+        CHECK((bv & 6) == 6);
+        memcpy(upper, area + avx + 16 * 5, 16);
+        CHECK(memcmp(upper, ymm5 + 16, 16) == 0);
+        /* One single step later (the write went to the kernel before it), the kernel has it. */
+        CHECK_OK(ptrace_dbg_step(p, pid));
+        uint8_t back[64];
+        read_reg(p, pid, "ymm5", back, 32);
+        CHECK(memcmp(back, ymm5, 32) == 0);
+        free(area);
+        area = get_area(p, pid, &len);
+        memcpy(&bv, area + 512, 8);
+        CHECK(bv & 4);
+    }
+    free(area);
+    expect_exit_ok(p); /* its own patterns are loaded later and unaffected */
+    close(fd);
+    ptrace_dbg_process_free(p);
+}
