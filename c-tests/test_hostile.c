@@ -895,6 +895,8 @@ static void bad_arguments_stopped(const struct world *w) {
         CHECK_OK(ptrace_dbg_reg_index(refused[i].reg, &index));
         CASE(CODES(E_OS), ptrace_dbg_set_reg(p, tid, index, refused[i].value),
              "set_reg(%s = %#" PRIx64 ")", refused[i].reg, refused[i].value);
+        CASE(CODES(E_OS), ptrace_dbg_write_register(p, tid, refused[i].reg, &refused[i].value, 8),
+             "write_register(%s = %#" PRIx64 ")", refused[i].reg, refused[i].value);
         ptrace_dbg_regs regs = w->stopped_regs;
         uint64_t *fields = (uint64_t *)&regs;
         fields[index] = refused[i].value;

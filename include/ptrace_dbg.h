@@ -915,12 +915,15 @@ int ptrace_dbg_read_register(struct ptrace_dbg_process *p,
  * `tid` from `size` little-endian bytes, exactly the register's size. The general and the
  * x87/SSE/AVX/AVX-512 registers reach the thread before it runs again (all of one stop in
  * one PTRACE_SETREGS and one PTRACE_SETREGSET); a component written leaves its initial state.
- * Debug registers are written at once (the kernel checks them).
+ * Registers the kernel checks are written at once, so a refusal is reported here: the
+ * segment selectors and `fs_base`/`gs_base` (`PTRACE_DBG_E_OS`, as `ptrace_dbg_set_regs`) and
+ * the debug registers.
  *
  * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `name` or `buf`, a name no
  * register has, `size` not the register's size, an `mxcsr` with reserved bits, a debug
  * register value the kernel refuses); `PTRACE_DBG_E_NOT_SUPPORTED` (a register this CPU or
- * kernel lacks); `PTRACE_DBG_E_BAD_STATE`; `PTRACE_DBG_E_NO_SUCH_THREAD`;
+ * kernel lacks); `PTRACE_DBG_E_OS` (a segment value the kernel refuses);
+ * `PTRACE_DBG_E_BAD_STATE`; `PTRACE_DBG_E_NO_SUCH_THREAD`;
  * `PTRACE_DBG_E_EXITED`; `PTRACE_DBG_E_OS`; `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any
  * thread while stopped.
  *

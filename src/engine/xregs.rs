@@ -215,7 +215,7 @@ impl XRegs {
     }
 }
 
-/// Copies `reg`'s bytes out of `area` into a new vector.
+/// A register's bytes: its pieces of `area`, concatenated.
 pub fn read_pieces(area: &[u8], pieces: &[Piece]) -> Vec<u8> {
     let mut out = Vec::with_capacity(pieces.iter().map(|p| p.len).sum());
     for p in pieces {

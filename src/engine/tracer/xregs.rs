@@ -8,7 +8,8 @@
 use super::{thread_error, Tracer};
 use crate::engine::xregs::{self, CachedArea, Location, RegisterInfo};
 use crate::engine::{Error, Result};
-use crate::sys::xstate;
+use crate::sys::arch::REG_NAMES;
+use crate::sys::{ptrace, xstate};
 use nix::errno::Errno;
 
 impl Tracer {
@@ -131,9 +132,17 @@ impl Tracer {
                     self.regs(tid).map_err(|e| thread_error(tid, "ptrace(GETREGS)", e))?;
                 let value = u64::from_le_bytes(bytes.try_into().expect("size checked"));
                 set_general(&mut regs, *i, value);
+                // The kernel checks segment selectors and bases (privilege level, a user
+                // address): those are written at once, so a refusal reaches the caller
+                // instead of being lost at the resume. The rest wait for it.
+                let checked = KERNEL_CHECKED.contains(&REG_NAMES[*i]);
+                if checked {
+                    ptrace::set_regs(tid, &regs)
+                        .map_err(|e| thread_error(tid, "ptrace(PTRACE_SETREGS)", e))?;
+                }
                 let t = self.threads.get_mut(&tid).expect("stopped thread");
                 t.regs = Some(regs);
-                t.regs_dirty = true;
+                t.regs_dirty = !checked;
                 // Its PC may now be on a breakpoint: the next continue must check.
                 t.check_pc = true;
                 self.dirty = true;
@@ -162,6 +171,9 @@ impl Tracer {
         }
     }
 }
+
+/// General registers whose values the kernel checks on PTRACE_SETREGS.
+const KERNEL_CHECKED: [&str; 8] = ["cs", "ss", "ds", "es", "fs", "gs", "fs_base", "gs_base"];
 
 /// The kernel refuses (EINVAL, at the write-back where nobody could be told) an MXCSR with bits
 /// outside the CPU's mask: refuse it when it is written instead.
@@ -221,7 +233,6 @@ fn set_general(r: &mut libc::user_regs_struct, i: usize, v: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::arch::REG_NAMES;
 
     #[test]
     fn general_and_set_general_follow_reg_names() {
