@@ -47,6 +47,8 @@ pub struct Process {
     monitor: Monitor,
     /// Tracee memory and breakpoints, read and written from the calling thread.
     memory: Arc<Memory>,
+    /// The XSAVE areas read during the current stops, shared with the monitor.
+    xregs: super::xregs::XRegs,
     /// Makes "the thread is stopped" and a memory transfer one step: peek/poke hold it shared
     /// from their check to the end of the transfer; continue, step and detach hold it
     /// exclusively, so no transfer overlaps a resume (or a breakpoint's lift for a step-over).
@@ -137,7 +139,9 @@ impl Process {
 
     fn new(monitor: Monitor, pid: i32, launched: bool) -> Result<Process> {
         let memory = monitor.shared.call(|t| Ok(t.memory()))?;
-        Ok(Process { pid, launched, monitor, memory, resume_guard: std::sync::RwLock::new(()) })
+        let xregs = monitor.shared.call(|t| Ok(t.xregs()))?;
+        let resume_guard = std::sync::RwLock::new(());
+        Ok(Process { pid, launched, monitor, memory, xregs, resume_guard })
     }
 
     /// The process id.
@@ -316,6 +320,15 @@ impl Process {
 
     /// The FXSAVE image (`user_fpregs_struct`) of a stopped thread (see `engine::xregs`).
     pub fn get_fpregs(&self, tid: i32) -> Result<[u8; 512]> {
+        self.check_stopped_thread(tid)?;
+        let cached = self.xregs.with(tid, |c| {
+            let mut out = [0u8; 512];
+            out[..416].copy_from_slice(&c.area[..416]);
+            out
+        });
+        if let Some(image) = cached {
+            return Ok(image);
+        }
         self.monitor.shared.call(move |t| t.get_fpregs(tid))
     }
 
@@ -327,6 +340,12 @@ impl Process {
 
     /// The raw XSAVE area (`NT_X86_XSTATE`) of a stopped thread, the kernel's exact size.
     pub fn get_xstate(&self, tid: i32) -> Result<Vec<u8>> {
+        if crate::sys::xstate::layout().xsave {
+            self.check_stopped_thread(tid)?;
+            if let Some(area) = self.xregs.with(tid, |c| c.area.clone()) {
+                return Ok(area);
+            }
+        }
         self.monitor.shared.call(move |t| t.get_xstate(tid))
     }
 
@@ -340,6 +359,20 @@ impl Process {
     /// bytes of its natural size.
     pub fn read_register(&self, tid: i32, name: &str) -> Result<Vec<u8>> {
         let reg = super::xregs::Catalogue::get().lookup(name)?;
+        // As get_regs: what was read during this stop is at hand, no trip to the monitor.
+        match &reg.location {
+            super::xregs::Location::General(i) => {
+                let regs = self.get_regs(tid)?;
+                return Ok(super::xregs::general(&regs)[*i].to_le_bytes().to_vec());
+            }
+            super::xregs::Location::Area(pieces) => {
+                self.check_stopped_thread(tid)?;
+                if let Some(bytes) = self.xregs.read(tid, pieces) {
+                    return Ok(bytes);
+                }
+            }
+            super::xregs::Location::Debug(_) => {}
+        }
         self.monitor.shared.call(move |t| t.read_register(tid, reg))
     }
 

@@ -21,7 +21,7 @@ use super::{Error, Result};
 use crate::sys::arch::REG_NAMES;
 use crate::sys::xstate::{self, Layout, AVX, HI16_ZMM, OPMASK, PKRU, SSE, X87, ZMM_HI256};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A run of bytes of a register inside the XSAVE area, and the component it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,36 +182,50 @@ pub struct CachedArea {
 }
 
 /// The extended-register state of the tracer: the cached areas of stopped threads.
-#[derive(Debug, Default)]
+///
+/// The monitor thread fills and changes them; API threads read registers straight from them
+/// (`Process::read_register`), as they read the general registers from the published
+/// snapshot, so a read of a register during a stop costs no trip to the monitor after the
+/// first. An area is removed when its thread leaves its stop, before the thread's new state is
+/// published: a reader that finds one reads the registers of the stop the snapshot shows.
+#[derive(Debug, Default, Clone)]
 pub struct XRegs {
-    areas: HashMap<i32, CachedArea>,
+    areas: Arc<Mutex<HashMap<i32, CachedArea>>>,
 }
 
 impl XRegs {
-    /// The cached area of `tid`, if read during this stop.
-    pub fn cached(&mut self, tid: i32) -> Option<&mut CachedArea> {
-        self.areas.get_mut(&tid)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, CachedArea>> {
+        // Nothing panics while holding it; a poisoned map is still consistent.
+        self.areas.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the cached area of `tid`, if it was read during this stop.
+    pub fn with<R>(&self, tid: i32, f: impl FnOnce(&mut CachedArea) -> R) -> Option<R> {
+        self.lock().get_mut(&tid).map(f)
     }
 
     /// Caches a freshly read area.
-    pub fn insert(&mut self, tid: i32, area: Vec<u8>) -> &mut CachedArea {
-        self.areas.insert(tid, CachedArea { area, dirty: false });
-        self.areas.get_mut(&tid).expect("just inserted")
+    pub fn insert(&self, tid: i32, area: Vec<u8>) {
+        self.lock().insert(tid, CachedArea { area, dirty: false });
+    }
+
+    /// Register bytes from the cached area of `tid`, if there is one (any thread).
+    pub fn read(&self, tid: i32, pieces: &[Piece]) -> Option<Vec<u8>> {
+        self.with(tid, |c| read_pieces(&c.area, pieces))
     }
 
     /// Hook: the thread left its stop (resumed, exited, detached): the area is no longer known.
-    pub fn forget(&mut self, tid: i32) {
-        self.areas.remove(&tid);
+    pub fn forget(&self, tid: i32) {
+        self.lock().remove(&tid);
     }
 
     /// Hook: before the thread runs: the area to write back, if it was changed.
-    pub fn take_dirty(&mut self, tid: i32) -> Option<Vec<u8>> {
-        let cached = self.areas.get_mut(&tid)?;
-        if !cached.dirty {
-            return None;
-        }
-        cached.dirty = false;
-        Some(cached.area.clone())
+    pub fn take_dirty(&self, tid: i32) -> Option<Vec<u8>> {
+        self.with(tid, |cached| {
+            let dirty = std::mem::replace(&mut cached.dirty, false);
+            dirty.then(|| cached.area.clone())
+        })
+        .flatten()
     }
 }
 
@@ -248,6 +262,49 @@ pub fn mxcsr_mask(area: &[u8]) -> u32 {
     } else {
         mask
     }
+}
+
+/// `user_regs_struct` as an array in `REG_NAMES` order.
+pub fn general(r: &libc::user_regs_struct) -> [u64; 27] {
+    [
+        r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx, r.rdx,
+        r.rsi, r.rdi, r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base, r.gs_base, r.ds,
+        r.es, r.fs, r.gs,
+    ]
+}
+
+/// Sets field `i` (`REG_NAMES` order) of `user_regs_struct`.
+pub fn set_general(r: &mut libc::user_regs_struct, i: usize, v: u64) {
+    let field = match i {
+        0 => &mut r.r15,
+        1 => &mut r.r14,
+        2 => &mut r.r13,
+        3 => &mut r.r12,
+        4 => &mut r.rbp,
+        5 => &mut r.rbx,
+        6 => &mut r.r11,
+        7 => &mut r.r10,
+        8 => &mut r.r9,
+        9 => &mut r.r8,
+        10 => &mut r.rax,
+        11 => &mut r.rcx,
+        12 => &mut r.rdx,
+        13 => &mut r.rsi,
+        14 => &mut r.rdi,
+        15 => &mut r.orig_rax,
+        16 => &mut r.rip,
+        17 => &mut r.cs,
+        18 => &mut r.eflags,
+        19 => &mut r.rsp,
+        20 => &mut r.ss,
+        21 => &mut r.fs_base,
+        22 => &mut r.gs_base,
+        23 => &mut r.ds,
+        24 => &mut r.es,
+        25 => &mut r.fs,
+        _ => &mut r.gs,
+    };
+    *field = v;
 }
 
 #[cfg(test)]
@@ -320,5 +377,51 @@ mod tests {
         assert_eq!(xstate::read_bv(&area), 1 << SSE | 1 << AVX | 1 << ZMM_HI256);
         assert_eq!(read_pieces(&area, pieces), bytes);
         assert_eq!(&area[176..192], &bytes[..16]);
+    }
+
+    #[test]
+    fn general_and_set_general_follow_reg_names() {
+        let mut r = zeroed();
+        for i in 0..REG_NAMES.len() {
+            set_general(&mut r, i, 1000 + i as u64);
+        }
+        let all = general(&r);
+        for (i, v) in all.iter().enumerate() {
+            assert_eq!(*v, 1000 + i as u64, "{}", REG_NAMES[i]);
+        }
+        assert_eq!((r.rip, r.rsp, r.eflags), (1016, 1019, 1018));
+    }
+
+    /// A `user_regs_struct` of zeros (libc gives it no Default).
+    fn zeroed() -> libc::user_regs_struct {
+        libc::user_regs_struct {
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            rbp: 0,
+            rbx: 0,
+            r11: 0,
+            r10: 0,
+            r9: 0,
+            r8: 0,
+            rax: 0,
+            rcx: 0,
+            rdx: 0,
+            rsi: 0,
+            rdi: 0,
+            orig_rax: 0,
+            rip: 0,
+            cs: 0,
+            eflags: 0,
+            rsp: 0,
+            ss: 0,
+            fs_base: 0,
+            gs_base: 0,
+            ds: 0,
+            es: 0,
+            fs: 0,
+            gs: 0,
+        }
     }
 }

@@ -6,24 +6,29 @@
 //! Every method must be called from the monitor thread.
 
 use super::{thread_error, Tracer};
-use crate::engine::xregs::{self, CachedArea, Location, RegisterInfo};
+use crate::engine::xregs::{self, CachedArea, Location, RegisterInfo, XRegs};
 use crate::engine::{Error, Result};
 use crate::sys::arch::REG_NAMES;
 use crate::sys::{ptrace, xstate};
 use nix::errno::Errno;
 
 impl Tracer {
-    /// The cached XSAVE area of stopped thread `tid`, read (one GETREGSET) at its first use in
-    /// this stop.
-    fn xarea(&mut self, tid: i32) -> Result<&mut CachedArea> {
+    /// Runs `f` on the cached XSAVE area of stopped thread `tid`, read (one GETREGSET) at its
+    /// first use in this stop.
+    fn with_area<R>(&mut self, tid: i32, f: impl FnOnce(&mut CachedArea) -> R) -> Result<R> {
         self.stopped_thread(tid)?;
-        if self.xregs.cached(tid).is_none() {
+        if self.xregs.with(tid, |_| ()).is_none() {
             let mut area = xstate::get(tid)
                 .map_err(|e| thread_error(tid, "ptrace(PTRACE_GETREGSET, NT_X86_XSTATE)", e))?;
             xstate::apply_init_values(&mut area, xstate::layout());
-            return Ok(self.xregs.insert(tid, area));
+            self.xregs.insert(tid, area);
         }
-        Ok(self.xregs.cached(tid).expect("checked above"))
+        Ok(self.xregs.with(tid, f).expect("cached above"))
+    }
+
+    /// The shared cache of XSAVE areas, for `Process`'s reads without the monitor.
+    pub fn xregs(&self) -> XRegs {
+        self.xregs.clone()
     }
 
     /// Hook, before thread `tid` runs: writes its XSAVE area back if registers were written
@@ -40,29 +45,32 @@ impl Tracer {
     /// The FXSAVE image (the kernel's `user_fpregs_struct`) of a stopped thread; the 96 bytes
     /// after xmm15 (reserved, and the kernel's software bytes) read as zeros.
     pub fn get_fpregs(&mut self, tid: i32) -> Result<[u8; xstate::FXSAVE_SIZE]> {
-        let area = &self.xarea(tid)?.area;
-        let mut out = [0u8; xstate::FXSAVE_SIZE];
-        out[..416].copy_from_slice(&area[..416]);
-        Ok(out)
+        self.with_area(tid, |c| {
+            let mut out = [0u8; xstate::FXSAVE_SIZE];
+            out[..416].copy_from_slice(&c.area[..416]);
+            out
+        })
     }
 
     /// Replaces the x87 and SSE state (the first 416 bytes of `image`, through xmm15) of a
     /// stopped thread; written before it runs again.
     pub fn set_fpregs(&mut self, tid: i32, image: &[u8; xstate::FXSAVE_SIZE]) -> Result<()> {
-        let cached = self.xarea(tid)?;
-        check_mxcsr(&cached.area, u32::from_le_bytes(image[24..28].try_into().expect("4")))?;
+        let mxcsr = u32::from_le_bytes(image[24..28].try_into().expect("4 bytes"));
         let pieces = [
             xregs::Piece { component: xstate::X87, offset: 0, len: 24 },
             xregs::Piece { component: xstate::SSE, offset: 24, len: 4 },
             xregs::Piece { component: xstate::X87, offset: 32, len: 128 },
             xregs::Piece { component: xstate::SSE, offset: 160, len: 256 },
         ];
-        for p in pieces {
-            let bytes = &image[p.offset..p.offset + p.len];
-            xregs::write_pieces(&mut cached.area, &[p], bytes);
-        }
-        cached.dirty = true;
-        Ok(())
+        self.with_area(tid, |cached| {
+            check_mxcsr(&cached.area, mxcsr)?;
+            for p in pieces {
+                let bytes = &image[p.offset..p.offset + p.len];
+                xregs::write_pieces(&mut cached.area, &[p], bytes);
+            }
+            cached.dirty = true;
+            Ok(())
+        })?
     }
 
     /// The whole XSAVE area of a stopped thread, exactly as long as the kernel's regset, with
@@ -71,7 +79,7 @@ impl Tracer {
         if !xstate::layout().xsave {
             return Err(Error::NotSupported("the CPU or kernel has no XSAVE".into()));
         }
-        Ok(self.xarea(tid)?.area.clone())
+        self.with_area(tid, |c| c.area.clone())
     }
 
     /// Writes the whole XSAVE area of a stopped thread now (the kernel checks it: the answer is
@@ -81,7 +89,7 @@ impl Tracer {
         if !xstate::layout().xsave {
             return Err(Error::NotSupported("the CPU or kernel has no XSAVE".into()));
         }
-        let size = self.xarea(tid)?.area.len();
+        let (size, mask) = self.with_area(tid, |c| (c.area.len(), xregs::mxcsr_mask(&c.area)))?;
         if area.len() != size {
             return Err(Error::InvalidArgument(format!(
                 "the XSAVE area of thread {tid} is {size} bytes (what ptrace_dbg_get_xstate \
@@ -89,8 +97,7 @@ impl Tracer {
                 area.len()
             )));
         }
-        let cached = self.xarea(tid)?;
-        check_mxcsr(&cached.area, u32::from_le_bytes(area[24..28].try_into().expect("4")))?;
+        check_mxcsr_with(mask, u32::from_le_bytes(area[24..28].try_into().expect("4 bytes")))?;
         let result = xstate::set(tid, area);
         // Whatever the kernel took is what the thread has now: read it again at the next use.
         self.xregs.forget(tid);
@@ -110,9 +117,9 @@ impl Tracer {
             Location::General(i) => {
                 self.stopped_thread(tid)?;
                 let regs = self.regs(tid).map_err(|e| thread_error(tid, "ptrace(GETREGS)", e))?;
-                Ok(general(&regs)[*i].to_le_bytes().to_vec())
+                Ok(xregs::general(&regs)[*i].to_le_bytes().to_vec())
             }
-            Location::Area(pieces) => Ok(xregs::read_pieces(&self.xarea(tid)?.area, pieces)),
+            Location::Area(pieces) => self.with_area(tid, |c| xregs::read_pieces(&c.area, pieces)),
             Location::Debug(n) => {
                 self.stopped_thread(tid)?;
                 let v = xstate::peek_debugreg(tid, *n)
@@ -131,7 +138,7 @@ impl Tracer {
                 let mut regs =
                     self.regs(tid).map_err(|e| thread_error(tid, "ptrace(GETREGS)", e))?;
                 let value = u64::from_le_bytes(bytes.try_into().expect("size checked"));
-                set_general(&mut regs, *i, value);
+                xregs::set_general(&mut regs, *i, value);
                 // The kernel checks segment selectors and bases (privilege level, a user
                 // address): those are written at once, so a refusal reaches the caller
                 // instead of being lost at the resume. The rest wait for it.
@@ -148,15 +155,14 @@ impl Tracer {
                 self.dirty = true;
                 Ok(())
             }
-            Location::Area(pieces) => {
-                let cached = self.xarea(tid)?;
+            Location::Area(pieces) => self.with_area(tid, |cached| {
                 if reg.name == "mxcsr" {
                     check_mxcsr(&cached.area, u32::from_le_bytes(bytes.try_into().expect("4")))?;
                 }
                 xregs::write_pieces(&mut cached.area, pieces, bytes);
                 cached.dirty = true;
                 Ok(())
-            }
+            })?,
             Location::Debug(n) => {
                 self.stopped_thread(tid)?;
                 let value = u64::from_le_bytes(bytes.try_into().expect("size checked"));
@@ -178,105 +184,15 @@ const KERNEL_CHECKED: [&str; 8] = ["cs", "ss", "ds", "es", "fs", "gs", "fs_base"
 /// The kernel refuses (EINVAL, at the write-back where nobody could be told) an MXCSR with bits
 /// outside the CPU's mask: refuse it when it is written instead.
 fn check_mxcsr(area: &[u8], mxcsr: u32) -> Result<()> {
-    let mask = xregs::mxcsr_mask(area);
+    check_mxcsr_with(xregs::mxcsr_mask(area), mxcsr)
+}
+
+/// As `check_mxcsr`, with the mask at hand.
+fn check_mxcsr_with(mask: u32, mxcsr: u32) -> Result<()> {
     if mxcsr & !mask != 0 {
         return Err(Error::InvalidArgument(format!(
             "mxcsr {mxcsr:#x} sets bits the CPU reserves (mask {mask:#x})"
         )));
     }
     Ok(())
-}
-
-/// `user_regs_struct` as an array in `REG_NAMES` order.
-fn general(r: &libc::user_regs_struct) -> [u64; 27] {
-    [
-        r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx, r.rdx,
-        r.rsi, r.rdi, r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base, r.gs_base, r.ds,
-        r.es, r.fs, r.gs,
-    ]
-}
-
-/// Sets field `i` (`REG_NAMES` order) of `user_regs_struct`.
-fn set_general(r: &mut libc::user_regs_struct, i: usize, v: u64) {
-    let field = match i {
-        0 => &mut r.r15,
-        1 => &mut r.r14,
-        2 => &mut r.r13,
-        3 => &mut r.r12,
-        4 => &mut r.rbp,
-        5 => &mut r.rbx,
-        6 => &mut r.r11,
-        7 => &mut r.r10,
-        8 => &mut r.r9,
-        9 => &mut r.r8,
-        10 => &mut r.rax,
-        11 => &mut r.rcx,
-        12 => &mut r.rdx,
-        13 => &mut r.rsi,
-        14 => &mut r.rdi,
-        15 => &mut r.orig_rax,
-        16 => &mut r.rip,
-        17 => &mut r.cs,
-        18 => &mut r.eflags,
-        19 => &mut r.rsp,
-        20 => &mut r.ss,
-        21 => &mut r.fs_base,
-        22 => &mut r.gs_base,
-        23 => &mut r.ds,
-        24 => &mut r.es,
-        25 => &mut r.fs,
-        _ => &mut r.gs,
-    };
-    *field = v;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn general_and_set_general_follow_reg_names() {
-        let mut r = zeroed();
-        for i in 0..REG_NAMES.len() {
-            set_general(&mut r, i, 1000 + i as u64);
-        }
-        let all = general(&r);
-        for (i, v) in all.iter().enumerate() {
-            assert_eq!(*v, 1000 + i as u64, "{}", REG_NAMES[i]);
-        }
-        assert_eq!((r.rip, r.rsp, r.eflags), (1016, 1019, 1018));
-    }
-
-    /// A `user_regs_struct` of zeros (libc gives it no Default).
-    fn zeroed() -> libc::user_regs_struct {
-        libc::user_regs_struct {
-            r15: 0,
-            r14: 0,
-            r13: 0,
-            r12: 0,
-            rbp: 0,
-            rbx: 0,
-            r11: 0,
-            r10: 0,
-            r9: 0,
-            r8: 0,
-            rax: 0,
-            rcx: 0,
-            rdx: 0,
-            rsi: 0,
-            rdi: 0,
-            orig_rax: 0,
-            rip: 0,
-            cs: 0,
-            eflags: 0,
-            rsp: 0,
-            ss: 0,
-            fs_base: 0,
-            gs_base: 0,
-            ds: 0,
-            es: 0,
-            fs: 0,
-            gs: 0,
-        }
-    }
 }
