@@ -327,8 +327,13 @@ TEST(xregs_state_saved_with_get_xstate_and_restored_with_set_xstate_is_what_the_
 
     /* Only the kernel's exact size is taken. */
     CHECK_CODE(ptrace_dbg_set_xstate(p, tid, saved, len - 1), PTRACE_DBG_E_INVALID_ARGUMENT);
-    CHECK_CODE(ptrace_dbg_set_xstate(p, tid, saved, 4096 == len ? 4097 : 4096),
+    uint8_t *longer = calloc(1, len + 4097);
+    CHECK(longer != NULL);
+    memcpy(longer, saved, len);
+    CHECK_CODE(ptrace_dbg_set_xstate(p, tid, longer, len + 1), PTRACE_DBG_E_INVALID_ARGUMENT);
+    CHECK_CODE(ptrace_dbg_set_xstate(p, tid, longer, 4096 == len ? 4097 : 4096),
                PTRACE_DBG_E_INVALID_ARGUMENT);
+    free(longer);
     /* A header the kernel refuses: xcomp_bv (compacted format) set. */
     uint8_t *bad = malloc(len);
     CHECK(bad != NULL);
