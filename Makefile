@@ -172,7 +172,7 @@ demo-check: $(DEMO)/demo $(DEMO)/sample
 	@$(DEMO)/demo $(DEMO)/sample > $(DEMO)/demo.out 2>&1 || { cat $(DEMO)/demo.out; echo "demo-check: the demo failed"; exit 1; }
 	@for want in "created a new thread" "hit the breakpoint at compute" "step 3" \
 		"return address, in worker" "is exiting with status 0" "[sample] worker 3: done, total 30" \
-		"The program exited with status 0." "was hit 9 times"; do \
+		"The program exited with status 0." "was hit 9 times" "bytes, read by name)"; do \
 		grep -qF "$$want" $(DEMO)/demo.out || { cat $(DEMO)/demo.out; echo "demo-check: no line with '$$want'"; exit 1; }; \
 	done
 	@echo "demo-check: ok"

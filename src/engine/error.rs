@@ -35,6 +35,9 @@ pub enum Error {
     /// Tracee memory is not accessible at `addr`; `done` bytes were transferred before it.
     #[error("memory fault at {addr:#x} after {done} bytes: {detail}")]
     Fault { addr: u64, done: usize, detail: String },
+    /// The CPU or kernel lacks the feature (e.g. zmm registers without AVX-512).
+    #[error("not supported: {0}")]
+    NotSupported(String),
     /// Any other failing system call.
     // nix's Errno shows as "ENOENT: No such file or directory": name and text, each once.
     #[error("{call}: {errno}")]

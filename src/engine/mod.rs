@@ -13,6 +13,7 @@ pub mod monitor;
 pub mod process;
 pub mod thread;
 pub mod tracer;
+pub mod xregs;
 
 pub use error::{Error, Result};
 pub use process::{LaunchOptions, Process};

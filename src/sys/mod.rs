@@ -10,3 +10,4 @@ pub mod signal;
 pub mod spawn;
 pub mod wait;
 pub mod x86;
+pub mod xstate;

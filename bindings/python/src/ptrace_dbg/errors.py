@@ -145,12 +145,20 @@ class Internal(PtraceDbgError):
     code = _lib.E_INTERNAL
 
 
+class NotSupported(PtraceDbgError):
+    """The CPU or kernel lacks the feature, e.g. zmm registers without AVX-512
+    (PTRACE_DBG_E_NOT_SUPPORTED)."""
+
+    code = _lib.E_NOT_SUPPORTED
+
+
 #: result code -> exception class
 BY_CODE: Dict[int, Type[PtraceDbgError]] = {
     cls.code: cls
     for cls in (
         InvalidArgument, InvalidHandle, BadState, NoSuchThread, BreakpointExists, NoBreakpoint,
         PermissionDenied, NoSuchProcess, Timeout, Exited, Fault, BufferTooSmall, Os, Internal,
+        NotSupported,
     )
 }
 

@@ -533,4 +533,63 @@ class Process:
             err.done = done.value
         raise err
 
+    # ----- registers beyond Registers: x87, SSE, AVX, AVX-512 (thread stopped) -----
+
+    def register_names(self) -> List[tuple]:
+        """The registers this CPU and kernel have, as (name, size in bytes), in the library's
+        fixed order: general, st0-7, x87 control words, mxcsr, xmm, ymm, zmm, k, pkru, dr."""
+        out = []
+        for i in range(lib.ptrace_dbg_register_count(self._handle)):
+            name = ctypes.c_char_p()
+            size = ctypes.c_size_t()
+            check(lib.ptrace_dbg_register_info(self._handle, i, ctypes.byref(name),
+                                               ctypes.byref(size)))
+            out.append((_lib.text(name.value), size.value))
+        return out
+
+    def read_register(self, tid: Optional[int], name: str) -> bytes:
+        """Register ``name`` ("xmm0", "ymm3", "zmm31", "st0", "k1", "mxcsr", "rip", ...) of
+        stopped thread ``tid`` as little-endian bytes of its natural size. Unknown names raise
+        InvalidArgument; registers this CPU lacks raise NotSupported."""
+        buf = ctypes.create_string_buffer(64)
+        size = ctypes.c_size_t()
+        check(lib.ptrace_dbg_read_register(self._handle, self._tid(tid), name.encode(), buf,
+                                           len(buf), ctypes.byref(size)))
+        return buf.raw[: size.value]
+
+    def write_register(self, tid: Optional[int], name: str, data: bytes) -> None:
+        """Writes register ``name`` of stopped thread ``tid`` from ``data`` (exactly its size,
+        little-endian); the thread gets it before it runs again."""
+        data = bytes(data)
+        check(lib.ptrace_dbg_write_register(self._handle, self._tid(tid), name.encode(), data,
+                                            len(data)))
+
+    def fpregs(self, tid: Optional[int] = None) -> "_lib.FpRegs":
+        """The x87/SSE registers of stopped thread ``tid`` (struct ptrace_dbg_fpregs)."""
+        out = _lib.FpRegs()
+        check(lib.ptrace_dbg_get_fpregs(self._handle, self._tid(tid), ctypes.byref(out)))
+        return out
+
+    def set_fpregs(self, tid: Optional[int], regs: "_lib.FpRegs") -> None:
+        """Writes the x87/SSE registers of stopped thread ``tid`` (from ``fpregs``)."""
+        check(lib.ptrace_dbg_set_fpregs(self._handle, self._tid(tid), ctypes.byref(regs)))
+
+    def get_xstate(self, tid: Optional[int] = None) -> bytes:
+        """The raw XSAVE area (NT_X86_XSTATE) of stopped thread ``tid``, the kernel's size:
+        save it to restore the whole register file later with ``set_xstate``."""
+        tid = self._tid(tid)
+        size = ctypes.c_size_t()
+        rc = lib.ptrace_dbg_get_xstate(self._handle, tid, None, 0, ctypes.byref(size))
+        if rc != _lib.E_BUFFER_TOO_SMALL:
+            check(rc)
+        buf = ctypes.create_string_buffer(size.value)
+        check(lib.ptrace_dbg_get_xstate(self._handle, tid, buf, size.value, ctypes.byref(size)))
+        return buf.raw[: size.value]
+
+    def set_xstate(self, tid: Optional[int], data: bytes) -> None:
+        """Replaces the whole XSAVE area of stopped thread ``tid`` (exactly ``get_xstate``'s
+        length)."""
+        data = bytes(data)
+        check(lib.ptrace_dbg_set_xstate(self._handle, self._tid(tid), data, len(data)))
+
 
