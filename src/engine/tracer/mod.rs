@@ -24,6 +24,7 @@ mod attach;
 mod events;
 mod out_of_line;
 mod run;
+mod xregs;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -111,6 +112,8 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
+    xregs: super::xregs::XRegs,
     dirty: bool,
 }
 
@@ -140,6 +143,7 @@ impl Tracer {
             ool: Default::default(),
             group_stop_reported: false,
             vforking: HashSet::new(),
+            xregs: Default::default(),
             dirty: true,
         }
     }
@@ -265,6 +269,7 @@ impl Tracer {
             if !state.is_stopped() {
                 t.regs = None; // registers are only known while stopped
                 t.regs_dirty = false;
+                self.xregs.forget(tid);
             }
             if t.state != state {
                 trace!("thread {tid}: {} -> {}", t.state.name(), state.name());
