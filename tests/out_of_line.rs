@@ -334,3 +334,33 @@ fn kill_while_a_thread_is_out_of_line_ends_the_process() {
     assert!(matches!(p.wait_stop(Some(WAIT)), Err(Error::Exited)));
     assert_eq!(p.exit_status().unwrap().signal, libc::SIGKILL);
 }
+
+#[test]
+fn a_vector_register_written_at_a_breakpoint_stepped_out_of_line_reaches_the_thread() {
+    // Review (rev1): the XSAVE cache of a thread that went on out of line was dropped unwritten
+    // (start_out_of_line resumed it without flush_xregs), so xmm7 set at the hit was lost.
+    let p = launch_ool(&["hits", "1", "1"], |_| {});
+    let bp = sym(&p, "hit_target"); // call hit_inner: not executed in place
+    p.add_breakpoint(bp).unwrap();
+    let tid = next_breakpoint(&p);
+    let pattern: Vec<u8> = (0x40..0x50).collect();
+    p.write_register(tid, "xmm7", &pattern).unwrap();
+    p.add_breakpoint(bp + 5).unwrap(); // hit_target's ret, after hit_inner (touches no xmm)
+    assert_eq!(next_breakpoint(&p), tid);
+    assert_eq!(p.get_regs(tid).unwrap().rip, bp + 5);
+    assert_eq!(p.stepped_out_of_line().unwrap(), 1, "the call went out of line");
+    assert_eq!(p.read_register(tid, "xmm7").unwrap(), pattern, "xmm7 written at the hit");
+    p.kill().unwrap();
+    assert!(matches!(p.wait_stop(Some(WAIT)), Err(Error::Exited)));
+}
+
+/// Continues (over thread creations and exits) to the next breakpoint hit; its thread.
+fn next_breakpoint(p: &Process) -> i32 {
+    loop {
+        match cont_and_wait(p).unwrap() {
+            (tid, CauseKind::Breakpoint) => return tid,
+            (_, CauseKind::ThreadCreate | CauseKind::ThreadExit) => {}
+            other => panic!("unexpected stop {other:?}"),
+        }
+    }
+}

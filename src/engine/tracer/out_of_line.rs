@@ -234,6 +234,9 @@ impl Tracer {
             }
         };
         let saved = relocate::enter(&reloc, orig, addr, &mut regs);
+        // Registers beyond the general ones written at this stop go to the thread before it
+        // runs (the general ones go with `regs` below); leaving the stop forgets the cache.
+        self.flush_xregs(tid);
         {
             let t = self.threads.get_mut(&tid).unwrap();
             t.regs_dirty = false;
