@@ -364,3 +364,43 @@ fn next_breakpoint(p: &Process) -> i32 {
         }
     }
 }
+
+/// Runs `ool eintr WHAT` with a breakpoint on rsc_insn to its end, delivering SIGUSR1; returns
+/// the hits.
+fn eintr_hits(what: &str) -> usize {
+    let p = launch_ool(&["eintr", what], |_| {});
+    let bp = sym(&p, "rsc_insn");
+    p.add_breakpoint(bp).unwrap();
+    let (mut hits, mut usr1, mut stepped) = (0, 0, 0);
+    loop {
+        match cont_and_wait(&p) {
+            Ok((tid, kind)) => {
+                stepped = p.stepped_out_of_line().unwrap();
+                check_no_scratch(&p);
+                hits += hits_at(&p, bp);
+                if kind == CauseKind::Signal {
+                    assert_eq!(p.stop_cause(tid).unwrap().signal, libc::SIGUSR1);
+                    usr1 += 1;
+                }
+            }
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e} after {hits} hits"),
+        }
+    }
+    assert_eq!(p.exit_status().unwrap().code, 0, "the program saw a wrong result");
+    assert_eq!(usr1, 1);
+    assert!(stepped >= 1, "no step went out of line");
+    hits
+}
+
+#[test]
+fn a_call_after_an_eintr_at_the_same_stack_pointer_is_a_new_hit() {
+    // Review (rev1): a blocking call interrupted out of line by a signal whose handler makes it
+    // return -EINTR (no restart) left its "restart expected" note; the thread's next call
+    // through the same syscall from the same frame was taken for the kernel's restart and not
+    // reported. nanosleep ends with -ERESTART_RESTARTBLOCK, read on a pipe with -ERESTARTSYS.
+    assert_eq!(eintr_hits("nanosleep"), 2, "nanosleep, then getppid");
+    assert_eq!(eintr_hits("read"), 2, "read, then getppid");
+    // With SA_RESTART the kernel restarts the read onto the int3 after the handler: not a hit.
+    assert_eq!(eintr_hits("restart"), 2, "read (restarted once), then getppid");
+}

@@ -11,6 +11,11 @@
  *   ool fork_exec WHAT       a thread blocked in read through rsc_insn while the main thread
  *                            does WHAT: fork (libc), rawfork (through rsc_insn), exec, wait
  *                            (blocks until the test detaches or kills).
+ *   ool eintr WHAT           a thread blocked in nanosleep or read (WHAT) through rsc_insn is
+ *                            interrupted by SIGUSR1 (handler without SA_RESTART: -EINTR), then
+ *                            calls getppid through rsc_insn from the same frame (same rsp);
+ *                            WHAT restart: the read's handler has SA_RESTART, the read restarts
+ *                            and gets a byte written after the handler ran.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -58,7 +63,10 @@ static void wait_blocked(pid_t tid, long nr) {
         FILE *f = fopen(path, "r");
         if (f) {
             long got = -2;
-            if (fgets(buf, sizeof buf, f)) got = strtol(buf, NULL, 10);
+            char *end = buf;
+            /* "running" is no number (strtol would say 0, SYS_read) */
+            if (fgets(buf, sizeof buf, f)) got = strtol(buf, &end, 10);
+            if (end == buf) got = -2;
             fclose(f);
             if (got == nr || got == SYS_restart_syscall) return;
         }
@@ -312,6 +320,46 @@ static int mode_fork_exec(const char *what, char **argv) {
     return fail("unknown fork_exec mode");
 }
 
+/* A blocking call through rsc_insn that a signal ends with -EINTR, then a new call through it
+ * at the same stack pointer: the new call is a new hit, not the kernel restarting the old. */
+static pid_t eintr_tid;
+static long eintr_first, eintr_second;
+static void *eintr_thread(void *arg) {
+    struct timespec ts = {100000, 0};
+    char b;
+    eintr_tid = gettid();
+    if (arg) eintr_first = raw_syscall(SYS_read, pipefd[0], (long)&b, 1, 0);
+    else eintr_first = raw_syscall(SYS_nanosleep, (long)&ts, 0, 0, 0);
+    eintr_second = raw_syscall(SYS_getppid, 0, 0, 0, 0);
+    return NULL;
+}
+
+static int mode_eintr(const char *what) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1; /* no SA_RESTART */
+    int restart = !strcmp(what, "restart");
+    if (restart) sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    if (pipe(pipefd)) fail("pipe");
+    int read_it = restart || !strcmp(what, "read");
+    pthread_t t;
+    if (pthread_create(&t, NULL, eintr_thread, read_it ? (void *)1 : NULL)) fail("pthread_create");
+    while (!__atomic_load_n(&eintr_tid, __ATOMIC_SEQ_CST)) sched_yield();
+    wait_blocked(eintr_tid, read_it ? SYS_read : SYS_nanosleep);
+    pthread_kill(t, SIGUSR1);
+    if (restart) {
+        while (!__atomic_load_n(&got_usr1, __ATOMIC_SEQ_CST)) sched_yield();
+        wait_blocked(eintr_tid, SYS_read); /* the restarted read */
+        if (write(pipefd[1], "x", 1) != 1) fail("write");
+    }
+    pthread_join(t, NULL);
+    if (restart ? eintr_first != 1 : eintr_first != -EINTR) fail("the read's result");
+    if (!got_usr1) fail("no SIGUSR1");
+    if (eintr_second != getppid()) fail("getppid");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 64;
@@ -320,6 +368,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "hits") && argc > 3) return mode_hits(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(m, "block")) return mode_block();
     if (!strcmp(m, "fault")) return mode_fault();
+    if (!strcmp(m, "eintr") && argc > 2) return mode_eintr(argv[2]);
     if (!strcmp(m, "fork_exec") && argc > 2) return mode_fork_exec(argv[2], argv);
     return 64;
 }

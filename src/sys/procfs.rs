@@ -101,6 +101,12 @@ pub fn thread_signal_deliverable(pid: i32, tid: i32, sig: i32) -> bool {
     sig >= 1 && bit("SigPnd:") && !bit("SigBlk:")
 }
 
+/// Whether the process has a handler for signal `sig` (`SigCgt` of its status), if readable.
+pub fn signal_caught(pid: i32, sig: i32) -> Option<bool> {
+    let m = mask_in(&read_small(&format!("/proc/{pid}/status"))?, "SigCgt:")?;
+    Some(sig >= 1 && sig <= 64 && m & (1u64 << (sig - 1)) != 0)
+}
+
 fn thread_sigmask(pid: i32, tid: i32, key: &str) -> Option<u64> {
     mask_in(&read_small(&format!("/proc/{pid}/task/{tid}/status"))?, key)
 }

@@ -382,6 +382,51 @@ impl Tracer {
         }
     }
 
+    /// Hook: a continue or step is about to resume the threads (every one stopped). A thread
+    /// whose system call was interrupted out of line (`restarts`) and that gets a signal now
+    /// has the call restarted by the kernel (onto our int3) only when no handler runs, or the
+    /// call always restarts (-ERESTARTNOINTR), or the handler has SA_RESTART (-ERESTARTSYS);
+    /// otherwise the call returns -EINTR, and the note must go: the thread's next call through
+    /// that syscall from the same frame is a new hit, not a restart.
+    pub(super) fn out_of_line_before_resume(&mut self) {
+        let signalled: Vec<(i32, i32)> = self
+            .ool
+            .restarts
+            .keys()
+            .filter_map(|tid| self.threads.get(tid))
+            .filter(|t| t.pending_signal != 0 && t.state.is_stopped())
+            .map(|t| (t.tid, t.pending_signal))
+            .collect();
+        for (tid, sig) in signalled {
+            let Ok(regs) = self.regs(tid) else { continue };
+            let restarts = match regs.rax as i64 {
+                -513 => true, // -ERESTARTNOINTR
+                _ if procfs::signal_caught(self.pid, sig) == Some(false) => true,
+                -512 => self.sa_restart(tid, sig).unwrap_or(true), // -ERESTARTSYS
+                _ => false, // -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK with a handler: -EINTR
+            };
+            if !restarts {
+                trace!("thread {tid}: signal {sig} ends its interrupted call: no restart");
+                self.ool.restarts.remove(&tid);
+            }
+        }
+    }
+
+    /// Whether the handler of `sig` has SA_RESTART, asked of the tracee (rt_sigaction through
+    /// the stopped thread `tid`, the old action written below its stack's red zone).
+    fn sa_restart(&mut self, tid: i32, sig: i32) -> Option<bool> {
+        let rsp = self.regs(tid).ok()?.rsp;
+        let buf = (rsp - 128 - 64) & !15;
+        let args = [sig as u64, 0, buf, 8, 0, 0];
+        let r = self.inject_syscall(tid, libc::SYS_rt_sigaction as u64, args)?;
+        let mut act = [0u8; 16]; // sa_handler, sa_flags
+        if r != 0 || !self.memory.read_raw(buf, &mut act) {
+            return None;
+        }
+        let flags = u64::from_le_bytes(act[8..16].try_into().expect("8 bytes"));
+        Some(flags & libc::SA_RESTART as u64 != 0)
+    }
+
     /// Hook: the thread's registers were written by the user: a pending restart is theirs now.
     pub(super) fn out_of_line_regs_written(&mut self, tid: i32) {
         self.ool.restarts.remove(&tid);

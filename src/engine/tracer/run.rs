@@ -96,6 +96,7 @@ impl Tracer {
         self.stopping_all = false;
         self.set_run(RunState::Running);
         self.resuming = true;
+        self.out_of_line_before_resume(); // signals that end interrupted calls
         self.advance_resume();
         Ok(())
     }
@@ -248,6 +249,7 @@ impl Tracer {
             None
         };
         self.threads.get_mut(&tid).unwrap().check_pc = false;
+        self.out_of_line_before_resume(); // a signal delivered by the step ends a call
         self.trigger = 0;
         self.set_run(RunState::Running);
         self.stopping_all = true;
