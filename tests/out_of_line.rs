@@ -404,3 +404,26 @@ fn a_call_after_an_eintr_at_the_same_stack_pointer_is_a_new_hit() {
     // With SA_RESTART the kernel restarts the read onto the int3 after the handler: not a hit.
     assert_eq!(eintr_hits("restart"), 2, "read (restarted once), then getppid");
 }
+
+#[test]
+fn pushf_stepped_out_of_line_pushes_the_programs_flags_not_our_trap_flag() {
+    // Review (rev1): pushfq executed by our single step pushed TF set; the program saw a trap
+    // flag it never set (and a popf of that value would trap it).
+    let p = launch_ool(&["pushf"], |_| {});
+    let bp = sym(&p, "ool_pushf");
+    p.add_breakpoint(bp).unwrap();
+    assert_eq!(next_breakpoint(&p), p.pid());
+    let (mut stepped, mut rest) = (0, Vec::new());
+    loop {
+        match cont_and_wait(&p) {
+            Ok(stop) => {
+                stepped = p.stepped_out_of_line().unwrap();
+                rest.push(stop);
+            }
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(stepped, 1, "pushfq went out of line");
+    assert_eq!(p.exit_status().unwrap().code, 0, "the program saw TF in its flags ({rest:?})");
+}

@@ -16,6 +16,8 @@
  *                            calls getppid through rsc_insn from the same frame (same rsp);
  *                            WHAT restart: the read's handler has SA_RESTART, the read restarts
  *                            and gets a byte written after the handler ran.
+ *   ool pushf                ool_pushf (pushfq; pop): exits 3 if the pushed flags had the trap
+ *                            flag set (a single step of the tracer's leaked into the program).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -320,6 +322,17 @@ static int mode_fork_exec(const char *what, char **argv) {
     return fail("unknown fork_exec mode");
 }
 
+long ool_pushf(void);
+__asm__(".text\n"
+        ".globl ool_pushf\n"
+        ".type ool_pushf, @function\n"
+        "ool_pushf:\n"
+        "  pushfq\n"
+        "  pop %rax\n"
+        "  and $0x100, %eax\n"
+        "  ret\n"
+        ".size ool_pushf, .-ool_pushf\n");
+
 /* A blocking call through rsc_insn that a signal ends with -EINTR, then a new call through it
  * at the same stack pointer: the new call is a new hit, not the kernel restarting the old. */
 static pid_t eintr_tid;
@@ -368,6 +381,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "hits") && argc > 3) return mode_hits(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(m, "block")) return mode_block();
     if (!strcmp(m, "fault")) return mode_fault();
+    if (!strcmp(m, "pushf")) return ool_pushf() ? 3 : 0;
     if (!strcmp(m, "eintr") && argc > 2) return mode_eintr(argv[2]);
     if (!strcmp(m, "fork_exec") && argc > 2) return mode_fork_exec(argv[2], argv);
     return 64;

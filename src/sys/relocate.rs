@@ -51,6 +51,9 @@ pub struct Relocated {
     /// A rep-prefixed string instruction: a single step runs one iteration, and rip stays on
     /// the instruction until the last.
     pub repeats: bool,
+    /// `pushf`: the flags it pushes in the slot carry the trap flag of our single step, which
+    /// the fix-up clears (a thread whose own TF is set never steps out of line).
+    pub pushf: bool,
     /// The register (hardware number) standing in for rip in a `[rip + disp]` operand; it must
     /// hold `orig + len` while the slot executes, and gets its value back in the fix-up.
     pub scratch_reg: Option<u8>,
@@ -145,6 +148,7 @@ pub fn relocate(code: &[u8], orig: u64, slot: u64) -> Result<Relocated, Refusal>
         flow,
         call,
         syscall: code_kind == Code::Syscall,
+        pushf: matches!(code_kind, Code::Pushfq | Code::Pushfw),
         repeats: insn.is_string_instruction() && (insn.has_rep_prefix() || insn.has_repne_prefix()),
         scratch_reg,
     })

@@ -284,6 +284,15 @@ impl Tracer {
                     self.memory.write_raw(fix.addr, &fix.value.to_le_bytes());
                 }
             }
+            if step.reloc.pushf && regs.rip == step.orig + step.reloc.len as u64 {
+                // The pushed flags have our step's TF (bit 8, in the first two bytes for a
+                // pushfw too): the program's own TF was clear (`can_step_out_of_line`).
+                let mut word = [0u8; 8];
+                if self.memory.read_raw(regs.rsp, &mut word) {
+                    let v = u64::from_le_bytes(word) & !x86::TF;
+                    self.memory.write_raw(regs.rsp, &v.to_le_bytes());
+                }
+            }
             let _ = ptrace::set_regs(tid, &regs);
             if let Some(t) = self.threads.get_mut(&tid) {
                 t.regs = Some(regs);
