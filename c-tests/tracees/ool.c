@@ -16,6 +16,10 @@
  *                            calls getppid through rsc_insn from the same frame (same rsp);
  *                            WHAT restart: the read's handler has SA_RESTART, the read restarts
  *                            and gets a byte written after the handler ran.
+ *   ool held                 a thread reads a pipe through rsc_insn; the main thread writes the
+ *                            byte once it sees the read blocked (the test sends the reader a
+ *                            signal it ignores while it sits on the breakpoint). With "mapped",
+ *                            the main thread calls getppid through rsc_insn first.
  *   ool pushf                ool_pushf (pushfq; pop): exits 3 if the pushed flags had the trap
  *                            flag set (a single step of the tracer's leaked into the program).
  */
@@ -322,6 +326,18 @@ static int mode_fork_exec(const char *what, char **argv) {
     return fail("unknown fork_exec mode");
 }
 
+static int mode_held(int mapped) {
+    if (mapped && raw_syscall(SYS_getppid, 0, 0, 0, 0) != getppid()) fail("getppid");
+    if (pipe(pipefd)) fail("pipe");
+    pthread_t r;
+    start(&r, reader, &reader_tid);
+    wait_blocked(reader_tid, SYS_read);
+    if (write(pipefd[1], "x", 1) != 1) fail("write");
+    pthread_join(r, NULL);
+    if (reader_result != 1) fail("read");
+    return 0;
+}
+
 long ool_pushf(void);
 __asm__(".text\n"
         ".globl ool_pushf\n"
@@ -381,6 +397,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "hits") && argc > 3) return mode_hits(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(m, "block")) return mode_block();
     if (!strcmp(m, "fault")) return mode_fault();
+    if (!strcmp(m, "held")) return mode_held(argc > 2 && !strcmp(argv[2], "mapped"));
     if (!strcmp(m, "pushf")) return ool_pushf() ? 3 : 0;
     if (!strcmp(m, "eintr") && argc > 2) return mode_eintr(argv[2]);
     if (!strcmp(m, "fork_exec") && argc > 2) return mode_fork_exec(argv[2], argv);

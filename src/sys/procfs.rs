@@ -107,6 +107,18 @@ pub fn signal_caught(pid: i32, sig: i32) -> Option<bool> {
     Some(sig >= 1 && sig <= 64 && m & (1u64 << (sig - 1)) != 0)
 }
 
+/// Whether delivering signal `sig` to the process does nothing: no handler, and ignored by
+/// `SIG_IGN` (`SigIgn`) or by default (SIGCHLD, SIGURG, SIGWINCH, SIGCONT), if readable.
+pub fn signal_ignored(pid: i32, sig: i32) -> Option<bool> {
+    let status = read_small(&format!("/proc/{pid}/status"))?;
+    let bit = |key: &str| {
+        mask_in(&status, key).map(|m| (1..=64).contains(&sig) && m & (1u64 << (sig - 1)) != 0)
+    };
+    let default_ignore =
+        matches!(sig, libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH | libc::SIGCONT);
+    Some(!bit("SigCgt:")? && (bit("SigIgn:")? || default_ignore))
+}
+
 fn thread_sigmask(pid: i32, tid: i32, key: &str) -> Option<u64> {
     mask_in(&read_small(&format!("/proc/{pid}/task/{tid}/status"))?, key)
 }

@@ -100,6 +100,14 @@ impl Tracer {
     /// `planned` other threads already waiting for a slot. Maps the scratch area if needed:
     /// call only while every thread is stopped.
     pub(super) fn can_step_out_of_line(&mut self, tid: i32, pc: u64, planned: usize) -> bool {
+        let sig = self.threads[&tid].pending_signal;
+        if sig != 0 && procfs::signal_ignored(self.pid, sig) == Some(true) {
+            // Delivering it does nothing (no handler, ignored): it must not send the thread
+            // into a step in place, which holds every other thread until the instruction ends
+            // (a read waiting for one of them would never end).
+            trace!("thread {tid}: signal {sig} is ignored; not delivered");
+            self.threads.get_mut(&tid).unwrap().pending_signal = 0;
+        }
         if !*OUT_OF_LINE || self.threads[&tid].pending_signal != 0 {
             return false;
         }
@@ -137,9 +145,16 @@ impl Tracer {
                 self.ool.free = (0..(AREA_SIZE / SLOT_SIZE) as u32).rev().collect();
                 true
             }
-            other => {
-                trace!("scratch area: mmap in the tracee failed ({other:?}); steps stay in place");
+            Some(err) => {
+                trace!("scratch area: mmap in the tracee failed ({err:#x}); steps stay in place");
                 self.ool.unavailable = true;
+                false
+            }
+            None => {
+                // The call did not run (a signal came first, the thread died): this step goes
+                // in place; the next one tries again. (Marking the image unavailable here made
+                // every later step lift its breakpoint and hold the other threads.)
+                trace!("scratch area: the planted mmap did not run; tried again next time");
                 false
             }
         }
@@ -195,13 +210,11 @@ impl Tracer {
         }
         match status {
             Some((_, wait::Status::Stopped { sig, event: 0 })) if sig != libc::SIGTRAP => {
-                // A signal came first (the call did not run): keep it for the thread.
-                let t = self.threads.get_mut(&tid).unwrap();
-                if t.pending_signal == 0 {
-                    t.pending_signal = sig;
-                } else {
-                    let _ = signal::tgkill(self.pid, tid, sig);
-                }
+                // A signal came first (the call did not run): queued to the thread again, so
+                // that it stops for it as usual when it next runs and the caller sees it. (Kept
+                // as the thread's signal to deliver, it was delivered at the next resume and
+                // never reported.)
+                let _ = signal::tgkill(self.pid, tid, sig);
             }
             Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 })) | None => {}
             Some((t, st)) => {
