@@ -21,7 +21,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,4 +232,61 @@ TEST_TIMEOUT(a_handle_in_a_forked_child_fails_fast_and_never_hangs, 60) {
     CHECK_OK(ptrace_dbg_stop(p));
     CHECK_EQ_INT(task_state(tracee, tracee), 't');
     ptrace_dbg_process_free(p);
+}
+
+/* Review (rev1): the fork check ran after taking the handle registry's lock. A host thread
+ * making calls while another forks can leave that lock held in the child for good (the thread
+ * holding it does not exist there): the child's first call then waited forever. */
+static atomic_int hammer_stop;
+static void *hammer(void *arg) {
+    ptrace_dbg_process *p = arg;
+    int32_t pid;
+    while (!atomic_load(&hammer_stop)) ptrace_dbg_pid(p, &pid);
+    return NULL;
+}
+
+TEST_TIMEOUT(a_handle_in_a_child_forked_while_another_thread_makes_calls_never_hangs, 120) {
+    ptrace_dbg_process *p = launch_tracee(NULL, (const char *const[]){"threads", "1", NULL});
+    pthread_t h;
+    atomic_store(&hammer_stop, 0);
+    CHECK_EQ_INT(pthread_create(&h, NULL, hammer, p), 0);
+    int hung = 0, bad = 0;
+    for (int round = 0; round < 40 && !hung; round++) {
+        int fds[2];
+        CHECK_EQ_INT(pipe(fds), 0);
+        pid_t child = fork();
+        CHECK(child >= 0);
+        if (child == 0) {
+            int32_t pid = 0;
+            int code = ptrace_dbg_pid(p, &pid);
+            char c = code == PTRACE_DBG_E_INVALID_HANDLE ? 'k' : 'x';
+            if (write(fds[1], &c, 1) < 0) _exit(2);
+            raise(SIGKILL);
+            _exit(3);
+        }
+        close(fds[1]);
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        char c = 0;
+        for (;;) {
+            struct pollfd pfd = {fds[0], POLLIN, 0};
+            if (poll(&pfd, 1, 100) == 1) {
+                if (read(fds[0], &c, 1) != 1) c = 0;
+                break;
+            }
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if (t.tv_sec - t0.tv_sec >= 5) break;
+        }
+        if (c == 0) hung = 1;
+        else if (c != 'k') bad = 1;
+        kill(child, SIGKILL);
+        int status;
+        waitpid(child, &status, 0);
+        close(fds[0]);
+    }
+    atomic_store(&hammer_stop, 1);
+    pthread_join(h, NULL);
+    ptrace_dbg_process_free(p);
+    CHECK(!hung);
+    CHECK(!bad);
 }

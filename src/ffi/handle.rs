@@ -27,8 +27,8 @@ use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 /// Bits 63..48 of every handle ("PD"): bit 63 clear, bit 62 set, so never canonical.
 const TAG: u64 = 0x5044 << ID_BITS;
@@ -65,6 +65,9 @@ pub struct Registry<T, H> {
     /// What the handles name, for messages ("process").
     what: &'static str,
     state: Mutex<State<T>>,
+    /// The pid of the process whose thread last took `state` (0 before the first): in a forked
+    /// child a lock held at the fork shows the parent's pid here, and is held for good.
+    holder_pid: AtomicU32,
     handle_type: PhantomData<fn() -> H>,
 }
 
@@ -81,19 +84,51 @@ impl<T, H> Registry<T, H> {
         Registry {
             what,
             state: Mutex::new(State { live: BTreeMap::new(), issued: 0 }),
+            holder_pid: AtomicU32::new(0),
             handle_type: PhantomData,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // Nothing panics while the lock is held except allocation, so the map is consistent
-        // even when the lock is poisoned.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Takes the registry's lock; fails (INVALID_HANDLE) instead of waiting forever in a child
+    /// the host forked while one of its other threads held the lock (that thread does not exist
+    /// in the child, issue 10: never hang in a forked child).
+    fn lock(&self) -> Result<MutexGuard<'_, State<T>>, Failure> {
+        let me = current_pid();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(100);
+        let guard = loop {
+            match self.state.try_lock() {
+                Ok(g) => break g,
+                // Nothing panics while the lock is held except allocation, so the map is
+                // consistent even when the lock is poisoned.
+                Err(TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    let holder = self.holder_pid.load(Ordering::Relaxed);
+                    if holder == me {
+                        break self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                    }
+                    // Held from another process: ours is a fork child of it. (Or a thread that
+                    // has just taken it and not yet said so: wait a little.)
+                    if std::time::Instant::now() >= deadline {
+                        return Err(Failure::new(
+                            PTRACE_DBG_E_INVALID_HANDLE,
+                            format!(
+                                "this process {me} was forked while another thread of process \
+                                 {holder} was using a {} handle: handles do not survive fork",
+                                self.what
+                            ),
+                        ));
+                    }
+                    std::thread::yield_now();
+                }
+            }
+        };
+        self.holder_pid.store(me, Ordering::Relaxed);
+        Ok(guard)
     }
 
     /// Registers `value` and returns its new handle, never equal to any earlier one.
     pub fn insert(&self, value: Arc<T>) -> Result<*mut H, Failure> {
-        let mut state = self.lock();
+        let mut state = self.lock()?;
         if state.issued == ID_MASK {
             return Err(Failure::new(
                 PTRACE_DBG_E_INTERNAL,
@@ -109,7 +144,7 @@ impl<T, H> Registry<T, H> {
     /// The object behind `handle`, or `PTRACE_DBG_E_INVALID_HANDLE`.
     pub fn get(&self, handle: *const H) -> Result<Arc<T>, Failure> {
         let key = self.key(handle)?;
-        let state = self.lock();
+        let state = self.lock()?;
         let (value, creator) = state.live.get(&key).ok_or_else(|| self.stale(key))?;
         self.same_process(key, *creator)?;
         Ok(Arc::clone(value))
@@ -120,7 +155,7 @@ impl<T, H> Registry<T, H> {
     /// anyway) and the call fails like `get`.
     pub fn remove(&self, handle: *const H) -> Result<Arc<T>, Failure> {
         let key = self.key(handle)?;
-        let mut state = self.lock();
+        let mut state = self.lock()?;
         let (_, creator) = state.live.get(&key).ok_or_else(|| self.stale(key))?;
         self.same_process(key, *creator)?;
         state.live.remove(&key).map(|(value, _)| value).ok_or_else(|| self.stale(key))
