@@ -469,3 +469,31 @@ fn held_reader_gets_an_ignored_signal(mapped: bool) {
     }
     assert_eq!(p.exit_status().unwrap().code, 0);
 }
+
+#[test]
+fn rt_sigreturn_stepped_out_of_line_returns_where_the_signal_interrupted() {
+    // Review (rev1): a `syscall` was fixed up as a relative instruction, rip moved back by
+    // slot - orig whatever it was; rt_sigreturn sets rip to the interrupted code, which the
+    // fix-up then sent into nowhere (SIGSEGV).
+    let p = launch_ool(&["sigreturn"], |_| {});
+    let bp = sym(&p, "ool_sigreturn_insn");
+    p.add_breakpoint(bp).unwrap();
+    let (mut stops, mut stepped) = (Vec::new(), 0);
+    loop {
+        match cont_and_wait(&p) {
+            Ok((tid, kind)) => {
+                stepped = p.stepped_out_of_line().unwrap();
+                check_no_scratch(&p);
+                let sig = p.stop_cause(tid).unwrap().signal;
+                stops.push((kind, sig, p.get_regs(tid).map(|r| r.rip).unwrap_or(0)));
+            }
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let hits = stops.iter().filter(|s| s.0 == CauseKind::Breakpoint).count();
+    assert_eq!(hits, 1, "{stops:x?}");
+    assert_eq!(stepped, 1, "the rt_sigreturn went out of line");
+    let status = p.exit_status().unwrap();
+    assert_eq!((status.code, status.signal), (0, 0), "stops: {stops:x?}");
+}

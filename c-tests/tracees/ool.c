@@ -20,6 +20,8 @@
  *                            byte once it sees the read blocked (the test sends the reader a
  *                            signal it ignores while it sits on the breakpoint). With "mapped",
  *                            the main thread calls getppid through rsc_insn first.
+ *   ool sigreturn            a SIGUSR1 handler returns through ool_restorer, whose `syscall`
+ *                            (ool_sigreturn_insn) is rt_sigreturn; exits 0 when back in main.
  *   ool pushf                ool_pushf (pushfq; pop): exits 3 if the pushed flags had the trap
  *                            flag set (a single step of the tracer's leaked into the program).
  */
@@ -338,6 +340,33 @@ static int mode_held(int mapped) {
     return 0;
 }
 
+/* Our own signal trampoline: the test's breakpoint is on its rt_sigreturn `syscall`, which
+ * sets rip to wherever the signal interrupted the program. */
+void ool_restorer(void);
+__asm__(".text\n"
+        ".globl ool_restorer\n"
+        ".type ool_restorer, @function\n"
+        "ool_restorer:\n"
+        "  mov $15, %eax\n"
+        ".globl ool_sigreturn_insn\n"
+        "ool_sigreturn_insn:\n"
+        "  syscall\n"
+        "  ud2\n"
+        ".size ool_restorer, .-ool_restorer\n");
+
+static int mode_sigreturn(void) {
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        unsigned long mask;
+    } ksa = {on_usr1, 0x04000000 /* SA_RESTORER */, ool_restorer, 0};
+    if (syscall(SYS_rt_sigaction, SIGUSR1, &ksa, NULL, 8)) fail("rt_sigaction");
+    raise(SIGUSR1);
+    if (!got_usr1) fail("the handler did not run");
+    return 0;
+}
+
 long ool_pushf(void);
 __asm__(".text\n"
         ".globl ool_pushf\n"
@@ -397,6 +426,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "hits") && argc > 3) return mode_hits(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(m, "block")) return mode_block();
     if (!strcmp(m, "fault")) return mode_fault();
+    if (!strcmp(m, "sigreturn")) return mode_sigreturn();
     if (!strcmp(m, "held")) return mode_held(argc > 2 && !strcmp(argv[2], "mapped"));
     if (!strcmp(m, "pushf")) return ool_pushf() ? 3 : 0;
     if (!strcmp(m, "eintr") && argc > 2) return mode_eintr(argv[2]);

@@ -31,7 +31,8 @@ pub enum Flow {
     /// Falls through, or branches by a displacement relative to itself (jmp, jcc, loop,
     /// call rel32): rip moves back by `slot - orig`.
     Relative,
-    /// Jumps to an absolute address it read (ret, indirect jmp/call): rip is already right.
+    /// Jumps to an absolute address it read (ret, indirect jmp/call), or may set rip to
+    /// anything (`syscall`: rt_sigreturn): rip is already right unless it is in the slot.
     Absolute,
 }
 
@@ -91,6 +92,9 @@ pub fn relocate(code: &[u8], orig: u64, slot: u64) -> Result<Relocated, Refusal>
         FlowControl::IndirectBranch | FlowControl::IndirectCall | FlowControl::Return => {
             Flow::Absolute
         }
+        // rt_sigreturn sets rip to anything (the code a signal interrupted): only a rip left
+        // in the slot (the usual slot + 2) moves back.
+        _ if code_kind == Code::Syscall => Flow::Absolute,
         _ => Flow::Relative,
     };
     let call = matches!(insn.flow_control(), FlowControl::Call | FlowControl::IndirectCall);
