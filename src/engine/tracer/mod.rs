@@ -23,6 +23,7 @@ use std::sync::Arc;
 mod attach;
 mod events;
 mod run;
+mod syscalls;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -115,6 +116,9 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// System-call tracing: the traced set, the mode, each thread's call in progress
+    /// (`engine::syscalls`; its hooks are in `syscalls.rs`).
+    sys: crate::engine::syscalls::SyscallTrace,
     dirty: bool,
 }
 
@@ -144,6 +148,7 @@ impl Tracer {
             step_over_since: None,
             group_stop_reported: false,
             vforking: HashSet::new(),
+            sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
         }
     }
@@ -288,6 +293,7 @@ impl Tracer {
     }
 
     fn remove_thread(&mut self, tid: i32) {
+        self.sys.forget(tid);
         self.set_state(tid, ThreadState::Exited);
         if self.threads.remove(&tid).is_some() {
             self.state_counts[ThreadState::Exited as usize] -= 1;

@@ -122,6 +122,10 @@ impl Tracer {
                     // Only a system call can keep a single step from ending: watch those.
                     let mut insn = [0u8; 2];
                     let syscall = self.memory.read(pc, &mut insn).is_ok() && insn == [0x0F, 0x05];
+                    // Hook: with system calls traced, a `syscall` is stepped with PTRACE_SYSCALL.
+                    if syscall && self.syscall_step_over(tid, pc) {
+                        return;
+                    }
                     if self.start_step(tid, Some(pc)) {
                         self.step_over_since = syscall.then(std::time::Instant::now);
                         return;
@@ -300,7 +304,7 @@ impl Tracer {
             ThreadState::Running
         };
         self.flush_regs(tid);
-        match ptrace::cont(tid, sig) {
+        match self.resume_thread(tid, sig) {
             Ok(()) => self.set_state(tid, next),
             // Killed while stopped: it is on its way out, its exit status will come.
             Err(_) => self.set_state(tid, ThreadState::Exiting),
@@ -311,6 +315,7 @@ impl Tracer {
     /// Must be called with the process stopped.
     pub fn detach(&mut self) -> Result<()> {
         self.require_stopped()?;
+        self.syscalls_before_detach()?;
         if self.ever_had_breakpoints {
             let stopped: Vec<i32> =
                 self.threads.values().filter(|t| t.state.is_stopped()).map(|t| t.tid).collect();
