@@ -61,3 +61,6 @@ pub mod run;
 
 // Breakpoints, registers, memory.
 pub mod debug;
+
+// System-call stops.
+pub mod syscalls;
