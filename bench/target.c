@@ -7,6 +7,8 @@
  *                      breaks), then exits 0 (workload 4)
  *   target threads N   starts N threads blocked in pause(), writes "ready\n" to stdout, and
  *                      pauses (workload 5; the harness kills it)
+ *   target syscalls G W  G getpid, then W one-byte writes to /dev/null, each a raw
+ *                      syscall(2), then exits 0 (workload 7)
  *
  * Built without PIE (see the Makefile) so that the tracers know every address at link time:
  * the Makefile writes them into build/bench/target_addrs.h with nm. bench_unused() is never
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "bench_target.h"
@@ -79,6 +83,15 @@ int main(int argc, char **argv) {
         if (write(1, "ready\n", 6) != 6) return 3;
         for (;;) pause();
     }
-    fprintf(stderr, "usage: target loop N | spin | mem | threads N\n");
+    if (argc >= 4 && strcmp(argv[1], "syscalls") == 0) {
+        long g = atol(argv[2]), w = atol(argv[3]);
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd < 0) return 2;
+        for (long i = 0; i < g; i++) syscall(SYS_getpid);
+        for (long i = 0; i < w; i++)
+            if (syscall(SYS_write, fd, "x", 1) != 1) return 3;
+        return 0;
+    }
+    fprintf(stderr, "usage: target loop N | spin | mem | threads N | syscalls G W\n");
     return 2;
 }
