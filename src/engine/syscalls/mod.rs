@@ -51,6 +51,9 @@ pub const ARCH_X86_64: u32 = 0xc000_003e;
 /// AUDIT_ARCH_I386: `int 0x80` from a 64-bit process, with i386 numbers.
 pub const ARCH_I386: u32 = 0x4000_0003;
 
+/// `execve`.
+pub const NR_EXECVE: u64 = 59;
+
 /// `restart_syscall`, which the kernel enters for a call that exited with
 /// -ERESTART_RESTARTBLOCK.
 pub const NR_RESTART_SYSCALL: u64 = 219;
@@ -337,6 +340,7 @@ impl SyscallTrace {
         let c = self.threads.entry(tid).or_default();
         let (nr, report) = match kind {
             Kind::Enter | Kind::Seccomp => {
+                c.hide_exit = false; // a new call: the launch's execve is behind us
                 if kind == Kind::Seccomp && c.entered == Some((nr, true)) {
                     // The seccomp stop after this call's syscall-enter stop: the same entry.
                     c.entered = Some((nr, false));
@@ -354,7 +358,7 @@ impl SyscallTrace {
             }
             Kind::Exit => {
                 let nr = c.entered.take().map_or(nr, |(n, _)| n);
-                if std::mem::take(&mut c.hide_exit) {
+                if std::mem::take(&mut c.hide_exit) && nr == NR_EXECVE {
                     return (Verdict::Swallow, nr);
                 }
                 if interrupted && is_restart_code(ret) {

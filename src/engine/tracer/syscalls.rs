@@ -39,25 +39,34 @@ impl Tracer {
         if flags & syscalls::SECCOMP != 0 && !set.is_all() {
             let covered = self.sys.filter().is_some_and(|f| set.is_subset_of(f));
             if !covered {
-                if self.sys.filter().is_none() && !(self.launched && self.sys.launch_stop) {
+                if self.sys.filter().is_none() && !self.at_launch_stop() {
                     return Err(Error::BadState(
                         "a seccomp filter can only be installed in a launched process at its \
                          launch stop, before it first runs (a filter outlives a detach)"
                             .into(),
                     ));
                 }
-                if self.sys.launch_stop {
+                if self.at_launch_stop() {
                     self.install_filter(&set)?;
                 }
                 // Otherwise: the set goes beyond the filter; PTRACE_SYSCALL covers it.
             }
         }
-        if self.sys.launch_stop && !self.sys.active() && self.sys.filter().is_none() {
+        if self.at_launch_stop() && !self.sys.active() && self.sys.filter().is_none() {
             self.sys.hide_launch_exit(self.pid);
         }
         self.sys.configure(set, flags);
         trace!("syscalls: flags {flags:#x}, mode {:?}", self.sys.mode());
         Ok(())
+    }
+
+    /// The launched program has not run yet: its one thread sits in the exec stop that
+    /// `launch` ended with (no continue, no step since).
+    fn at_launch_stop(&self) -> bool {
+        self.launched
+            && self.sys.launch_stop
+            && self.threads.len() == 1
+            && self.threads.get(&self.pid).is_some_and(|t| t.cause.kind == CauseKind::Exec)
     }
 
     /// Hook (first thing at every stop): a syscall-enter/exit stop (SIGTRAP|0x80) or a seccomp
