@@ -12,12 +12,14 @@ use std::os::fd::AsRawFd;
 
 const NR_READ: i32 = 0;
 const NR_WRITE: i32 = 1;
+const NR_RT_SIGRETURN: i32 = 15;
 const NR_GETPID: i32 = 39;
 const NR_EXECVE: i32 = 59;
 const NR_GETUID: i32 = 102;
 const NR_GETPPID: i32 = 110;
 const NR_OPENAT: i32 = 257;
 const NR_UNLINKAT: i32 = 263;
+const NR_EXIT_GROUP: i32 = 231;
 
 fn exe() -> std::path::PathBuf {
     build_tracee("syscalls")
@@ -320,7 +322,13 @@ fn our_interrupt_is_invisible_and_a_signal_shows_the_restart() {
     assert_eq!(p.stop_cause(pid).unwrap().kind, CauseKind::Stopped);
     p.cont().unwrap();
     wait_blocked_in_read(pid);
-    // Someone else's signal: the exit with -ERESTARTSYS, the signal, the restarted call.
+    // Someone else's signal: the exit with -ERESTARTSYS, the signal, the handler's
+    // rt_sigreturn (its exit shows the restored rax: read's number, about to be re-entered),
+    // the restarted call.
+    p.stop().unwrap();
+    p.trace_syscalls(Some(&[NR_READ, NR_RT_SIGRETURN]), syscalls::ENTRY | syscalls::EXIT).unwrap();
+    p.cont().unwrap();
+    wait_blocked_in_read(pid);
     signal(pid, libc::SIGUSR1);
     let mut seen = Vec::new();
     loop {
@@ -333,8 +341,9 @@ fn our_interrupt_is_invisible_and_a_signal_shows_the_restart() {
         match c.kind {
             CauseKind::SyscallEntry | CauseKind::SyscallExit => {
                 let s = p.syscall_info(tid).unwrap();
+                let call = if s.number == NR_RT_SIGRETURN as i64 { "rt_sigreturn " } else { "" };
                 seen.push(format!(
-                    "{}{}",
+                    "{call}{}{}",
                     if s.is_exit { "exit=" } else { "entry" },
                     if s.is_exit { s.ret.to_string() } else { String::new() }
                 ));
@@ -344,7 +353,17 @@ fn our_interrupt_is_invisible_and_a_signal_shows_the_restart() {
         }
         p.cont().unwrap();
     }
-    assert_eq!(seen, ["exit=-512", &format!("signal {}", libc::SIGUSR1), "entry", "exit=1"]);
+    assert_eq!(
+        seen,
+        [
+            "exit=-512",
+            &format!("signal {}", libc::SIGUSR1),
+            "rt_sigreturn entry",
+            "rt_sigreturn exit=0",
+            "entry",
+            "exit=1"
+        ]
+    );
     assert_eq!(p.exit_status().unwrap().code, 0);
 }
 
@@ -456,4 +475,20 @@ fn seccomp_is_refused_once_the_program_has_run() {
     assert!(matches!(p.trace_syscalls(None, 8), Err(Error::InvalidArgument(_))));
     assert!(matches!(p.trace_syscalls(None, syscalls::SECCOMP), Err(Error::InvalidArgument(_))));
     p.kill().unwrap();
+}
+
+#[test]
+fn exit_group_has_an_entry_and_no_exit() {
+    let (p, _out) = launch_piped(&["count", "1"]);
+    p.trace_syscalls(Some(&[NR_EXIT_GROUP]), syscalls::ENTRY | syscalls::EXIT).unwrap();
+    let evs = run(&p, |_, _, _| {});
+    assert_eq!(p.exit_status().unwrap().code, 0);
+    let sys = sys_events(&evs);
+    assert_eq!(sys.len(), 1, "{sys:?}");
+    assert!(!sys[0].1.is_exit && sys[0].1.number == NR_EXIT_GROUP as i64 && sys[0].1.args[0] == 0);
+    let after: Vec<&Ev> = evs.iter().skip_while(|e| !matches!(e, Ev::Sys(..))).skip(1).collect();
+    assert!(
+        after.iter().all(|e| matches!(e, Ev::Other(_, CauseKind::ThreadExit))) && !after.is_empty(),
+        "after exit_group's entry only thread exits: {after:?}"
+    );
 }
