@@ -876,8 +876,9 @@ int ptrace_dbg_poke(struct ptrace_dbg_process *p,
  * - `ptrace_dbg_detach` is refused (`PTRACE_DBG_E_BAD_STATE`): untraced, the filter's calls
  *   would fail with ENOSYS. Free or kill it;
  * - the program's fork children inherit the filter: they stay traced by the library, out of
- *   sight, their stops let go at once, and die with the library's monitor thread when the
- *   launched process is gone (PTRACE_O_EXITKILL);
+ *   sight, their stops let go as soon as the library's monitor thread sees them (while the
+ *   traced process is stopped, at its next continue), and die with the monitor thread when
+ *   the launched process is gone (PTRACE_O_EXITKILL);
  * - without CAP_SYS_ADMIN the kernel wants no_new_privs first, which the library then sets in
  *   the program (as strace does): set-user-ID programs it execs no longer gain privileges.
  *
