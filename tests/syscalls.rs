@@ -492,3 +492,49 @@ fn exit_group_has_an_entry_and_no_exit() {
         "after exit_group's entry only thread exits: {after:?}"
     );
 }
+
+#[test]
+fn an_attached_process_blocked_in_a_call_is_traced_from_its_restart() {
+    // The program, our own child, blocks in read(2); we attach (our interrupt breaks the read
+    // off, before tracing began), trace read, and let a signal interrupt it once more.
+    let child = std::process::Command::new(exe())
+        .arg("block")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Killed and reaped if the test fails.
+    let mut child = Spawned { pid: child.id() as i32, child };
+    let pid = child.pid;
+    let mut out = child.child.stdout.take().unwrap();
+    assert_eq!(read_line(&mut out, WAIT).as_deref(), Some("ready"));
+    wait_blocked_in_read(pid);
+    let p = Process::attach(pid).unwrap();
+    p.trace_syscalls(Some(&[NR_READ]), syscalls::ENTRY | syscalls::EXIT).unwrap();
+    // The read restarts: its entry is the first stop.
+    let (tid, s) = cont_to_syscall(&p);
+    assert_eq!((tid, s.number, s.is_exit, s.args[2]), (pid, NR_READ as i64, false, 1));
+    p.cont().unwrap();
+    wait_blocked_in_read(pid);
+    signal(pid, libc::SIGUSR1);
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let tid = p.wait_stop(Some(WAIT)).unwrap();
+        let c = p.stop_cause(tid).unwrap();
+        match c.kind {
+            CauseKind::SyscallEntry | CauseKind::SyscallExit => {
+                let s = p.syscall_info(tid).unwrap();
+                seen.push(if s.is_exit { format!("exit={}", s.ret) } else { "entry".into() });
+            }
+            CauseKind::Signal => seen.push(format!("signal {}", c.signal)),
+            _ => {}
+        }
+        if seen.len() < 4 {
+            p.cont().unwrap();
+        }
+    }
+    assert_eq!(seen, ["exit=-512", &format!("signal {}", libc::SIGUSR1), "entry", "exit=1"]);
+    // Detached at the read's exit stop, it prints what it read and ends.
+    p.detach().unwrap();
+    assert_eq!(read_line(&mut out, WAIT).as_deref(), Some("read=1"));
+    assert!(child.wait_exit().success());
+}

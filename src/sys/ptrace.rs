@@ -118,9 +118,10 @@ pub fn set_regs(tid: i32, regs: &libc::user_regs_struct) -> Result<(), Errno> {
 
 // ----- system-call stops (the engine's syscalls feature) ------------------------------------
 
-/// PTRACE_O_TRACESYSGOOD: syscall stops report SIGTRAP|0x80, so they cannot be taken for a
-/// SIGTRAP, and PTRACE_GET_SYSCALL_INFO can tell entry from exit. Only matters for threads
-/// resumed with PTRACE_SYSCALL, so it is set on every thread from the start.
+/// WSTOPSIG of a syscall stop. With PTRACE_O_TRACESYSGOOD (in TRACE_OPTIONS) syscall stops
+/// report SIGTRAP|0x80, so they cannot be taken for a SIGTRAP, and PTRACE_GET_SYSCALL_INFO can
+/// tell entry from exit. The option only matters for threads resumed with PTRACE_SYSCALL, so
+/// it is set on every thread from the start.
 pub const SYSCALL_TRAP: i32 = libc::SIGTRAP | 0x80;
 /// `status >> 16` of a seccomp stop (a filter returned SECCOMP_RET_TRACE).
 pub const EVENT_SECCOMP: i32 = libc::PTRACE_EVENT_SECCOMP;
