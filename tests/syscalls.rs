@@ -538,3 +538,21 @@ fn an_attached_process_blocked_in_a_call_is_traced_from_its_restart() {
     assert_eq!(read_line(&mut out, WAIT).as_deref(), Some("read=1"));
     assert!(child.wait_exit().success());
 }
+
+#[test]
+fn a_second_seccomp_set_beyond_the_filter_falls_back_to_ptrace_syscall() {
+    let (p, _out) = launch_piped(&["count", "10"]);
+    let seccomp = syscalls::ENTRY | syscalls::EXIT | syscalls::SECCOMP;
+    p.trace_syscalls(Some(&[NR_WRITE]), seccomp).unwrap();
+    assert_eq!(p.syscall_mode().unwrap(), Mode::Seccomp);
+    // Inside the filter: still the kernel's filtering. Beyond it: PTRACE_SYSCALL.
+    p.trace_syscalls(Some(&[NR_WRITE]), seccomp).unwrap();
+    assert_eq!(p.syscall_mode().unwrap(), Mode::Seccomp);
+    p.trace_syscalls(Some(&[NR_WRITE, NR_GETPPID]), seccomp).unwrap();
+    assert_eq!(p.syscall_mode().unwrap(), Mode::Ptrace);
+    let evs = run(&p, |_, _, _| {});
+    assert_eq!(p.exit_status().unwrap().code, 0);
+    let sys = sys_events(&evs);
+    let count = |nr: i32| sys.iter().filter(|(_, s)| s.number == nr as i64).count();
+    assert_eq!((count(NR_WRITE), count(NR_GETPPID), sys.len()), (80, 80, 160));
+}

@@ -269,8 +269,10 @@ impl Tracer {
     /// capabilities no longer raise privileges at exec in this process and its children.
     fn install_filter(&mut self, set: &SyscallSet) -> Result<()> {
         let tid = self.pid;
-        // The launch's execve exit is taken here, not hidden later.
+        // The launch's execve exit is taken here, not hidden later; and whatever happens
+        // below, the thread is no longer in its exec stop: no second filter goes in this way.
         self.sys.forget(tid);
+        self.sys.launch_stop = false;
         let prog = filter::program(&set.numbers());
         // execve's exit stop.
         ptrace::syscall(tid, 0).map_err(|e| thread_error(tid, "ptrace(PTRACE_SYSCALL)", e))?;
