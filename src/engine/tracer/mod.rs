@@ -24,6 +24,7 @@ mod attach;
 mod events;
 mod run;
 mod syscalls;
+mod xregs;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -116,6 +117,8 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
+    xregs: super::xregs::XRegs,
     /// System-call tracing: the traced set, the mode, each thread's call in progress
     /// (`engine::syscalls`; its hooks are in `syscalls.rs`).
     sys: crate::engine::syscalls::SyscallTrace,
@@ -148,6 +151,7 @@ impl Tracer {
             step_over_since: None,
             group_stop_reported: false,
             vforking: HashSet::new(),
+            xregs: Default::default(),
             sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
         }
@@ -182,10 +186,16 @@ impl Tracer {
     /// destroying sit in their exit stops: the monitor must poll instead of blocking (see
     /// `release_threads_killed_by_exec`).
     pub fn needs_poll(&self) -> bool {
-        (self.stopping_all
-            && self.count(ThreadState::StoppedExiting) > 0
-            && self.count(ThreadState::Stopping) > 0)
+        (self.stopping_all && self.exec_may_wait_on_exit_stops())
             || (self.resuming && self.step_over_since.is_some())
+    }
+
+    /// Some thread sits in its exit stop while another may be blocked in execve waiting for it
+    /// to be gone: one we are stopping, or one we are single-stepping (a `ptrace_dbg_step`
+    /// holds every other thread stopped, so nothing else would let the exit stops go).
+    fn exec_may_wait_on_exit_stops(&self) -> bool {
+        self.count(ThreadState::StoppedExiting) > 0
+            && self.count(ThreadState::Stopping) + self.count(ThreadState::SingleStepping) > 0
     }
 
     /// The polling `needs_poll` asks for, once per tick of the monitor.
@@ -270,6 +280,7 @@ impl Tracer {
             if !state.is_stopped() {
                 t.regs = None; // registers are only known while stopped
                 t.regs_dirty = false;
+                self.xregs.forget(tid);
             }
             if t.state != state {
                 trace!("thread {tid}: {} -> {}", t.state.name(), state.name());

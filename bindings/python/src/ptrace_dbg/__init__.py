@@ -18,7 +18,7 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, Os, PermissionDenied,
+    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotSupported, Os, PermissionDenied,
     PtraceDbgError, Timeout,
 )
 from .process import (
@@ -59,5 +59,5 @@ __all__ = [
     "Syscall", "syscall_name", "syscall_number",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
-    "Exited", "Fault", "BufferTooSmall", "Os", "Internal",
+    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported",
 ]
