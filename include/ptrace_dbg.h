@@ -29,7 +29,7 @@
 
 /** The version of the header; ptrace_dbg_version() gives the loaded library's. */
 #define PTRACE_DBG_VERSION_MAJOR 0
-#define PTRACE_DBG_VERSION_MINOR 1
+#define PTRACE_DBG_VERSION_MINOR 2
 #define PTRACE_DBG_VERSION_PATCH 0
 
 
