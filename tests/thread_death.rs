@@ -153,3 +153,49 @@ fn calls_on_threads_killed_behind_the_librarys_back_are_no_such_thread_or_exited
     let total = tally.ok + tally.no_such_thread + tally.exited + tally.step_of_exiting;
     assert_eq!(total, 40 * 3 * 4, "every call classified: {tally:?}");
 }
+
+/// After a thread's exit event and a continue, the thread leaves the table within a bounded
+/// time: thread_state says NoSuchThread and threads() no longer lists it. `churn 1` keeps
+/// creating and joining short-lived threads, so the process itself lives on; 20 exits.
+#[test]
+fn an_exited_thread_is_no_such_thread_and_unlisted_soon_after_its_exit_event() {
+    let p = Arc::new(launch(&["churn", "1"]));
+    let pid = p.pid();
+    let mut exits = 0;
+    while exits < 20 {
+        let (tid, kind) = within(Duration::from_secs(10), "cont_and_wait on churn", {
+            let p = p.clone();
+            move || cont_and_wait(&p)
+        })
+        .unwrap();
+        if kind != CauseKind::ThreadExit || tid == pid {
+            continue;
+        }
+        exits += 1;
+        assert_eq!(p.thread_state(tid).unwrap(), ThreadState::StoppedExiting);
+        assert!(p.threads().unwrap().contains(&tid), "{tid} unlisted before it exited");
+        p.cont().unwrap();
+        // Polls the library's own view (no state is assumed after a sleep): the thread's
+        // final wait status is the monitor's to collect at any time from here on, whether the
+        // process runs or stops again meanwhile.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let state = p.thread_state(tid);
+            let listed = p.threads().unwrap().contains(&tid);
+            if matches!(state, Err(Error::NoSuchThread(t)) if t == tid) && !listed {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "thread {tid}, continued from its exit stop, still known after 5 s: state \
+                 {state:?}, listed by threads(): {listed}"
+            );
+            std::thread::yield_now();
+        }
+        // Whatever stopped the process meanwhile is answered by the next cont_and_wait; a
+        // process still running is stopped first so that cont succeeds.
+        if p.wait_stop(Some(Duration::ZERO)).is_err() {
+            p.stop().unwrap();
+        }
+    }
+}
