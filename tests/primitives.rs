@@ -397,3 +397,26 @@ fn freeing_an_attached_process_with_breakpoints_leaves_its_text_as_it_was() {
     assert_eq!(raw_mem(child.pid, addr, 64), before);
     assert!(child.child.try_wait().unwrap().is_none(), "still running after free");
 }
+
+/// A breakpoint removed at a hit while 4 threads hammer it: after the removal no breakpoint
+/// stop and no SIGTRAP reaches the caller or the program (which a trap of a hit racing the
+/// stop would kill): hits that raced the stop were reported at it. Several rounds, the
+/// breakpoint removed at its first, second or third hit.
+#[test]
+fn removing_a_breakpoint_swallows_the_traps_still_pending_on_it() {
+    for round in 0..12 {
+        let (p, addr) = launch_with_bp(&["bp_threads", "4", "3000"]);
+        let mut hits = 0;
+        while hits <= round % 3 {
+            let (_, kind) = cont_and_wait(&p).unwrap();
+            hits += usize::from(kind == CauseKind::Breakpoint);
+        }
+        p.remove_breakpoint(addr).unwrap();
+        let stops = run_to_exit(&p);
+        assert!(
+            stops.iter().all(|&(_, k)| k != CauseKind::Signal && k != CauseKind::Breakpoint),
+            "round {round}: after the removal: {stops:?}"
+        );
+        assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 0, signal: 0 }, "round {round}");
+    }
+}
