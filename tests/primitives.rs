@@ -420,3 +420,24 @@ fn removing_a_breakpoint_swallows_the_traps_still_pending_on_it() {
         assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 0, signal: 0 }, "round {round}");
     }
 }
+
+/// A program's own `int $3` in its two-byte form (CD 03) raises the same kind of SIGTRAP as an
+/// int3 of ours, but the byte before its PC is not 0xCC and no breakpoint of ours was ever
+/// there: it is the program's signal (reported, delivered, the PC left alone), never taken
+/// for the stale trap of a removed breakpoint, even with breakpoints set elsewhere.
+#[test]
+fn a_programs_two_byte_int3_is_its_own_signal() {
+    let exe = build_tracee("self_step");
+    let mut opts = ptrace_dbg::engine::LaunchOptions::new();
+    opts.argv = vec!["self_step".into(), "int3_long".into()];
+    let p = Process::launch(&exe, &opts).unwrap();
+    // A breakpoint elsewhere (never hit in this mode), then removed: breakpoints have existed.
+    let block = program_symbol(&exe, p.pid(), "stepped_block");
+    p.add_breakpoint(block).unwrap();
+    p.add_breakpoint(block + 1).unwrap();
+    p.remove_breakpoint(block + 1).unwrap();
+    let stops = run_to_exit(&p);
+    let traps = stops.iter().filter(|&&(_, k)| k == CauseKind::Signal).count();
+    assert_eq!(traps, 2, "{stops:?}");
+    assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 2, signal: 0 });
+}
