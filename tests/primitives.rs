@@ -441,3 +441,59 @@ fn a_programs_two_byte_int3_is_its_own_signal() {
     assert_eq!(traps, 2, "{stops:?}");
     assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 2, signal: 0 });
 }
+
+/// exec replaces the address space: breakpoints of the old image are forgotten (the same
+/// address in the new one, ASLR off, takes a new breakpoint and holds its own code) and memory
+/// writes go to the new image.
+#[test]
+fn exec_forgets_the_old_images_breakpoints_and_writes_to_the_new_one() {
+    let tracee = tracee();
+    let p = launch_with(&["exec_from_thread", tracee.to_str().unwrap(), "pattern"], |o| {
+        o.disable_aslr = true
+    });
+    let old = symbol_addr(p.pid(), "target_fn");
+    p.add_breakpoint(old).unwrap();
+    loop {
+        let (_, kind) = cont_and_wait(&p).unwrap();
+        if kind == CauseKind::Exec {
+            break;
+        }
+    }
+    let addr = symbol_addr(p.pid(), "target_fn");
+    assert_eq!(addr, old, "ASLR off: the same address in the new image");
+    assert_ne!(raw_mem(p.pid(), addr, 1)[0], 0xCC, "no int3 in the new image");
+    assert!(matches!(p.remove_breakpoint(addr), Err(Error::NoBreakpoint(_))));
+    p.add_breakpoint(addr).unwrap();
+    let pat = symbol_addr(p.pid(), "pattern");
+    p.poke(p.pid(), pat, &[0x5A]).unwrap();
+    assert_eq!(raw_mem(p.pid(), pat, 1), vec![0x5A], "the poke reached the new image");
+    let (_, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, CauseKind::Breakpoint);
+    run_to_exit(&p);
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}
+
+/// A breakpoint set on the program's own int3 and removed before it runs: the program's trap
+/// is then its own signal (the byte is 0xCC, the program's), not the stale trap of the
+/// removed breakpoint, and its handler runs once.
+#[test]
+fn a_removed_breakpoint_on_the_programs_own_int3_leaves_its_trap_to_it() {
+    let no_aslr = |o: &mut ptrace_dbg::engine::LaunchOptions| o.disable_aslr = true;
+    // A first run finds the program's int3 (ASLR off: the same address in the second).
+    let p = launch_with(&["own_int3"], no_aslr);
+    let (tid, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, CauseKind::Signal);
+    let int3 = p.get_regs(tid).unwrap().rip - 1;
+    drop(p);
+    let p = launch_with(&["own_int3"], no_aslr);
+    assert_eq!(raw_mem(p.pid(), int3, 1), vec![0xCC], "the program's own int3");
+    p.add_breakpoint(int3).unwrap();
+    p.remove_breakpoint(int3).unwrap();
+    p.cont().unwrap();
+    let tid = wait_stop_within(&p, Duration::from_secs(5)).expect("the program's trap");
+    let cause = p.stop_cause(tid).unwrap();
+    assert_eq!((cause.kind, cause.signal), (CauseKind::Signal, libc::SIGTRAP));
+    run_to_exit(&p);
+    // Exit 0: the program's SIGTRAP handler ran exactly once.
+    assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 0, signal: 0 });
+}
