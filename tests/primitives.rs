@@ -497,3 +497,19 @@ fn a_removed_breakpoint_on_the_programs_own_int3_leaves_its_trap_to_it() {
     // Exit 0: the program's SIGTRAP handler ran exactly once.
     assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 0, signal: 0 });
 }
+
+/// A poke of exactly the breakpoint's one byte: it becomes the original, the int3 stays.
+#[test]
+fn a_one_byte_poke_onto_a_breakpoint_keeps_it() {
+    let (p, addr) = launch_with_bp(&["bp_loop", "1"]);
+    let mut orig = [0u8; 1];
+    p.peek(p.pid(), addr, &mut orig).unwrap();
+    p.poke(p.pid(), addr, &orig).unwrap();
+    assert_eq!(raw_mem(p.pid(), addr, 1), vec![0xCC], "int3 stays in memory");
+    let mut again = [0u8; 1];
+    p.peek(p.pid(), addr, &mut again).unwrap();
+    assert_eq!(again, orig);
+    assert_eq!(cont_and_wait(&p).unwrap().1, CauseKind::Breakpoint);
+    run_to_exit(&p);
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}
