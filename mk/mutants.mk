@@ -24,7 +24,7 @@ mutants: tracees
 		-o $(BUILD)/mutants/x86 -- --lib --test emulation || [ $$? -eq 2 -o $$? -eq 3 ]
 	CARGO_PROFILE_DEV_DEBUG=0 $(CARGO) mutants $(MUTANTS_COMMON) \
 		$(addprefix -f ,$(MUTANTS_MEMORY_FILES)) -F '$(MUTANTS_MEMORY_ONLY)' \
-		-o $(BUILD)/mutants/memory -- --lib --test primitives --test thread_death --test emulation \
+		-o $(BUILD)/mutants/memory -- --lib --test primitives --test thread_death --test emulation --test engine \
 		|| [ $$? -eq 2 -o $$? -eq 3 ]
 	@for g in x86 memory; do d=$(BUILD)/mutants/$$g/mutants.out; \
 		printf 'mutants %-6s caught %s, missed %s, timed out %s, unviable %s\n' $$g \
