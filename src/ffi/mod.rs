@@ -64,3 +64,5 @@ pub mod debug;
 
 // Registers beyond ptrace_dbg_regs: x87/SSE, the XSAVE area, any register by name.
 pub mod xregs;
+// System-call stops.
+pub mod syscalls;
