@@ -104,7 +104,7 @@ pub fn thread_signal_deliverable(pid: i32, tid: i32, sig: i32) -> bool {
 /// Whether the process has a handler for signal `sig` (`SigCgt` of its status), if readable.
 pub fn signal_caught(pid: i32, sig: i32) -> Option<bool> {
     let m = mask_in(&read_small(&format!("/proc/{pid}/status"))?, "SigCgt:")?;
-    Some(sig >= 1 && sig <= 64 && m & (1u64 << (sig - 1)) != 0)
+    Some((1..=64).contains(&sig) && m & (1u64 << (sig - 1)) != 0)
 }
 
 /// Whether delivering signal `sig` to the process does nothing: no handler, and ignored by
