@@ -421,7 +421,13 @@ impl Tracer {
             .collect();
         for (tid, sig) in signalled {
             let Ok(regs) = self.regs(tid) else { continue };
-            let restarts = match regs.rax as i64 {
+            let code = regs.rax as i64;
+            if !RESTART_CODES.contains(&code) {
+                // Back on the int3 already (the kernel rewound rip, the call not yet run
+                // again): a handler returns there, and it is still the restart.
+                continue;
+            }
+            let restarts = match code {
                 -513 => true, // -ERESTARTNOINTR
                 _ if procfs::signal_caught(self.pid, sig) == Some(false) => true,
                 -512 => self.sa_restart(tid, sig).unwrap_or(true), // -ERESTARTSYS
