@@ -38,6 +38,9 @@ pub enum Error {
     /// Any other failing system call.
     #[error("{call}: {errno} ({})", errno.desc())]
     Os { call: &'static str, errno: Errno },
+    /// A symbol, object or symbol breakpoint that does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// A bug in the library caught before it could do harm.
     #[error("internal error: {0}")]
     Internal(String),

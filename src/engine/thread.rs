@@ -95,6 +95,8 @@ pub enum CauseKind {
     ThreadExit = 4,
     /// Completed an execve.
     Exec = 5,
+    /// The dynamic loader's list of objects changed (only with library events turned on).
+    Library = 9,
 }
 
 /// A stop cause with its details (see `ptrace_dbg_cause`).

@@ -37,9 +37,11 @@ pub const PTRACE_DBG_E_BUFFER_TOO_SMALL: c_int = -12;
 pub const PTRACE_DBG_E_OS: c_int = -13;
 /// A bug in the library caught at the boundary (e.g. a panic); the host is unharmed.
 pub const PTRACE_DBG_E_INTERNAL: c_int = -14;
+/// No such symbol, loaded object, or symbol breakpoint (and nothing can load one later).
+pub const PTRACE_DBG_E_NOT_FOUND: c_int = -16;
 
 /// Every code with its fixed text, the single table `ptrace_dbg_strerror` reads.
-const TEXTS: [(c_int, &CStr); 15] = [
+const TEXTS: [(c_int, &CStr); 16] = [
     (PTRACE_DBG_OK, c"success"),
     (PTRACE_DBG_E_INVALID_ARGUMENT, c"invalid argument"),
     (PTRACE_DBG_E_INVALID_HANDLE, c"invalid process handle"),
@@ -55,6 +57,7 @@ const TEXTS: [(c_int, &CStr); 15] = [
     (PTRACE_DBG_E_BUFFER_TOO_SMALL, c"buffer too small"),
     (PTRACE_DBG_E_OS, c"system call failed"),
     (PTRACE_DBG_E_INTERNAL, c"internal error in ptrace_dbg"),
+    (PTRACE_DBG_E_NOT_FOUND, c"not found"),
 ];
 
 /// The text for a code that is not in [`TEXTS`].
@@ -92,7 +95,7 @@ mod tests {
         let texts: HashSet<&CStr> = TEXTS.iter().map(|(_, t)| *t).collect();
         assert_eq!(texts.len(), TEXTS.len());
         assert!(!texts.contains(UNKNOWN_TEXT));
-        assert_eq!(text(-15), UNKNOWN_TEXT);
+        assert_eq!(text(-1000), UNKNOWN_TEXT);
         assert_eq!(text(1), UNKNOWN_TEXT);
         assert_eq!(text(PTRACE_DBG_E_TIMEOUT), c"timed out");
     }

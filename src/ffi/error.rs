@@ -46,6 +46,7 @@ pub fn code_of(error: &engine::Error) -> c_int {
         E::Exited => PTRACE_DBG_E_EXITED,
         E::Fault { .. } => PTRACE_DBG_E_FAULT,
         E::Os { .. } => PTRACE_DBG_E_OS,
+        E::NotFound(_) => PTRACE_DBG_E_NOT_FOUND,
         E::Internal(_) => PTRACE_DBG_E_INTERNAL,
     }
 }

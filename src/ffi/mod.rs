@@ -61,3 +61,6 @@ pub mod run;
 
 // Breakpoints, registers, memory.
 pub mod debug;
+
+// Memory maps, symbols, loaded libraries, breakpoints by name.
+pub mod symbols;

@@ -152,9 +152,11 @@ impl Tracer {
                 // report the hit at this stop, its PC on the breakpoint, as gdb does.
                 if self.ever_had_breakpoints {
                     if let Some(addr) = self.flush_pending_trap(tid) {
-                        if self.memory.has_breakpoint(addr) {
+                        if self.memory.reports(addr) {
                             self.set_state(tid, ThreadState::StoppedBreakpoint);
                             self.set_cause(tid, Cause::breakpoint(addr));
+                        } else if self.memory.has_breakpoint(addr) {
+                            self.on_rendezvous_quietly();
                         }
                     }
                 }
@@ -247,6 +249,9 @@ impl Tracer {
             return false;
         }
         regs.rip = addr;
+        if ours && !self.memory.reports(addr) {
+            return self.on_internal_breakpoint(tid, addr, regs);
+        }
         if ours {
             // The PC goes back onto the breakpoint in our copy now and in the kernel's when the
             // thread next runs (flush_regs): executing the instruction in place then writes
@@ -364,6 +369,7 @@ impl Tracer {
         // in it any more.
         self.memory.reset_for_exec();
         self.vforking.clear();
+        self.libraries_on_exec();
         self.set_state(tid, ThreadState::Running);
         if self.run == RunState::Running {
             self.trigger = tid;

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 mod attach;
 mod events;
+mod libraries;
 mod run;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
@@ -115,6 +116,9 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Shared libraries: the loader's rendezvous breakpoint and symbol breakpoints
+    /// (`libraries`, `super::solib`).
+    solib: super::solib::Solib,
     dirty: bool,
 }
 
@@ -144,6 +148,7 @@ impl Tracer {
             step_over_since: None,
             group_stop_reported: false,
             vforking: HashSet::new(),
+            solib: Default::default(),
             dirty: true,
         }
     }
