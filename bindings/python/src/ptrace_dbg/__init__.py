@@ -18,11 +18,12 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, Os, PermissionDenied,
+    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotFound, Os, PermissionDenied,
     PtraceDbgError, Timeout,
 )
 from .process import (
-    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, ThreadState,
+    REG_NAMES, CauseKind, ExitStatus, Library, Mapping, Process, Registers, StopCause, Symbol,
+    ThreadState,
 )
 
 __version__ = "0.1.0"
@@ -57,5 +58,6 @@ __all__ = [
     "version", "version_info", "strerror", "signal_name", "library_name",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
-    "Exited", "Fault", "BufferTooSmall", "Os", "Internal",
+    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotFound", "Mapping", "Library",
+    "Symbol",
 ]

@@ -137,12 +137,19 @@ class Internal(PtraceDbgError):
     code = _lib.E_INTERNAL
 
 
+class NotFound(PtraceDbgError, LookupError):
+    """No such symbol, loaded object or symbol breakpoint (PTRACE_DBG_E_NOT_FOUND)."""
+
+    code = _lib.E_NOT_FOUND
+
+
 #: result code -> exception class
 BY_CODE: Dict[int, Type[PtraceDbgError]] = {
     cls.code: cls
     for cls in (
         InvalidArgument, InvalidHandle, BadState, NoSuchThread, BreakpointExists, NoBreakpoint,
         PermissionDenied, NoSuchProcess, Timeout, Exited, Fault, BufferTooSmall, Os, Internal,
+        NotFound,
     )
 }
 
