@@ -9,14 +9,21 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Builds `src` with gcc and `flags` into the test's temporary folder (once per name).
+/// Builds `src` with gcc and `flags` into the test's temporary folder, named by a hash of the
+/// source and flags and never replaced once there (tests run in parallel processes, and a
+/// replaced file would show as "(deleted)" in a running tracee's maps).
 fn build(name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    use std::hash::{Hash, Hasher};
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let out = dir.join(format!("{name}-{}", std::process::id()));
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(src);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (std::fs::read(&src).expect("read source"), flags).hash(&mut h);
+    let (stem, ext) =
+        name.split_once('.').map_or((name, String::new()), |(s, e)| (s, format!(".{e}")));
+    let out = dir.join(format!("{stem}-{:016x}{ext}", h.finish()));
     if out.exists() {
         return out;
     }
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(src);
     let tmp =
         dir.join(format!("{name}.tmp.{}.{:?}", std::process::id(), std::thread::current().id()));
     let st = Command::new("gcc")
@@ -28,7 +35,9 @@ fn build(name: &str, src: &str, flags: &[&str]) -> PathBuf {
         .status()
         .expect("run gcc");
     assert!(st.success(), "building {name} failed");
-    std::fs::rename(&tmp, &out).unwrap();
+    // hard_link never replaces: a concurrent builder's identical copy wins and stays.
+    let _ = std::fs::hard_link(&tmp, &out);
+    let _ = std::fs::remove_file(&tmp);
     out
 }
 
@@ -385,5 +394,67 @@ fn static_program_symbol_breakpoints() {
     p.remove_symbol_breakpoint(id).unwrap();
     assert!(matches!(p.remove_symbol_breakpoint(id), Err(Error::NotFound(_))));
     let _ = run_to_exit(&p);
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}
+
+/// A symbol breakpoint set before exec, on a function only the new program has, is set in the
+/// new image and hit there.
+#[test]
+fn symbol_breakpoint_is_set_in_the_new_image_after_exec() {
+    let exe = build("symbols-exec", "c-tests/tracees/symbols.c", &[]);
+    let p = launch(&["exec_from_thread", exe.to_str().unwrap()]);
+    let id = p.add_symbol_breakpoint(None, "sym_alpha").unwrap();
+    assert!(p.symbol_breakpoint_sites(id).unwrap().is_empty());
+    let mut execs = 0;
+    loop {
+        let (tid, kind) = cont_and_wait(&p).unwrap();
+        match kind {
+            CauseKind::Exec => execs += 1,
+            CauseKind::Breakpoint => {
+                let want = program_symbol(&exe, p.pid(), "sym_alpha");
+                assert_eq!(p.get_regs(tid).unwrap().rip, want);
+                assert_eq!(p.symbol_breakpoint_sites(id).unwrap(), vec![want]);
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(execs, 1);
+    let _ = run_to_exit(&p);
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}
+
+/// A user breakpoint on the loader's rendezvous function, where the engine keeps its own:
+/// the user's hits are reported, the engine's work goes on (the symbol breakpoint still
+/// follows the dlopen), and after the user removes theirs nothing more is reported there.
+#[test]
+fn user_breakpoint_on_the_rendezvous_shares_it_with_the_engine() {
+    let lib = build("libsymtest-rv.so", "c-tests/solib/libsymtest.c", &["-shared", "-fPIC"]);
+    let exe = build("dlopener-rv", "c-tests/tracees/dlopener.c", &["-ldl"]);
+    let p = launch_program(&exe, &[lib.to_str().unwrap()]);
+    let id = p.add_symbol_breakpoint(None, "f").unwrap();
+    let brk = p.symbol_address(Some("ld-linux-x86-64.so.2"), "_dl_debug_state").unwrap();
+    p.add_breakpoint(brk).unwrap();
+    let (mut brk_hits, mut f_hits) = (0, 0);
+    loop {
+        match cont_and_wait(&p) {
+            Ok((tid, CauseKind::Breakpoint)) => {
+                let pc = p.get_regs(tid).unwrap().rip;
+                if pc == brk {
+                    brk_hits += 1;
+                    if brk_hits == 2 {
+                        p.remove_breakpoint(brk).unwrap();
+                    }
+                } else {
+                    assert_eq!(p.symbol_breakpoint_sites(id).unwrap(), vec![pc]);
+                    f_hits += 1;
+                }
+            }
+            Ok(_) => {}
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((brk_hits, f_hits), (2, 1000));
     assert_eq!(p.exit_status().unwrap().code, 0);
 }

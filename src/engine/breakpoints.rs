@@ -474,3 +474,61 @@ fn mem_fault(addr: u64, done: usize, e: nix::errno::Errno) -> Error {
     let at = addr.wrapping_add(done as u64);
     Error::Fault { addr: at, done, detail: format!("{at:#x} is not accessible ({})", e.desc()) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A breakpoint table over this test process's own heap, through /proc/self/mem.
+    fn own_memory() -> (Vec<u8>, MemFile, u64) {
+        let buf = vec![0x90u8; 64];
+        let mem = MemFile::open(std::process::id() as i32).expect("open /proc/self/mem");
+        let addr = buf.as_ptr() as u64;
+        (buf, mem, addr)
+    }
+
+    fn byte(mem: &MemFile, addr: u64) -> u8 {
+        let mut b = [0u8];
+        assert_eq!(mem.read_at(addr, &mut b).0, 1);
+        b[0]
+    }
+
+    #[test]
+    fn owners_share_one_int3_and_the_last_one_out_restores_or_forgets() {
+        let (_buf, mem, addr) = own_memory();
+        let mut bps = Breakpoints::default();
+        // The engine's own: in memory, not reported.
+        bps.acquire(&mem, addr, Owner::Internal).unwrap();
+        assert_eq!(byte(&mem, addr), BREAKPOINT_INSN);
+        assert!(bps.contains(addr) && !bps.reports(addr));
+        // The user's on top: reported; removing it leaves the engine's in place.
+        bps.add(&mem, addr).unwrap();
+        assert!(bps.reports(addr));
+        assert!(matches!(bps.add(&mem, addr), Err(Error::BreakpointExists(_))));
+        bps.remove(&mem, addr).unwrap();
+        assert!(matches!(bps.remove(&mem, addr), Err(Error::NoBreakpoint(_))));
+        assert_eq!(byte(&mem, addr), BREAKPOINT_INSN);
+        assert!(!bps.reports(addr));
+        // Two symbol breakpoints and the engine; the last release writes the byte back.
+        bps.acquire(&mem, addr, Owner::Symbol).unwrap();
+        bps.acquire(&mem, addr, Owner::Symbol).unwrap();
+        bps.release(&mem, addr, Owner::Internal, true);
+        bps.release(&mem, addr, Owner::Symbol, true);
+        assert!(bps.reports(addr) && byte(&mem, addr) == BREAKPOINT_INSN);
+        bps.release(&mem, addr, Owner::Symbol, true);
+        assert!(!bps.contains(addr) && bps.was_removed(addr));
+        assert_eq!(byte(&mem, addr), 0x90);
+        // A user breakpoint gets a symbol owner and loses it: a plain user breakpoint again.
+        bps.add(&mem, addr).unwrap();
+        bps.acquire(&mem, addr, Owner::Symbol).unwrap();
+        bps.release(&mem, addr, Owner::Symbol, true);
+        assert!(bps.owners.is_empty() && bps.reports(addr));
+        bps.remove(&mem, addr).unwrap();
+        // Released as unmapped (a library unloaded): forgotten, nothing written.
+        bps.acquire(&mem, addr + 1, Owner::Symbol).unwrap();
+        assert_eq!(mem.write_at(addr + 1, &[0x55]).0, 1); // "another object mapped there"
+        bps.release(&mem, addr + 1, Owner::Symbol, false);
+        assert!(!bps.contains(addr + 1));
+        assert_eq!(byte(&mem, addr + 1), 0x55);
+    }
+}
