@@ -363,9 +363,12 @@ typedef struct ptrace_dbg_mapping {
      */
     uint64_t inode;
     /**
-     * Device of the mapped file: major and minor numbers.
+     * Device of the mapped file: major number.
      */
     uint32_t dev_major;
+    /**
+     * Device of the mapped file: minor number.
+     */
     uint32_t dev_minor;
     /**
      * `PTRACE_DBG_PROT_*` bits.

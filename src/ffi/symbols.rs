@@ -37,8 +37,9 @@ pub struct ptrace_dbg_mapping {
     pub offset: u64,
     /// Inode of the mapped file (0 for anonymous memory).
     pub inode: u64,
-    /// Device of the mapped file: major and minor numbers.
+    /// Device of the mapped file: major number.
     pub dev_major: u32,
+    /// Device of the mapped file: minor number.
     pub dev_minor: u32,
     /// `PTRACE_DBG_PROT_*` bits.
     pub prot: u32,
