@@ -117,6 +117,7 @@ mod tests {
             (engine::Error::Exited, PTRACE_DBG_E_EXITED),
             (engine::Error::Fault { addr: 1, done: 0, detail: "x".into() }, PTRACE_DBG_E_FAULT),
             (engine::Error::os("waitpid", Errno::ECHILD), PTRACE_DBG_E_OS),
+            (engine::Error::NotFound("x".into()), PTRACE_DBG_E_NOT_FOUND),
             (engine::Error::Internal("x".into()), PTRACE_DBG_E_INTERNAL),
         ];
         for (error, code) in cases {
