@@ -242,6 +242,12 @@ fn address_symbol_agrees_with_nm_for_libc_and_rejects_addresses_in_no_object() {
         );
     }
     assert!(matches!(p.address_symbol(0x10), Err(Error::NotFound(_))));
+    // The vDSO has no file: its symbols come from its image in memory.
+    let vdso = p.symbol_address(Some("[vdso]"), "__vdso_clock_gettime").unwrap();
+    let vdso_map = proc_maps(p.pid()).into_iter().find(|m| m.4 == "[vdso]").unwrap();
+    assert!(vdso_map.0 <= vdso && vdso < vdso_map.1);
+    let (name, off, path) = p.address_symbol(vdso + 1).unwrap();
+    assert_eq!((name.contains("clock_gettime"), off, path.as_str()), (true, 1, "[vdso]"));
     let sp = p.get_regs(p.pid()).unwrap().rsp;
     assert!(matches!(p.address_symbol(sp), Err(Error::NotFound(_))));
 }

@@ -302,6 +302,9 @@ pub struct Solib {
     next_id: i32,
     /// The loader's list at the last RT_CONSISTENT: (link_map, l_addr) of each entry.
     last_list: Vec<(u64, u64)>,
+    /// Where `r_debug` is, once seen: a hit in the middle of a change (RT_ADD, RT_DELETE)
+    /// then costs one memory read, not a look at every object.
+    r_debug: Option<u64>,
 }
 
 impl Solib {
@@ -415,7 +418,12 @@ impl Solib {
     /// date. Returns whether the loader's list changed since the last time. Monitor thread,
     /// the hitting thread stopped.
     pub fn on_rendezvous(&mut self, pid: i32, mem: &Memory) -> bool {
+        let state = |r: u64| word(mem, r + 24).map(|v| v & 0xffff_ffff);
+        if self.r_debug.and_then(state).is_some_and(|s| s != RT_CONSISTENT) {
+            return false;
+        }
         let Ok(view) = View::read(pid, mem) else { return false };
+        self.r_debug = view.r_debug;
         if view.r_state(mem).is_some_and(|s| s != RT_CONSISTENT) {
             return false;
         }
@@ -435,6 +443,7 @@ impl Solib {
     /// Symbol breakpoints stay, and are set in the new image when `view` of it is given.
     pub fn on_exec(&mut self, mem: &Memory, view: Option<&View>) {
         self.brk = None;
+        self.r_debug = None;
         self.last_list.clear();
         for bp in self.bps.values_mut() {
             bp.sites.clear();

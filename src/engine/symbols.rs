@@ -381,8 +381,8 @@ impl Module {
     }
 }
 
-/// The ELF images mapped in process `pid` (per `entries`, its maps), in address order. Files
-/// that cannot be read or are not ELF are left out.
+/// The ELF images mapped in process `pid` (per `entries`, its maps), in address order, the
+/// vDSO included. Files that cannot be read or are not ELF are left out.
 pub fn modules(pid: i32, entries: &[MapEntry]) -> Vec<Module> {
     let mut out: Vec<Module> = Vec::new();
     let mut i = 0;
@@ -391,10 +391,10 @@ pub fn modules(pid: i32, entries: &[MapEntry]) -> Vec<Module> {
         // The mappings of one image: the same file at rising offsets (anonymous .bss between).
         let mut j = i + 1;
         let mut last_offset = first.offset;
-        while j < entries.len() {
+        while first.is_file() && j < entries.len() {
             let e = &entries[j];
-            if !e.is_file() {
-                j += 1;
+            if e.path.is_empty() {
+                j += 1; // anonymous memory inside the image (.bss)
                 continue;
             }
             if (e.dev_major, e.dev_minor, e.inode)
@@ -410,6 +410,8 @@ pub fn modules(pid: i32, entries: &[MapEntry]) -> Vec<Module> {
             if let Some(m) = module_of(pid, first) {
                 out.push(m);
             }
+        } else if first.path == "[vdso]" {
+            out.extend(vdso_module(pid, first));
         }
         i = j;
     }
@@ -430,6 +432,39 @@ fn module_of(pid: i32, first: &MapEntry) -> Option<Module> {
     Some(Module {
         path: first.path.clone(),
         key: ModuleKey { dev: (first.dev_major, first.dev_minor), inode: first.inode, bias },
+        start,
+        end,
+        bias,
+        file,
+    })
+}
+
+/// The vDSO, which has no file: its image is read from the process's memory (a few pages;
+/// the same on every process of one kernel, so cached by its bytes' hash).
+fn vdso_module(pid: i32, e: &MapEntry) -> Option<Module> {
+    use std::hash::{Hash, Hasher};
+    let len = usize::try_from(e.end.checked_sub(e.start)?).ok().filter(|&l| l <= 1 << 20)?;
+    let mut data = vec![0u8; len];
+    // /proc/PID/mem, not process_vm_readv: the latter refuses the vDSO's special mapping.
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+    std::os::unix::fs::FileExt::read_exact_at(&mem, &mut data, e.start).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    let key = FileKey { path: e.path.clone(), dev: 0, ino: 0, mtime: (0, 0), size: h.finish() };
+    let cached = FILES.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+    let file = match cached {
+        Some(f) => f.ok()?,
+        None => {
+            let parsed = SymbolFile::parse(&data, None).map(Arc::new);
+            FILES.lock().unwrap_or_else(|p| p.into_inner()).insert(key, parsed.clone());
+            parsed.ok()?
+        }
+    };
+    let bias = file.bias_for(e.start, 0)?;
+    let (start, end) = file.range(bias);
+    Some(Module {
+        path: e.path.clone(),
+        key: ModuleKey { dev: (0, 0), inode: 0, bias },
         start,
         end,
         bias,
