@@ -248,6 +248,11 @@ fn address_symbol_agrees_with_nm_for_libc_and_rejects_addresses_in_no_object() {
     assert!(vdso_map.0 <= vdso && vdso < vdso_map.1);
     let (name, off, path) = p.address_symbol(vdso + 1).unwrap();
     assert_eq!((name.contains("clock_gettime"), off, path.as_str()), (true, 1, "[vdso]"));
+    // Without a library name, clock_gettime is libc's (the vDSO's is what libc calls).
+    assert_eq!(
+        p.symbol_address(None, "clock_gettime").unwrap(),
+        library_symbol(p.pid(), "libc.so", "clock_gettime")
+    );
     let sp = p.get_regs(p.pid()).unwrap().rsp;
     assert!(matches!(p.address_symbol(sp), Err(Error::NotFound(_))));
 }

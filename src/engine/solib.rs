@@ -211,9 +211,15 @@ impl View {
         BREAK_NAMES.iter().find_map(|n| interp.lookup_code(n))
     }
 
-    /// The modules a `library` argument selects, in search order.
+    /// The modules a `library` argument selects, in search order. Without a name the vDSO
+    /// is left out: calls bind to libc's `clock_gettime`, not to the vDSO's (which libc calls),
+    /// and a breakpoint by name must not land in it unless asked for by name.
     pub fn selected<'a>(&'a self, library: Option<&'a str>) -> impl Iterator<Item = &'a Module> {
-        self.order.iter().map(|&i| &self.modules[i]).filter(move |m| library.is_none_or_named(m))
+        self.order
+            .iter()
+            .map(|&i| &self.modules[i])
+            .filter(move |m| library.is_none_or_named(m))
+            .filter(move |m| library.is_some() || !m.path.starts_with('['))
     }
 
     /// The address of `symbol` in the first selected module that defines it.
