@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod breakpoints;
+pub mod ending;
 pub mod error;
 pub(crate) mod log;
 pub mod monitor;
@@ -14,6 +15,7 @@ pub mod solib;
 pub mod symbols;
 pub mod thread;
 pub mod tracer;
+pub mod xregs;
 
 pub use error::{Error, Result};
 pub use process::{LaunchOptions, Process};

@@ -47,6 +47,7 @@ pub fn code_of(error: &engine::Error) -> c_int {
         E::Fault { .. } => PTRACE_DBG_E_FAULT,
         E::Os { .. } => PTRACE_DBG_E_OS,
         E::NotFound(_) => PTRACE_DBG_E_NOT_FOUND,
+        E::NotSupported(_) => PTRACE_DBG_E_NOT_SUPPORTED,
         E::Internal(_) => PTRACE_DBG_E_INTERNAL,
     }
 }
@@ -119,6 +120,7 @@ mod tests {
             (engine::Error::os("waitpid", Errno::ECHILD), PTRACE_DBG_E_OS),
             (engine::Error::NotFound("x".into()), PTRACE_DBG_E_NOT_FOUND),
             (engine::Error::Internal("x".into()), PTRACE_DBG_E_INTERNAL),
+            (engine::Error::NotSupported("x".into()), PTRACE_DBG_E_NOT_SUPPORTED),
         ];
         for (error, code) in cases {
             let text = error.to_string();

@@ -64,3 +64,5 @@ pub mod debug;
 
 // Memory maps, symbols, loaded libraries, breakpoints by name.
 pub mod symbols;
+// Registers beyond ptrace_dbg_regs: x87/SSE, the XSAVE area, any register by name.
+pub mod xregs;

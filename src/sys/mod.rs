@@ -2,6 +2,7 @@
 //! process memory. Nothing here keeps state; every function returns `Result<_, Errno>`.
 
 pub mod arch;
+pub mod fork;
 pub mod maps;
 pub mod mem;
 pub mod procfs;
@@ -10,3 +11,4 @@ pub mod signal;
 pub mod spawn;
 pub mod wait;
 pub mod x86;
+pub mod xstate;

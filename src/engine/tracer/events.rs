@@ -102,13 +102,28 @@ impl Tracer {
         };
         let step_trap = event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid);
         if stepping {
+            let own_int3 = event == 0 && sig == libc::SIGTRAP && self.stepped_own_int3(tid);
             self.end_step(tid);
             if step_trap {
                 self.on_step_done(tid);
                 return;
             }
-            // The step ended some other way; its trap may still be queued.
-            self.threads.get_mut(&tid).unwrap().stale_step_trap = true;
+            if own_int3 {
+                // The instruction under our breakpoint was the program's own int3 (gdb's
+                // "permanent breakpoint"): it has executed, its trap is the program's. Report it
+                // as a signal (delivered at the next resume), never as our breakpoint again, or
+                // a continue would never get past it. The instruction is done: no step trap
+                // follows.
+                self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(libc::SIGTRAP));
+                self.threads.get_mut(&tid).unwrap().pending_signal = libc::SIGTRAP;
+                return;
+            }
+            // The step ended some other way; its trap may still be queued (`flush_pending_trap`
+            // takes it before a detach). Whatever a blocked step over was to do at its end is
+            // void too: this stop is handled like any other.
+            let t = self.threads.get_mut(&tid).unwrap();
+            t.stale_step_trap = true;
+            t.resume_after_step = false;
         } else if stale && step_trap {
             trace!("thread {tid}: late trap of an interrupted step swallowed");
             self.resume_quietly(tid);
@@ -207,6 +222,22 @@ impl Tracer {
             if matches!(info.code, ptrace::TRAP_TRACE | ptrace::TRAP_BRKPT | libc::SIGTRAP))
     }
 
+    /// Whether the SIGTRAP that ended a step of `tid` over the breakpoint at X comes from the
+    /// program's own `int3` at X (the original byte under ours is an int3 too): an int3 trap
+    /// (si_code SI_KERNEL) with the PC just after X. While the step runs ours is lifted, so
+    /// this trap cannot be ours; `on_int3` would take it for ours since the PC is the one a hit
+    /// of ours leaves. Call before `end_step` (which forgets X).
+    pub(super) fn stepped_own_int3(&mut self, tid: i32) -> bool {
+        let Some(over) = self.threads[&tid].step_over else { return false };
+        if !matches!(ptrace::siginfo(tid), Ok(info) if info.code == ptrace::SI_KERNEL) {
+            return false;
+        }
+        let mut orig = [0u8; 1];
+        self.pc(tid) == Some(over.wrapping_add(1))
+            && self.memory.read(over, &mut orig).ok() == Some(1)
+            && orig[0] == crate::sys::arch::BREAKPOINT_INSN
+    }
+
     /// Our single step of `tid` completed.
     pub(super) fn on_step_done(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Stopped);
@@ -290,9 +321,10 @@ impl Tracer {
         }
     }
 
-    /// Writes registers changed only in our copy (`regs_dirty`) to the kernel. Must precede
-    /// every resume of a thread.
+    /// Writes registers changed only in our copy (`regs_dirty`, and the XSAVE area) to the
+    /// kernel. Must precede every resume of a thread.
     pub(super) fn flush_regs(&mut self, tid: i32) {
+        self.flush_xregs(tid);
         let Some(t) = self.threads.get_mut(&tid) else { return };
         if let (true, Some(regs)) = (t.regs_dirty, t.regs) {
             t.regs_dirty = false;
@@ -378,9 +410,13 @@ impl Tracer {
     }
 
     /// During an exec by one thread, the kernel kills every other thread and the exec'ing one
-    /// waits in execve until they are gone. If an all-stop holds them in their exit stops while
-    /// waiting for the exec'ing thread to stop, neither can make progress: let the dying ones go.
-    /// Called on every exit stop, and polled by the monitor while `needs_poll`.
+    /// waits in execve until they are gone. If we hold them in their exit stops while waiting
+    /// for the exec'ing thread to stop (an all-stop), or for its single step to end (a
+    /// `ptrace_dbg_step` of the thread that calls execve, the others held stopped), neither can
+    /// make progress: let the dying ones go, whatever is being stepped. (exit_group needs no
+    /// such help: nothing in the kernel waits for the killed threads, and the exiting thread
+    /// reaches its own exit stop.) Called on every exit stop, and polled by the monitor while
+    /// `needs_poll`.
     pub fn release_threads_killed_by_exec(&mut self) {
         if !self.needs_poll() {
             return;
@@ -389,7 +425,7 @@ impl Tracer {
         let exec_pending = self
             .threads
             .values()
-            .filter(|t| t.state == ThreadState::Stopping)
+            .filter(|t| matches!(t.state, ThreadState::Stopping | ThreadState::SingleStepping))
             .any(|t| procfs::in_execve(pid, t.tid));
         if !exec_pending {
             return;

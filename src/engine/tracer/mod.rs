@@ -24,6 +24,7 @@ mod attach;
 mod events;
 mod libraries;
 mod run;
+mod xregs;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -119,6 +120,8 @@ pub struct Tracer {
     /// Shared libraries: the loader's rendezvous breakpoint and symbol breakpoints
     /// (`libraries`, `super::solib`).
     solib: super::solib::Solib,
+    /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
+    xregs: super::xregs::XRegs,
     dirty: bool,
 }
 
@@ -149,6 +152,7 @@ impl Tracer {
             group_stop_reported: false,
             vforking: HashSet::new(),
             solib: Default::default(),
+            xregs: Default::default(),
             dirty: true,
         }
     }
@@ -182,10 +186,16 @@ impl Tracer {
     /// destroying sit in their exit stops: the monitor must poll instead of blocking (see
     /// `release_threads_killed_by_exec`).
     pub fn needs_poll(&self) -> bool {
-        (self.stopping_all
-            && self.count(ThreadState::StoppedExiting) > 0
-            && self.count(ThreadState::Stopping) > 0)
+        (self.stopping_all && self.exec_may_wait_on_exit_stops())
             || (self.resuming && self.step_over_since.is_some())
+    }
+
+    /// Some thread sits in its exit stop while another may be blocked in execve waiting for it
+    /// to be gone: one we are stopping, or one we are single-stepping (a `ptrace_dbg_step`
+    /// holds every other thread stopped, so nothing else would let the exit stops go).
+    fn exec_may_wait_on_exit_stops(&self) -> bool {
+        self.count(ThreadState::StoppedExiting) > 0
+            && self.count(ThreadState::Stopping) + self.count(ThreadState::SingleStepping) > 0
     }
 
     /// The polling `needs_poll` asks for, once per tick of the monitor.
@@ -270,6 +280,7 @@ impl Tracer {
             if !state.is_stopped() {
                 t.regs = None; // registers are only known while stopped
                 t.regs_dirty = false;
+                self.xregs.forget(tid);
             }
             if t.state != state {
                 trace!("thread {tid}: {} -> {}", t.state.name(), state.name());

@@ -18,8 +18,8 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotFound, Os, PermissionDenied,
-    PtraceDbgError, Timeout,
+    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotFound, NotSupported, Os,
+    PermissionDenied, PtraceDbgError, Timeout,
 )
 from .process import (
     REG_NAMES, CauseKind, ExitStatus, Library, Mapping, Process, Registers, StopCause, Symbol,
@@ -58,6 +58,6 @@ __all__ = [
     "version", "version_info", "strerror", "signal_name", "library_name",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
-    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotFound", "Mapping", "Library",
-    "Symbol",
+    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported", "NotFound", "Mapping",
+    "Library", "Symbol",
 ]

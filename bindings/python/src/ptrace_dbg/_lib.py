@@ -29,6 +29,7 @@ E_BUFFER_TOO_SMALL = -12
 E_OS = -13
 E_INTERNAL = -14
 E_NOT_FOUND = -16
+E_NOT_SUPPORTED = -17
 
 LAUNCH_DISABLE_ASLR = 1
 FOLLOW_LIBRARIES = 2
@@ -97,6 +98,24 @@ class Library(ctypes.Structure):
     ]
 
 
+class FpRegs(ctypes.Structure):
+    """struct ptrace_dbg_fpregs (the kernel's user_fpregs_struct, the FXSAVE image)."""
+
+    _fields_ = [
+        ("cwd", ctypes.c_uint16),
+        ("swd", ctypes.c_uint16),
+        ("ftw", ctypes.c_uint16),
+        ("fop", ctypes.c_uint16),
+        ("rip", ctypes.c_uint64),
+        ("rdp", ctypes.c_uint64),
+        ("mxcsr", ctypes.c_uint32),
+        ("mxcr_mask", ctypes.c_uint32),
+        ("st_space", ctypes.c_uint32 * 32),
+        ("xmm_space", ctypes.c_uint32 * 64),
+        ("padding", ctypes.c_uint32 * 24),
+    ]
+
+
 _handle = ctypes.c_void_p
 _i32 = ctypes.c_int32
 _u64 = ctypes.c_uint64
@@ -159,6 +178,18 @@ SIGNATURES = {
     "ptrace_dbg_set_follow": (_int, [_handle, ctypes.c_uint32]),
     "ptrace_dbg_add_symbol_breakpoint": (_int, [_handle, ctypes.c_char_p, ctypes.c_char_p, _i32p]),
     "ptrace_dbg_remove_symbol_breakpoint": (_int, [_handle, _i32]),
+    "ptrace_dbg_get_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
+    "ptrace_dbg_set_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
+    "ptrace_dbg_get_xstate": (_int, [_handle, _i32, ctypes.c_void_p, _size, _sizep]),
+    "ptrace_dbg_set_xstate": (_int, [_handle, _i32, ctypes.c_void_p, _size]),
+    "ptrace_dbg_read_register": (
+        _int, [_handle, _i32, ctypes.c_char_p, ctypes.c_void_p, _size, _sizep],
+    ),
+    "ptrace_dbg_write_register": (_int, [_handle, _i32, ctypes.c_char_p, ctypes.c_void_p, _size]),
+    "ptrace_dbg_register_count": (_size, [_handle]),
+    "ptrace_dbg_register_info": (
+        _int, [_handle, _size, ctypes.POINTER(ctypes.c_char_p), _sizep],
+    ),
 }
 
 
@@ -210,7 +241,8 @@ def load() -> Tuple[ctypes.CDLL, str]:
         try:
             lib = ctypes.CDLL(name)
         except OSError as e:
-            errors.append(f"{name}: {e}")
+            # dlopen's text usually names the file already ("libptrace_dbg.so.0: cannot ...").
+            errors.append(str(e) if str(e).startswith(name) else f"{name}: {e}")
             continue
         try:
             _declare(lib)
@@ -225,8 +257,11 @@ def load() -> Tuple[ctypes.CDLL, str]:
             )
         return lib, name
     raise ImportError(
-        "cannot load libptrace_dbg (set PTRACE_DBG_LIBRARY to its path, or `make install`): "
+        "cannot load libptrace_dbg: "
         + "; ".join(errors)
+        + ". After `make install` into a system prefix (/usr/local) run `sudo ldconfig`; for"
+        " another prefix add its lib directory to LD_LIBRARY_PATH, or set PTRACE_DBG_LIBRARY to"
+        " the library's path"
     )
 
 
