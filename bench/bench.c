@@ -292,6 +292,77 @@ out:
     return rate;
 }
 
+/* Workload 7: n hits of a breakpoint on the call in bench_call (not executed in place: the
+ * library steps over it out of line, or with PTRACE_DBG_NO_OUT_OF_LINE set, the old way:
+ * breakpoint lifted, single step, others held), `spinners` other threads spinning. Each hit:
+ * wait_stop + get_pc + continue. Hits per second, NAN on failure. */
+static double lib_call(long n, long spinners) {
+    double rate = NAN;
+    char count[32], spin[32];
+    snprintf(count, sizeof count, "%ld", n);
+    snprintf(spin, sizeof spin, "%ld", spinners);
+    const char *argv[] = {target_path, "calls", count, spin, NULL};
+    ptrace_dbg_process *p = NULL;
+    int32_t tid = 0, code = -2, sig = -2;
+    uint64_t pc = 0;
+    LIB(ptrace_dbg_launch(target_path, argv, NULL, NULL, &p));
+    LIB(ptrace_dbg_add_breakpoint(p, BENCH_CALL_SITE_ADDR));
+    double t0 = now();
+    long hits = 0;
+    while (hits < n) {
+        LIB(ptrace_dbg_continue(p));
+        LIB(wait_stop(p, &tid));
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind != PTRACE_DBG_CAUSE_BREAKPOINT) continue; /* a spinner's creation */
+        LIB(ptrace_dbg_get_pc(p, tid, &pc));
+        if (pc != BENCH_CALL_SITE_ADDR) {
+            fail("library: call hit %ld stopped at %#llx", hits, (unsigned long long)pc);
+            goto out;
+        }
+        hits++;
+    }
+    double t = now() - t0;
+    for (int left = 16 + (int)spinners;; left--) {
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind == PTRACE_DBG_CAUSE_BREAKPOINT || left == 0) {
+            fail("library: after %ld call hits, a stop of kind %d", n, (int)cause.kind);
+            goto out;
+        }
+    }
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the calls target exited %d (signal %d)", code, sig);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    if (p) ptrace_dbg_process_free(p);
+    return rate;
+}
+
+/* lib_call in a child process with PTRACE_DBG_NO_OUT_OF_LINE set (the library reads it once
+ * per process): the old lift-and-step, for comparison. */
+static double lib_call_lifted(long n, long spinners) {
+    char count[32], spin[32], out[4096];
+    snprintf(count, sizeof count, "%ld", n);
+    snprintf(spin, sizeof spin, "%ld", spinners);
+    char *argv[] = {"/proc/self/exe", "--call-child", count, spin, "lift", "--bin",
+                    (char *)opt.bin, NULL};
+    int st = run_child(argv, CHILD_DEADLINE, out, sizeof out);
+    double rate = NAN;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || sscanf(out, "ok %lf", &rate) != 1) {
+        fail("lift-and-step child failed (status 0x%x): %s", st, out);
+        return NAN;
+    }
+    return rate;
+}
+
 /* Workload 3: n single-steps of the thread in bench_spin. Steps per second. */
 static double lib_step(long n) {
     double rate = NAN;
@@ -439,7 +510,7 @@ static void w3(void) {
     }
 }
 
-/* Workload 7: the r-xp mapping of libc in `maps` (from /proc/PID/maps lines). */
+/* Workload 8: the r-xp mapping of libc in `maps` (from /proc/PID/maps lines). */
 static int libc_text(FILE *maps, uint64_t *start, uint64_t *end) {
     char line[4352];
     while (fgets(line, sizeof line, maps)) {
@@ -454,7 +525,7 @@ static int libc_text(FILE *maps, uint64_t *start, uint64_t *end) {
     return -1;
 }
 
-/* Workload 7: n address_symbol lookups at pseudo-random offsets into libc's text in the
+/* Workload 8: n address_symbol lookups at pseudo-random offsets into libc's text in the
  * target (stopped at bench_hit, so libc is loaded); lookups per second, NAN on failure. */
 static double lib_symbolize(long n, const uint32_t *fractions) {
     double rate = NAN;
@@ -467,7 +538,7 @@ static double lib_symbolize(long n, const uint32_t *fractions) {
     if (rc == PTRACE_DBG_OK) rc = ptrace_dbg_continue(p);
     if (rc == PTRACE_DBG_OK) rc = wait_stop(p, &tid);
     if (rc != PTRACE_DBG_OK) {
-        fail("workload 7: running to bench_hit: %s (%s)", ptrace_dbg_strerror(rc),
+        fail("workload 8: running to bench_hit: %s (%s)", ptrace_dbg_strerror(rc),
              ptrace_dbg_last_error());
         goto out;
     }
@@ -476,7 +547,7 @@ static double lib_symbolize(long n, const uint32_t *fractions) {
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
     FILE *maps = fopen(path, "r");
     if (!maps || libc_text(maps, &start, &end) != 0) {
-        fail("workload 7: no libc text in %s", path);
+        fail("workload 8: no libc text in %s", path);
         if (maps) fclose(maps);
         goto out;
     }
@@ -490,19 +561,19 @@ static double lib_symbolize(long n, const uint32_t *fractions) {
         found += ptrace_dbg_address_symbol(p, addr, name, sizeof name, &off, NULL, 0) == PTRACE_DBG_OK;
     }
     double t = now() - t0;
-    if (found < n / 2) fail("workload 7: only %ld of %ld addresses in libc named a symbol", found, n);
+    if (found < n / 2) fail("workload 8: only %ld of %ld addresses in libc named a symbol", found, n);
     else rate = (double)n / t;
 out:
     ptrace_dbg_process_free(p);
     return rate;
 }
 
-/* Workload 7's baseline: dladdr() in this process, at the same offsets into its own libc. */
+/* Workload 8's baseline: dladdr() in this process, at the same offsets into its own libc. */
 static double base_dladdr(long n, const uint32_t *fractions) {
     uint64_t start = 0, end = 0;
     FILE *maps = fopen("/proc/self/maps", "r");
     if (!maps || libc_text(maps, &start, &end) != 0) {
-        fail("workload 7: no libc text in /proc/self/maps");
+        fail("workload 8: no libc text in /proc/self/maps");
         if (maps) fclose(maps);
         return NAN;
     }
@@ -518,13 +589,13 @@ static double base_dladdr(long n, const uint32_t *fractions) {
     return found > 0 ? (double)n / t : NAN;
 }
 
-static void w7(void) {
+static void w8(void) {
     static char note[256];
-    result *r = new_result("7", "address_symbol in libc", "lookups/s", "library", "dladdr",
+    result *r = new_result("8", "address_symbol in libc", "lookups/s", "library", "dladdr",
                            NAN, "<= 2 us/lookup");
     uint32_t *fractions = malloc((size_t)opt.lookups * sizeof *fractions);
     if (!fractions) {
-        fail("workload 7: out of memory");
+        fail("workload 8: out of memory");
         return;
     }
     uint64_t x = 0x9E3779B97F4A7C15u;
@@ -539,7 +610,7 @@ static void w7(void) {
             else base = base_dladdr(opt.lookups, fractions);
         }
         record(r, round, lib, base);
-        fprintf(stderr, "  [%s] round %d: 7: %.2f us vs %.2f us per lookup\n", opt.pass, round + 1,
+        fprintf(stderr, "  [%s] round %d: 8: %.2f us vs %.2f us per lookup\n", opt.pass, round + 1,
                 1e6 / lib, 1e6 / base);
     }
     double us = 1e6 / median(r->lib, r->rounds);
@@ -548,7 +619,7 @@ static void w7(void) {
              "stopped: %.2f us each (goal <= 2 us); baseline: dladdr() in-process (dynsym only)",
              opt.lookups, us);
     r->note = note;
-    if (!(us <= 2.0)) fprintf(stderr, "  [%s] workload 7: %.2f us per lookup, above the 2 us goal\n", opt.pass, us);
+    if (!(us <= 2.0)) fprintf(stderr, "  [%s] workload 8: %.2f us per lookup, above the 2 us goal\n", opt.pass, us);
     free(fractions);
 }
 
@@ -765,6 +836,31 @@ static void w5(void) {
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+}
+
+static void w7(void) {
+    result *ra = new_result("7a", "non-emulated breakpoint (a call): out of line", "hits/s",
+                            "out of line", "lift-and-step", 0.9, ">= 0.9x");
+    result *rb = new_result("7b", "the same, 2 other threads spinning", "hits/s",
+                            "out of line", "lift-and-step", NAN, "report");
+    ra->note = "breakpoint on the call in bench_call, wait_stop + get_pc + continue per hit; "
+               "baseline: the library with PTRACE_DBG_NO_OUT_OF_LINE (breakpoint lifted, "
+               "single step, others held), in a child process";
+    rb->note = "as 7a, while 2 threads of the target spin (they no longer wait for the step)";
+    for (int round = 0; round < opt.rounds; round++) {
+        double a = NAN, b = NAN, c = NAN, d = NAN;
+        for (int k = 0; k < 4; k++) {
+            int which = (k + round) % 4;
+            if (which == 0) a = lib_call(opt.hits / 2, 0);
+            if (which == 1) b = lib_call_lifted(opt.hits / 2, 0);
+            if (which == 2) c = lib_call(opt.hits / 4, 2);
+            if (which == 3) d = lib_call_lifted(opt.hits / 4, 2);
+        }
+        record(ra, round, a, b);
+        record(rb, round, c, d);
+        fprintf(stderr, "  [%s] round %d: 7: %.0f vs %.0f hits/s; spinning: %.0f vs %.0f\n",
+                opt.pass, round + 1, a, b, c, d);
+    }
 }
 
 /* gdb on `target loop n`; mode "ignore" or "commands". Seconds, NAN on failure. */
@@ -1010,6 +1106,16 @@ static long num_arg(const char *name, const char *v) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 7 && strcmp(argv[1], "--call-child") == 0 && strcmp(argv[5], "--bin") == 0) {
+        /* lib_call_lifted's child (MODE lift), or workload 7 alone (ool) for profiling:
+         * bench --call-child N SPINNERS lift|ool --bin DIR. Set before the library's first use. */
+        if (strcmp(argv[4], "lift") == 0) setenv("PTRACE_DBG_NO_OUT_OF_LINE", "1", 1);
+        opt.bin = argv[6];
+        snprintf(target_path, sizeof target_path, "%s/bench-target", opt.bin);
+        double rate = lib_call(num_arg("--call-child", argv[2]), num_arg("spinners", argv[3]));
+        printf("ok %.3f\n", rate);
+        return isfinite(rate) ? 0 : 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--no-gdb") == 0) {
@@ -1065,6 +1171,7 @@ int main(int argc, char **argv) {
     if (wanted('5')) w5();
     if (wanted('6')) w6();
     if (wanted('7')) w7();
+    if (wanted('8')) w8();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

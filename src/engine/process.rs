@@ -323,6 +323,17 @@ impl Process {
         self.monitor.shared.call(|t| Ok(t.executed_in_place()))
     }
 
+    /// How many steps over breakpoints the engine made out of line (in the scratch area)
+    /// rather than in place with the breakpoint lifted; for tests and benchmarks.
+    pub fn stepped_out_of_line(&self) -> Result<u64> {
+        self.monitor.shared.call(|t| Ok(t.stepped_out_of_line()))
+    }
+
+    /// The address of the scratch area for out-of-line steps in the tracee, if one is mapped.
+    pub fn scratch_area(&self) -> Result<Option<u64>> {
+        self.monitor.shared.call(|t| Ok(t.scratch_area()))
+    }
+
     /// Sets a breakpoint at `addr` (process stopped).
     pub fn add_breakpoint(&self, addr: u64) -> Result<()> {
         self.monitor.shared.call(move |t| t.add_breakpoint(addr))

@@ -165,9 +165,6 @@ pub struct Thread {
     /// Its step ended by another stop (an interrupt, a signal): the step's own trap may still
     /// be queued and comes at its next resume, to be swallowed then.
     pub stale_step_trap: bool,
-    /// It is stepping over a breakpoint while the other threads run (its step blocked in a
-    /// system call); when the step ends it is simply resumed.
-    pub resume_after_step: bool,
 }
 
 impl Thread {
@@ -183,7 +180,6 @@ impl Thread {
             regs: None,
             regs_dirty: false,
             stale_step_trap: false,
-            resume_after_step: false,
         }
     }
 }

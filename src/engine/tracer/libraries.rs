@@ -76,11 +76,20 @@ impl Tracer {
         if !self.execute_in_place(tid) && self.emulate_ret(tid, &mut regs) {
             self.threads.get_mut(&tid).unwrap().check_pc = false;
         } else if self.threads[&tid].regs.map(|r| r.rip) == Some(addr) {
-            // Something else: step over it while the others run (the loader holds its lock,
-            // no other thread can be in the rendezvous meanwhile).
-            self.threads.get_mut(&tid).unwrap().check_pc = false;
-            if self.start_step(tid, Some(addr)) {
-                self.threads.get_mut(&tid).unwrap().resume_after_step = true;
+            // Something else: step over it out of line while the others run, as any
+            // breakpoint (when the scratch slots are there); else the process stops here
+            // (cause STOPPED, the thread on the breakpoint) and the next continue steps over
+            // it. Not seen with glibc, whose rendezvous function is a bare `ret`.
+            let running = self.run == RunState::Running && !self.stopping_all;
+            let was = self.threads[&tid].state;
+            self.set_state(tid, ThreadState::Stopped);
+            if running && was == ThreadState::Running && self.start_out_of_line(tid) {
+                self.threads.get_mut(&tid).unwrap().check_pc = false;
+                return true;
+            }
+            self.set_cause(tid, Cause::of(CauseKind::Stopped));
+            if running {
+                self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
             }
             return true;
         }
