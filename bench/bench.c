@@ -2,7 +2,8 @@
  *
  *   bench [--pass NAME] [--json PATH] [--bin DIR] [--rounds R] [--hits N] [--steps N]
  *         [--mem-mib M] [--peekdata-mib M] [--small N] [--threads N] [--gdb-hits N]
- *         [--gdb-rounds R] [--no-gdb] [--only 1,3,...] [--smoke]
+ *         [--gdb-rounds R] [--no-gdb] [--only 1,3,...] [--smoke] [--sys-rounds R]
+ *         [--sys-getpid G] [--sys-write W] [--sys-all N]
  *
  * --smoke (bench/run.sh smoke, part of make test): tiny counts check the harness, not speed;
  * the table says so and shows "(smoke)" instead of yes/NO in the "met" column.
@@ -56,12 +57,24 @@ static struct {
     const char *pass, *json, *bin, *only;
     int rounds, gdb_rounds, gdb, smoke;
     long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, lookups;
+    int sys_rounds;
+    long sys_getpid, sys_write, sys_all;
 } opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", NULL, 5, 3, 1, 0,
-         20000, 100000, 64, 4, 20000, 1000, 10000, 100000};
+         20000, 100000, 64, 4, 20000, 1000, 10000, 100000, 3, 1000000, 1000, 20000};
 
-/* --only 1,3: the workloads to run (for profiling one of them); all by default. */
-static int wanted(char w) {
-    return !opt.only || strchr(opt.only, w) != NULL;
+/* --only 1,3,10: the workloads to run (for profiling one of them); all by default. Ids are
+ * whole numbers, so 1 does not select 10. Taken: 1-6 (core), 7 out-of-line step-over,
+ * 8 system calls, 9 watchpoints, 10 symbols, 11 followed children, 12 tracepoints. */
+static int wanted(const char *w) {
+    if (!opt.only) return 1;
+    size_t n = strlen(w);
+    for (const char *s = opt.only; *s;) {
+        size_t len = strcspn(s, ",");
+        if (len == n && strncmp(s, w, n) == 0) return 1;
+        s += len;
+        if (*s == ',') s++;
+    }
+    return 0;
 }
 
 static char target_path[4096], baseline_path[4096];
@@ -403,7 +416,7 @@ typedef struct {
     double target; /* ratio the median must reach; NAN: report only */
 } result;
 
-#define MAX_RESULTS 16
+#define MAX_RESULTS 24
 static result results[MAX_RESULTS];
 static int nresults;
 
@@ -510,7 +523,7 @@ static void w3(void) {
     }
 }
 
-/* Workload 8: the r-xp mapping of libc in `maps` (from /proc/PID/maps lines). */
+/* Workload 9: the r-xp mapping of libc in `maps` (from /proc/PID/maps lines). */
 static int libc_text(FILE *maps, uint64_t *start, uint64_t *end) {
     char line[4352];
     while (fgets(line, sizeof line, maps)) {
@@ -525,7 +538,7 @@ static int libc_text(FILE *maps, uint64_t *start, uint64_t *end) {
     return -1;
 }
 
-/* Workload 8: n address_symbol lookups at pseudo-random offsets into libc's text in the
+/* Workload 9: n address_symbol lookups at pseudo-random offsets into libc's text in the
  * target (stopped at bench_hit, so libc is loaded); lookups per second, NAN on failure. */
 static double lib_symbolize(long n, const uint32_t *fractions) {
     double rate = NAN;
@@ -538,7 +551,7 @@ static double lib_symbolize(long n, const uint32_t *fractions) {
     if (rc == PTRACE_DBG_OK) rc = ptrace_dbg_continue(p);
     if (rc == PTRACE_DBG_OK) rc = wait_stop(p, &tid);
     if (rc != PTRACE_DBG_OK) {
-        fail("workload 8: running to bench_hit: %s (%s)", ptrace_dbg_strerror(rc),
+        fail("workload 9: running to bench_hit: %s (%s)", ptrace_dbg_strerror(rc),
              ptrace_dbg_last_error());
         goto out;
     }
@@ -547,7 +560,7 @@ static double lib_symbolize(long n, const uint32_t *fractions) {
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
     FILE *maps = fopen(path, "r");
     if (!maps || libc_text(maps, &start, &end) != 0) {
-        fail("workload 8: no libc text in %s", path);
+        fail("workload 9: no libc text in %s", path);
         if (maps) fclose(maps);
         goto out;
     }
@@ -561,19 +574,19 @@ static double lib_symbolize(long n, const uint32_t *fractions) {
         found += ptrace_dbg_address_symbol(p, addr, name, sizeof name, &off, NULL, 0) == PTRACE_DBG_OK;
     }
     double t = now() - t0;
-    if (found < n / 2) fail("workload 8: only %ld of %ld addresses in libc named a symbol", found, n);
+    if (found < n / 2) fail("workload 9: only %ld of %ld addresses in libc named a symbol", found, n);
     else rate = (double)n / t;
 out:
     ptrace_dbg_process_free(p);
     return rate;
 }
 
-/* Workload 8's baseline: dladdr() in this process, at the same offsets into its own libc. */
+/* Workload 9's baseline: dladdr() in this process, at the same offsets into its own libc. */
 static double base_dladdr(long n, const uint32_t *fractions) {
     uint64_t start = 0, end = 0;
     FILE *maps = fopen("/proc/self/maps", "r");
     if (!maps || libc_text(maps, &start, &end) != 0) {
-        fail("workload 8: no libc text in /proc/self/maps");
+        fail("workload 9: no libc text in /proc/self/maps");
         if (maps) fclose(maps);
         return NAN;
     }
@@ -589,13 +602,13 @@ static double base_dladdr(long n, const uint32_t *fractions) {
     return found > 0 ? (double)n / t : NAN;
 }
 
-static void w8(void) {
+static void w9(void) {
     static char note[256];
-    result *r = new_result("8", "address_symbol in libc", "lookups/s", "library", "dladdr",
+    result *r = new_result("9", "address_symbol in libc", "lookups/s", "library", "dladdr",
                            NAN, "<= 2 us/lookup");
     uint32_t *fractions = malloc((size_t)opt.lookups * sizeof *fractions);
     if (!fractions) {
-        fail("workload 8: out of memory");
+        fail("workload 9: out of memory");
         return;
     }
     uint64_t x = 0x9E3779B97F4A7C15u;
@@ -610,7 +623,7 @@ static void w8(void) {
             else base = base_dladdr(opt.lookups, fractions);
         }
         record(r, round, lib, base);
-        fprintf(stderr, "  [%s] round %d: 8: %.2f us vs %.2f us per lookup\n", opt.pass, round + 1,
+        fprintf(stderr, "  [%s] round %d: 9: %.2f us vs %.2f us per lookup\n", opt.pass, round + 1,
                 1e6 / lib, 1e6 / base);
     }
     double us = 1e6 / median(r->lib, r->rounds);
@@ -619,7 +632,7 @@ static void w8(void) {
              "stopped: %.2f us each (goal <= 2 us); baseline: dladdr() in-process (dynsym only)",
              opt.lookups, us);
     r->note = note;
-    if (!(us <= 2.0)) fprintf(stderr, "  [%s] workload 8: %.2f us per lookup, above the 2 us goal\n", opt.pass, us);
+    if (!(us <= 2.0)) fprintf(stderr, "  [%s] workload 9: %.2f us per lookup, above the 2 us goal\n", opt.pass, us);
     free(fractions);
 }
 
@@ -940,6 +953,169 @@ static void w6(void) {
     }
 }
 
+/* ---------------------------------------------------------------- workload 8: syscalls */
+
+/* Runs `target syscalls G W` under the library, tracing `nrs` (NULL: every call) at entry and
+ * exit with `flags` added; each stop is wait_stop + syscall_info + continue. Returns the
+ * seconds from the launch to the exit (NAN on failure); *stops gets the syscall stops seen. */
+static double lib_syscalls(long g, long w, const int32_t *nrs, size_t n, uint32_t flags,
+                           long *stops) {
+    double t = NAN;
+    char gs[32], ws[32];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    const char *argv[] = {target_path, "syscalls", gs, ws, NULL};
+    ptrace_dbg_process *p = NULL;
+    int32_t tid = 0, code = -2, sig = -2;
+    ptrace_dbg_syscall s;
+    *stops = 0;
+    double t0 = now();
+    LIB(ptrace_dbg_launch(target_path, argv, NULL, NULL, &p));
+    LIB(ptrace_dbg_trace_syscalls(p, nrs, n,
+                                  PTRACE_DBG_SYSCALL_ENTRY | PTRACE_DBG_SYSCALL_EXIT | flags));
+    for (;;) {
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        if (ptrace_dbg_syscall_info(p, tid, &s) == PTRACE_DBG_OK) ++*stops;
+    }
+    t = now() - t0;
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the syscalls target exited %d (signal %d)", code, sig);
+        t = NAN;
+    }
+out:
+    ptrace_dbg_process_free(p);
+    return t;
+}
+
+/* Seconds of `target syscalls G W` run untraced (fork to exit), by the baseline. */
+static double untraced_time(long g, long w) {
+    char gs[32], ws[32], out[1024];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    char *argv[] = {baseline_path, "untraced", target_path, gs, ws, NULL};
+    int st = run_child(argv, CHILD_DEADLINE, out, sizeof out);
+    double t = NAN;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || sscanf(out, "ok %lf", &t) != 1) {
+        fail("baseline untraced failed: %s", out);
+        return NAN;
+    }
+    return t;
+}
+
+/* Seconds of `strace -f [--seccomp-bpf] -e trace=write -o /dev/null target syscalls G W`,
+ * start to exit; NAN if it failed. */
+static double strace_time(int seccomp, long g, long w) {
+    char gs[32], ws[32], out[4096];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    char *with[] = {"strace", "-f", "--seccomp-bpf", "-e", "trace=write", "-o", "/dev/null",
+                    target_path, "syscalls", gs, ws, NULL};
+    char *without[] = {"strace", "-f", "-e", "trace=write", "-o", "/dev/null",
+                       target_path, "syscalls", gs, ws, NULL};
+    double t0 = now();
+    int st = run_child(seccomp ? with : without, CHILD_DEADLINE, out, sizeof out);
+    double t = now() - t0;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fail("strace%s failed (status 0x%x): %s", seccomp ? " --seccomp-bpf" : "", st, out);
+        return NAN;
+    }
+    return t;
+}
+
+static void w8(void) {
+    static char note_a[256], note_b[256], note_e[256];
+    const int32_t write_nr = 1;
+    long g = opt.sys_getpid, w = opt.sys_write, g_slow = opt.sys_getpid / 10;
+    char out[1024];
+    char *version[] = {"strace", "-V", NULL};
+    int st = run_child(version, 30, out, sizeof out);
+    int have_strace = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!have_strace) {
+        if (st < 0) failures--; /* strace is optional; run_child counted its timeout */
+        fprintf(stderr, "  [%s] workload 8c/8d skipped: no strace\n", opt.pass);
+    }
+    snprintf(note_a, sizeof note_a,
+             "%ld getpid + %ld write; library traces write (entry+exit) with the seccomp filter, "
+             "launch to exit; baseline: the same program untraced, fork to exit",
+             g, w);
+    snprintf(note_b, sizeof note_b,
+             "the same with %ld getpid and no seccomp filter: PTRACE_SYSCALL, the monitor thread "
+             "lets every getpid stop go",
+             g_slow);
+    snprintf(note_e, sizeof note_e,
+             "%ld getpid, every call traced: wait_stop + syscall_info + continue per stop; "
+             "baseline: PTRACE_SYSCALL + waitpid per stop",
+             opt.sys_all);
+    result *ra = new_result("8a", "trace write only (seccomp) vs untraced", "runs/s",
+                            "library", "untraced", 1 / 1.2, "<= 1.2x time");
+    result *rb = new_result("8b", "trace write only (PTRACE_SYSCALL) vs untraced", "runs/s",
+                            "library", "untraced", NAN, "report");
+    result *rc = have_strace ? new_result("8c", "trace write: library vs strace -f", "runs/s",
+                                          "library", "strace", NAN, "report")
+                             : NULL;
+    result *rd = have_strace ? new_result("8d", "trace write: library vs strace --seccomp-bpf",
+                                          "runs/s", "library", "strace --seccomp-bpf", NAN,
+                                          "report")
+                             : NULL;
+    result *re = new_result("8e", "trace every call vs raw PTRACE_SYSCALL", "stops/s",
+                            "library", "raw ptrace", 0.8, ">= 0.8x");
+    ra->note = note_a, rb->note = note_b, re->note = note_e;
+    static char note_c[256];
+    snprintf(note_c, sizeof note_c,
+             "%ld getpid + %ld write (strace without seccomp stops at all 2 x %ld calls): strace -f "
+             "-e trace=write -o /dev/null, start to exit; library with the seccomp filter",
+             g_slow, w, g_slow);
+    if (rc) rc->note = note_c;
+    if (rd) rd->note = "strace -f --seccomp-bpf -e trace=write -o /dev/null; library as in 8a";
+    int rounds = opt.sys_rounds < opt.rounds ? opt.sys_rounds : opt.rounds;
+    for (int round = 0; round < rounds; round++) {
+        long stops = 0, all_stops = 0, raw_stops = 0;
+        double lib = NAN, base = NAN, lib_slow = NAN, base_slow = NAN, s1 = NAN, s2 = NAN;
+        double lib_small = NAN;
+        double lib_all = NAN, raw_all = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 7; k++) {
+            switch ((k + round) % 7) {
+            case 0:
+                lib = lib_syscalls(g, w, &write_nr, 1, PTRACE_DBG_SYSCALL_SECCOMP, &stops);
+                if (stops != 2 * w) fail("library (seccomp): %ld write stops, not %ld", stops, 2 * w);
+                break;
+            case 1: base = untraced_time(g, w); break;
+            case 2: lib_slow = lib_syscalls(g_slow, w, &write_nr, 1, 0, &stops);
+                if (stops != 2 * w) fail("library: %ld write stops, not %ld", stops, 2 * w);
+                break;
+            case 3: base_slow = untraced_time(g_slow, w); break;
+            case 4:
+                if (!have_strace) break;
+                s1 = strace_time(0, g_slow, w);
+                lib_small = lib_syscalls(g_slow, w, &write_nr, 1, PTRACE_DBG_SYSCALL_SECCOMP, &stops);
+                break;
+            case 5: if (have_strace) s2 = strace_time(1, g, w); break;
+            case 6:
+                lib_all = lib_syscalls(opt.sys_all, 0, NULL, 0, 0, &all_stops);
+                if (baseline("sysall", target_path, opt.sys_all, &a, &b, NULL) == 0)
+                    raw_all = b / a, raw_stops = (long)b;
+                break;
+            }
+        }
+        record(ra, round, 1 / lib, 1 / base);
+        record(rb, round, 1 / lib_slow, 1 / base_slow);
+        if (rc) record(rc, round, 1 / lib_small, 1 / s1);
+        if (rd) record(rd, round, 1 / lib, 1 / s2);
+        lib_all = (double)all_stops / lib_all;
+        record(re, round, lib_all, raw_all);
+        fprintf(stderr,
+                "  [%s] round %d: 8: seccomp %.3f s vs untraced %.3f s; PTRACE_SYSCALL %.3f s vs "
+                "%.3f s; strace (1/10 getpid) %.3f s, --seccomp-bpf %.3f s; all: %.0f vs %.0f stops/s "
+                "(%ld, %ld stops)\n",
+                opt.pass, round + 1, lib, base, lib_slow, base_slow, s1, s2, lib_all, raw_all,
+                all_stops, raw_stops);
+    }
+}
+
 /* ---------------------------------------------------------------- output */
 
 static void fmt_rate(char *out, size_t cap, double v) {
@@ -1145,6 +1321,10 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
         else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
         else if (strcmp(a, "--lookups") == 0) opt.lookups = num_arg(a, v);
+        else if (strcmp(a, "--sys-rounds") == 0) opt.sys_rounds = (int)num_arg(a, v);
+        else if (strcmp(a, "--sys-getpid") == 0) opt.sys_getpid = num_arg(a, v);
+        else if (strcmp(a, "--sys-write") == 0) opt.sys_write = num_arg(a, v);
+        else if (strcmp(a, "--sys-all") == 0) opt.sys_all = num_arg(a, v);
         else {
             fprintf(stderr, "bench: unknown option %s\n", a);
             return 2;
@@ -1165,13 +1345,14 @@ int main(int argc, char **argv) {
     machine_info();
     fprintf(stderr, "bench: pass \"%s\", %d rounds, library %s\n", opt.pass, opt.rounds,
             ptrace_dbg_version());
-    if (wanted('1') || wanted('2')) w1_w2();
-    if (wanted('3')) w3();
-    if (wanted('4')) w4();
-    if (wanted('5')) w5();
-    if (wanted('6')) w6();
-    if (wanted('7')) w7();
-    if (wanted('8')) w8();
+    if (wanted("1") || wanted("2")) w1_w2();
+    if (wanted("3")) w3();
+    if (wanted("4")) w4();
+    if (wanted("5")) w5();
+    if (wanted("6")) w6();
+    if (wanted("7")) w7();
+    if (wanted("8")) w8();
+    if (wanted("9")) w9();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

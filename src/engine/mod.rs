@@ -13,6 +13,7 @@ pub mod monitor;
 pub mod process;
 pub mod solib;
 pub mod symbols;
+pub mod syscalls;
 pub mod thread;
 pub mod tracer;
 pub mod xregs;

@@ -66,3 +66,5 @@ pub mod debug;
 pub mod symbols;
 // Registers beyond ptrace_dbg_regs: x87/SSE, the XSAVE area, any register by name.
 pub mod xregs;
+// System-call stops.
+pub mod syscalls;

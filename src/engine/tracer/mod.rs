@@ -21,10 +21,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 mod attach;
+#[cfg(test)]
+mod errno_map_tests;
 mod events;
 mod libraries;
 mod out_of_line;
 mod run;
+mod syscalls;
 mod xregs;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
@@ -118,6 +121,9 @@ pub struct Tracer {
     solib: super::solib::Solib,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
+    /// System-call tracing: the traced set, the mode, each thread's call in progress
+    /// (`engine::syscalls`; its hooks are in `syscalls.rs`).
+    sys: crate::engine::syscalls::SyscallTrace,
     dirty: bool,
 }
 
@@ -149,6 +155,7 @@ impl Tracer {
             vforking: HashSet::new(),
             solib: Default::default(),
             xregs: Default::default(),
+            sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
         }
     }
@@ -298,6 +305,7 @@ impl Tracer {
     }
 
     fn remove_thread(&mut self, tid: i32) {
+        self.sys.forget(tid);
         self.set_state(tid, ThreadState::Exited);
         if self.threads.remove(&tid).is_some() {
             self.state_counts[ThreadState::Exited as usize] -= 1;
