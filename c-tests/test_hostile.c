@@ -1331,9 +1331,9 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(E_ARG), ptrace_dbg_libraries(p, NULL, 3, &count_out), "libraries(NULL, 3)");
     CASE(CODES(E_ARG), ptrace_dbg_library_path(p, SIZE_MAX, outs.path, 16, NULL),
          "library_path(SIZE_MAX)");
-    uint32_t bad_flags[] = {1, 3, 4, 0x80000000u, UINT32_MAX};
-    for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++)
-        CASE(CODES(E_ARG), ptrace_dbg_set_follow(p, bad_flags[i]), "set_follow(%#x)", bad_flags[i]);
+    uint32_t bad_follow[] = {1, 3, 4, 0x80000000u, UINT32_MAX};
+    for (size_t i = 0; i < sizeof bad_follow / sizeof bad_follow[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_set_follow(p, bad_follow[i]), "set_follow(%#x)", bad_follow[i]);
     CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, NULL, NULL, &outs.i32[0]),
          "add_symbol_breakpoint(NULL symbol)");
     CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, NULL, "", &outs.i32[0]),
