@@ -99,6 +99,8 @@ pub enum CauseKind {
     SyscallEntry = 7,
     /// At the exit of a traced system call (only while tracing system calls).
     SyscallExit = 8,
+    /// The dynamic loader's list of objects changed (only with library events turned on).
+    Library = 9,
 }
 
 /// A stop cause with its details (see `ptrace_dbg_cause`).

@@ -264,6 +264,7 @@ mod tests {
             (CauseKind::ThreadCreate, PTRACE_DBG_CAUSE_THREAD_CREATE),
             (CauseKind::ThreadExit, PTRACE_DBG_CAUSE_THREAD_EXIT),
             (CauseKind::Exec, PTRACE_DBG_CAUSE_EXEC),
+            (CauseKind::Library, PTRACE_DBG_CAUSE_LIBRARY),
         ];
         for (kind, c) in kinds {
             assert_eq!(cause_to_c(Cause::of(kind)).kind, c, "{kind:?}");

@@ -258,11 +258,13 @@ impl Tracer {
                 if self.ever_had_breakpoints {
                     if let Some(addr) = self.flush_pending_trap(tid) {
                         let rsp = self.regs(tid).map_or(0, |r| r.rsp);
-                        if self.memory.has_breakpoint(addr)
-                            && !self.out_of_line_restart(tid, addr, rsp)
-                        {
+                        let hit = self.memory.has_breakpoint(addr)
+                            && !self.out_of_line_restart(tid, addr, rsp);
+                        if hit && self.memory.reports(addr) {
                             self.set_state(tid, ThreadState::StoppedBreakpoint);
                             self.set_cause(tid, Cause::breakpoint(addr));
+                        } else if hit {
+                            self.on_rendezvous_quietly();
                         }
                     }
                 }
@@ -409,6 +411,9 @@ impl Tracer {
             }
             return true;
         }
+        if ours && !self.memory.reports(addr) {
+            return self.on_internal_breakpoint(tid, addr, regs);
+        }
         if ours {
             // The PC goes back onto the breakpoint in our copy now and in the kernel's when the
             // thread next runs (flush_regs): executing the instruction in place then writes
@@ -529,6 +534,7 @@ impl Tracer {
         self.memory.reset_for_exec();
         self.out_of_line_exec();
         self.vforking.clear();
+        self.libraries_on_exec();
         self.set_state(tid, ThreadState::Running);
         if self.run == RunState::Running {
             self.trigger = tid;
