@@ -64,7 +64,7 @@ static struct {
 
 /* --only 1,3,10: the workloads to run (for profiling one of them); all by default. Ids are
  * whole numbers, so 1 does not select 10. Taken: 1-6 (core), 7 out-of-line step-over,
- * 8 system calls, 9 watchpoints, 10 symbols, 11 followed children, 12 tracepoints. */
+ * 8 system calls, 9 symbols, 10 watchpoints, 11 followed children, 12 tracepoints. */
 static int wanted(const char *w) {
     if (!opt.only) return 1;
     size_t n = strlen(w);
