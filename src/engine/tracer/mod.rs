@@ -24,6 +24,7 @@ mod attach;
 #[cfg(test)]
 mod errno_map_tests;
 mod events;
+mod libraries;
 mod out_of_line;
 mod run;
 mod syscalls;
@@ -115,6 +116,9 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Shared libraries: the loader's rendezvous breakpoint and symbol breakpoints
+    /// (`libraries`, `super::solib`).
+    solib: super::solib::Solib,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
     /// System-call tracing: the traced set, the mode, each thread's call in progress
@@ -149,6 +153,7 @@ impl Tracer {
             ool: Default::default(),
             group_stop_reported: false,
             vforking: HashSet::new(),
+            solib: Default::default(),
             xregs: Default::default(),
             sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
