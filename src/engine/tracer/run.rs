@@ -135,7 +135,10 @@ impl Tracer {
                     } else if self.can_step_out_of_line(tid, pc, out_of_line.len()) {
                         out_of_line.push(tid);
                     } else {
-                        self.threads.get_mut(&tid).unwrap().check_pc = false;
+                        // The thread can be gone: killed while the scratch area was mapped
+                        // through it (make stress: SIGKILL while MidStepOver hit an unwrap).
+                        let Some(t) = self.threads.get_mut(&tid) else { continue };
+                        t.check_pc = false;
                         if self.start_step(tid, Some(pc)) {
                             return;
                         }
@@ -146,7 +149,8 @@ impl Tracer {
         }
         self.resuming = false;
         for tid in out_of_line {
-            self.threads.get_mut(&tid).unwrap().check_pc = false;
+            let Some(t) = self.threads.get_mut(&tid) else { continue }; // died meanwhile
+            t.check_pc = false;
             self.start_out_of_line(tid);
         }
         self.resume_all_stopped();
