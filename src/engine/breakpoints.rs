@@ -259,6 +259,23 @@ impl Memory {
         }
     }
 
+    /// A forked child's table: every breakpoint of `parent`, written again into this (the
+    /// child's) memory, which is a copy of the parent's and holds our int3s already unless one
+    /// was lifted for a step at the fork.
+    pub fn adopt_breakpoints(&self, parent: &Memory) {
+        let table = parent.lock().breakpoints.table.clone();
+        if table.is_empty() {
+            return;
+        }
+        let _ = self.with(|mem, bps| {
+            for (&addr, &orig) in &table {
+                let _ = mem.write_at(addr, &[BREAKPOINT_INSN]);
+                bps.table.insert(addr, orig);
+            }
+            Ok(())
+        });
+    }
+
     /// After exec: a new address space, no breakpoints, a memory file to reopen.
     pub fn reset_for_exec(&self) {
         let mut inner = self.lock();

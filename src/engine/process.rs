@@ -332,6 +332,26 @@ impl Process {
         self.memory.read(addr, buf)
     }
 
+    /// What the library follows (`FOLLOW_FORK`); unknown bits are the caller's to reject.
+    /// Process stopped.
+    pub fn set_follow(&self, flags: u32) -> Result<()> {
+        let fork = flags & super::tracer::FOLLOW_FORK != 0;
+        self.monitor.shared.call(move |t| t.set_follow_fork(fork))
+    }
+
+    /// Takes the child `pid` offered at the current stop (cause `Fork`) as a process of its
+    /// own, on this process's monitor thread; returns with it stopped at its first instruction
+    /// after the fork.
+    pub fn take_child(&self, pid: i32) -> Result<Process> {
+        let shared = monitor::Shared::new(self.monitor.shared.family())?;
+        let for_child = shared.clone();
+        self.monitor.shared.call(move |t| t.take_child(pid, for_child))?;
+        let monitor = Monitor { shared, thread: self.monitor.thread.clone() };
+        let child = Process::new(monitor, pid, self.launched)?;
+        child.wait_quiet()?;
+        Ok(child)
+    }
+
     /// Writes tracee memory (read-only mappings too) through stopped thread `tid`.
     pub fn poke(
         &self,
@@ -389,8 +409,6 @@ impl Drop for Process {
                 });
             }
         }
-        if let Some(thread) = self.monitor.thread.take() {
-            let _ = thread.join();
-        }
+        // The family's monitor thread is joined when its last process goes (`FamilyThread`).
     }
 }

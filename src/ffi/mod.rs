@@ -61,3 +61,6 @@ pub mod run;
 
 // Breakpoints, registers, memory.
 pub mod debug;
+
+// Following children.
+pub mod follow;

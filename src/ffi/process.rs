@@ -47,7 +47,7 @@ unsafe fn strings(ptr: *const *const c_char, name: &str) -> Result<Vec<OsString>
 
 /// Registers a new process and writes its handle to `out`; a process that cannot be
 /// registered is dropped (killed or detached) on the way out.
-fn register(
+pub(crate) fn register(
     process: engine::Process,
     out: args::Out<*mut ptrace_dbg_process>,
 ) -> Result<(), Failure> {

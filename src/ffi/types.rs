@@ -46,6 +46,10 @@ pub const PTRACE_DBG_CAUSE_THREAD_CREATE: c_int = 3;
 pub const PTRACE_DBG_CAUSE_THREAD_EXIT: c_int = 4;
 /// Stop cause: called exec; the process now runs the new program.
 pub const PTRACE_DBG_CAUSE_EXEC: c_int = 5;
+/// Stop cause: created a process (fork, vfork, clone without CLONE_THREAD); `new_tid` is its
+/// pid. Reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_FORK`; take the
+/// child with `ptrace_dbg_take_child`.
+pub const PTRACE_DBG_CAUSE_FORK: c_int = 10;
 
 /// Why a stopped thread is stopped, as `ptrace_dbg_stop_cause` reports it. Fields that do not
 /// apply to `kind` are 0.
@@ -56,7 +60,7 @@ pub struct ptrace_dbg_cause {
     pub kind: i32,
     /// `SIGNAL`: the pending signal; `THREAD_EXIT`: the terminating signal or 0.
     pub signal: i32,
-    /// `THREAD_CREATE`: the new thread's id.
+    /// `THREAD_CREATE`: the new thread's id; `FORK`: the new process's pid.
     pub new_tid: i32,
     /// `THREAD_EXIT`: the exit status, or -1 when killed by a signal.
     pub exit_status: i32,

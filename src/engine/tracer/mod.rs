@@ -22,7 +22,10 @@ use std::sync::Arc;
 
 mod attach;
 mod events;
+mod follow;
 mod run;
+
+pub use follow::FOLLOW_FORK;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -115,6 +118,8 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Following children (`follow`).
+    follow: follow::Follow,
     dirty: bool,
 }
 
@@ -144,12 +149,18 @@ impl Tracer {
             step_over_since: None,
             group_stop_reported: false,
             vforking: HashSet::new(),
+            follow: follow::Follow::default(),
             dirty: true,
         }
     }
 
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// What this process shares with its handle.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     pub fn run_state(&self) -> RunState {
@@ -170,7 +181,7 @@ impl Tracer {
             || self.killing
             || self.count_running() > 0
             || self.count(ThreadState::Exiting) > 0
-            || !self.expected_children.is_empty()
+            || self.children_pending()
     }
 
     /// An all-stop waits for threads that may be blocked in execve while the threads exec is
@@ -305,6 +316,9 @@ impl Tracer {
             trace!("process {}: {:?} -> {:?}", self.pid, self.run, run);
             self.run = run;
             self.dirty = true;
+            if run != RunState::Stopped {
+                self.release_offered();
+            }
         }
     }
 
