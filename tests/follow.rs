@@ -7,11 +7,10 @@
 mod common;
 
 use common::*;
-use ptrace_dbg::engine::{CauseKind, Error, ExitStatus, LaunchOptions, Process, ThreadState};
+use ptrace_dbg::engine::{CauseKind, Error, ExitStatus, LaunchOptions, Process};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::Duration;
 
 const FOLLOW_FORK: u32 = 1;
 
@@ -95,6 +94,13 @@ fn drive<'s>(
                 CauseKind::Fork => seen.children.push(cause.new_tid),
                 CauseKind::Exec => {
                     seen.execs += 1;
+                    if runs_family(p.pid()) {
+                        // A new program: the old breakpoints are gone from the table and from
+                        // memory.
+                        let addr = program_symbol(&family(), p.pid(), "hit");
+                        assert_ne!(raw_mem(p.pid(), addr, 1)[0], 0xCC, "an int3 survived exec");
+                        assert!(p.remove_breakpoint(addr).is_err(), "a breakpoint survived exec");
+                    }
                     break_on_hit(&p);
                 }
                 _ => {}
@@ -107,7 +113,11 @@ fn drive<'s>(
 /// Follows a whole family from `root` (breakpoint on `hit` in every process running the family
 /// program); returns what every process saw, by pid.
 fn run_family(root: Process, take: bool) -> BTreeMap<i32, Seen> {
-    root.set_follow(FOLLOW_FORK).unwrap();
+    run_family_with(root, FOLLOW_FORK, take)
+}
+
+fn run_family_with(root: Process, flags: u32, take: bool) -> BTreeMap<i32, Seen> {
+    root.set_follow(flags).unwrap();
     break_on_hit(&root);
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|s| {
@@ -144,4 +154,215 @@ fn three_forked_children_each_counted_exactly() {
         assert_eq!(seen[c].hits, N * (i + 1), "child {i} ({c})");
         assert_eq!(seen[c].exit, exited(10 + i as i32), "child {i} ({c})");
     }
+}
+
+#[test]
+fn without_the_flag_children_run_untraced_and_clean() {
+    let root = launch_family(&["forks", "3", "5"]);
+    let pid = root.pid();
+    let seen = run_family_with(root, 0, true);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[&pid].hits, 5);
+    assert!(seen[&pid].children.is_empty(), "no FORK cause without the flag");
+    // Exit 0: every child exited with its own code (an int3 left in one would kill it).
+    assert_eq!(seen[&pid].exit, exited(0));
+}
+
+#[test]
+fn vfork_then_exec_child_taken() {
+    let root = launch_family(&["vfork_exec"]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let parent = &seen[&pid];
+    // hit(0) before the vfork and hit(2) after it; the child's hit(1) ran while the shared
+    // memory had no breakpoints.
+    assert_eq!(parent.hits, 2, "{seen:?}");
+    assert_eq!(parent.exit, exited(0));
+    let child = &seen[&parent.children[0]];
+    assert_eq!(child.execs, 1);
+    assert_eq!(child.hits, 2, "only the exec'd program's hits: {seen:?}");
+    assert_eq!(child.exit, exited(5));
+}
+
+#[test]
+fn vfork_child_not_taken_runs_on_without_deadlock() {
+    let root = launch_family(&["vfork_exec"]);
+    let pid = root.pid();
+    let seen = run_family(root, false);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[&pid].children.len(), 1, "the vfork was reported");
+    assert_eq!(seen[&pid].hits, 2);
+    assert_eq!(seen[&pid].exit, exited(0), "the untraced child exec'd and exited 5");
+}
+
+#[test]
+fn posix_spawn_child_followed() {
+    let root = launch_family(&["spawn"]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[&pid].hits, 1);
+    assert_eq!(seen[&pid].exit, exited(0));
+    let child = &seen[&seen[&pid].children[0]];
+    assert_eq!((child.execs, child.hits, child.exit), (1, 3, exited(6)), "{seen:?}");
+}
+
+#[test]
+fn system_children_followed() {
+    let root = launch_family(&["system"]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert!(seen.len() >= 2, "{seen:?}");
+    assert_eq!(seen[&pid].exit, exited(0));
+    let ran = seen.values().filter(|s| s.hits == 2 && s.exit == exited(7)).count();
+    assert_eq!(ran, 1, "the command system() ran was followed: {seen:?}");
+}
+
+#[test]
+fn shell_pipeline_every_process_seen() {
+    let fam = family();
+    let cmd = format!("'{0}' hits 2 0 | '{0}' hits 3 5", fam.display());
+    let mut opts = LaunchOptions::new();
+    opts.argv = vec!["sh".into(), "-c".into(), cmd.into()];
+    let root = Process::launch(std::path::Path::new("/bin/sh"), &opts).unwrap();
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert!(seen.len() >= 3, "sh and both sides of the pipe: {seen:?}");
+    assert_eq!(seen[&pid].exit, exited(5), "the pipeline's status is its last command's");
+    let left = seen.values().filter(|s| s.hits == 2 && s.exit == exited(0)).count();
+    let right = seen.values().filter(|s| s.hits == 3 && s.exit == exited(5)).count();
+    assert_eq!((left, right), (1, 1), "{seen:?}");
+}
+
+#[test]
+fn exec_in_followed_child_drops_old_breakpoints() {
+    let root = launch_family(&["exec_child"]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert_eq!(seen.len(), 2);
+    let child = &seen[&seen[&pid].children[0]];
+    // hit(0) with the breakpoint carried over from the parent, then 3 in the new program.
+    assert_eq!((child.hits, child.execs, child.exit), (4, 1, exited(8)), "{seen:?}");
+    assert_eq!(seen[&pid].exit, exited(0));
+}
+
+#[test]
+fn grandchildren_followed() {
+    let root = launch_family(&["grand"]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let child = &seen[&seen[&pid].children[0]];
+    let grand = &seen[&child.children[0]];
+    assert_eq!((child.hits, child.exit), (1, exited(30)));
+    assert_eq!((grand.hits, grand.exit), (2, exited(31)));
+    assert_eq!(seen[&pid].exit, exited(0));
+}
+
+#[test]
+fn forks_from_several_threads_at_once() {
+    const T: usize = 6;
+    const N: usize = 5;
+    let root = launch_family(&["thread_forks", &T.to_string(), &N.to_string()]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert_eq!(seen.len(), T + 1, "{seen:?}");
+    assert_eq!(seen[&pid].hits, 0);
+    assert_eq!(seen[&pid].exit, exited(0), "every child exited with its code");
+    let mut codes: Vec<i32> = seen.values().filter(|s| s.pid != pid).map(|s| s.exit.code).collect();
+    codes.sort();
+    assert_eq!(codes, (40..40 + T as i32).collect::<Vec<_>>());
+    assert!(seen.values().filter(|s| s.pid != pid).all(|s| s.hits == N), "{seen:?}");
+}
+
+/// Continues `p` until a thread stops with cause FORK; returns the child's pid.
+fn run_to_fork(p: &Process) -> i32 {
+    for _ in 0..1000 {
+        let (tid, kind) = cont_and_wait(p).expect("run to the fork");
+        if kind == CauseKind::Fork {
+            return p.stop_cause(tid).unwrap().new_tid;
+        }
+    }
+    panic!("no fork");
+}
+
+#[test]
+fn child_killed_before_take() {
+    let root = launch_family(&["forks", "1", "3"]);
+    root.set_follow(FOLLOW_FORK).unwrap();
+    let child = run_to_fork(&root);
+    // SAFETY: kill takes two integers; `child` is the tracee's child, alive and held stopped.
+    assert_eq!(unsafe { libc::kill(child, libc::SIGKILL) }, 0);
+    match root.take_child(child) {
+        // Taken before its death was collected: the handle sees it die.
+        Ok(c) => {
+            // Its death is collected at the next call that needs the monitor at the latest.
+            let events = run_to_exit(&c);
+            assert!(events.iter().all(|e| e.1 == CauseKind::ThreadExit), "{events:?}");
+            assert_eq!(c.exit_status().unwrap(), ExitStatus { code: -1, signal: libc::SIGKILL });
+        }
+        Err(Error::InvalidArgument(_)) => {}
+        Err(e) => panic!("take_child of a killed child: {e}"),
+    }
+    let events = run_to_exit(&root);
+    assert!(!events.iter().any(|e| e.1 == CauseKind::Fork));
+    assert_eq!(root.exit_status().unwrap(), exited(3), "the parent saw its child killed");
+}
+
+#[test]
+fn parent_exits_first_child_goes_on() {
+    let root = launch_family(&["parent_first"]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[&pid].exit, exited(4));
+    let child = &seen[&seen[&pid].children[0]];
+    assert_eq!((child.hits, child.exit), (1, exited(21)), "{seen:?}");
+}
+
+/// A process `pid` is not held by us: gone, or neither traced nor stopped.
+fn assert_let_go(pid: i32) {
+    let Some(tracer) = traced_by(pid) else { return };
+    let state = task_state(pid, pid);
+    if state == Some('Z') || state.is_none() {
+        return;
+    }
+    assert_eq!(tracer, 0, "process {pid} is still traced");
+    assert!(!matches!(state, Some('t') | Some('T')), "process {pid} is left stopped ({state:?})");
+}
+
+#[test]
+fn children_never_taken_are_let_go_when_the_parent_is_freed() {
+    let root = launch_family(&["forks", "3", "3"]);
+    root.set_follow(FOLLOW_FORK).unwrap();
+    let addr = program_symbol(&family(), root.pid(), "hit");
+    root.add_breakpoint(addr).unwrap();
+    let child = run_to_fork(&root);
+    assert!(traced_by(child).unwrap() > 0, "held for the caller until the parent runs");
+    drop(root); // kills the launched parent; the child is let go, clean
+    assert_let_go(child);
+    assert!(wait_pid_exit(child, WAIT), "the child ran to its end untraced");
+}
+
+#[test]
+fn detached_parent_lets_untaken_child_go_clean() {
+    let root = launch_family(&["forks", "1", "2"]);
+    root.set_follow(FOLLOW_FORK).unwrap();
+    let hit_addr = program_symbol(&family(), root.pid(), "hit");
+    let before = raw_mem(root.pid(), hit_addr, 1);
+    root.add_breakpoint(hit_addr).unwrap();
+    let child = run_to_fork(&root);
+    assert_eq!(raw_mem(child, hit_addr, 1), vec![0xCC], "the fork copied our int3");
+    root.detach().unwrap();
+    assert_let_go(child);
+    // The child is held by its parent's waitpid until the parent exits: still readable.
+    if let Ok(f) = std::fs::File::open(format!("/proc/{child}/mem")) {
+        use std::os::unix::fs::FileExt;
+        let mut b = [0u8; 1];
+        if f.read_exact_at(&mut b, hit_addr).is_ok() {
+            assert_eq!(b.to_vec(), before, "the child's copy of the memory is clean");
+        }
+    }
+    assert!(wait_pid_exit(root.pid(), WAIT), "the parent exits once its child has");
 }

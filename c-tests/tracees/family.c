@@ -120,12 +120,11 @@ static void *forking_thread(void *arg) {
         hits(thread_hits);
         _exit((int)(40 + i));
     }
-    hit(i);
     return (void *)(long)reaped_with(c, (int)(40 + i));
 }
 
-/* thread_forks T N: T threads fork at once; child i hits N times and exits 40+i; the thread
- * hits once. Exits 0 if every child exited with its code. */
+/* thread_forks T N: T threads fork at once; child i hits N times and exits 40+i (the threads
+ * themselves hit nothing). Exits 0 if every child exited with its code. */
 static int mode_thread_forks(int t, long n) {
     pthread_t ts[32];
     if (t > 32) t = 32;

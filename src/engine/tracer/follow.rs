@@ -100,14 +100,33 @@ impl Tracer {
     }
 
     /// Hook (the run state leaves Stopped): the children not taken are let go as without the
-    /// flag (clean of our int3s, untraced); one whose first stop is still to come is let go
-    /// when it comes.
+    /// flag (clean of our int3s, untraced), one whose first stop has not come yet once it comes
+    /// (waited for here).
     pub(super) fn release_offered(&mut self) {
+        if self.follow.offered.is_empty() {
+            return;
+        }
+        // The fork stops are consumed: a thread not resumed yet (another one's step over a
+        // breakpoint comes first, and may end in a new stop) must not offer its child again.
+        for t in self.threads.values_mut() {
+            if t.cause.kind == CauseKind::Fork {
+                t.cause = Cause::of(CauseKind::Stopped);
+                self.dirty = true;
+            }
+        }
         for (child, c) in std::mem::take(&mut self.follow.offered) {
             if c.arrived {
                 self.release_child(child);
-            } else {
-                self.expected_children.insert(child);
+                continue;
+            }
+            // Its first stop is imminent (the kernel created it stopped-to-be): take it now,
+            // so that nothing is left traced once a detach or a free returns.
+            match wait::waitpid(child, libc::__WALL) {
+                Ok(Some((_, wait::Status::Stopped { .. }))) => self.release_child(child),
+                Ok(Some(_)) => {} // it died first (killed)
+                _ => {
+                    self.expected_children.insert(child);
+                }
             }
         }
     }
