@@ -89,6 +89,7 @@ static struct outs {
     ptrace_dbg_regs regs;
     int32_t tids[16];
     const char *str;
+    ptrace_dbg_process *child;
 } outs;
 /* peek/poke's *done and threads' *count: set on failure too, so outside the sentinel area. */
 static size_t done_out, count_out;
@@ -348,6 +349,13 @@ static int op_poke(ptrace_dbg_process *p, const struct args *a) {
 static int op_poke_no_done(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_poke(p, a->tid, a->addr, OUT(a->buf), a->len, NULL);
 }
+static int op_set_follow(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_set_follow(p, 0);
+}
+static int op_take_child(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_take_child(p, a->tid, OUT(&outs.child));
+}
 
 /* Flags of an operation. */
 #define TID 1u     /* takes a thread id */
@@ -393,6 +401,8 @@ static const struct op OPS[] = {
     {"peek(done NULL)", op_peek_no_done, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"poke", op_poke, TID | NEEDS | MEM, E_STATE, E_EXITED, E_STATE},
     {"poke(done NULL)", op_poke_no_done, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"set_follow", op_set_follow, 0, E_STATE, E_EXITED, E_STATE},
+    {"take_child", op_take_child, NEEDS, E_STATE, E_EXITED, E_STATE},
 };
 #define N_OPS (sizeof OPS / sizeof OPS[0])
 
@@ -1007,6 +1017,15 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(OK), ptrace_dbg_wait_stop(p, -1, NULL), "wait_stop(stopped, -1)");
     CASE(CODES(E_STATE), ptrace_dbg_exit_status(p, &outs.i32[0], &outs.i32[1]),
          "exit_status(stopped)");
+    /* Follow flags: unknown bits refused; take_child of a pid never offered. */
+    uint32_t follow_flags[] = {2, 4, PTRACE_DBG_FOLLOW_FORK | 2, 0x80000000u, UINT32_MAX};
+    for (size_t i = 0; i < sizeof follow_flags / sizeof follow_flags[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_set_follow(p, follow_flags[i]), "set_follow(%#x)",
+             follow_flags[i]);
+    int32_t not_children[] = {tid, w->stopped_tids[1], 0, -1, INT32_MIN, INT32_MAX, w->free_pid};
+    for (size_t i = 0; i < sizeof not_children / sizeof not_children[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_take_child(p, not_children[i], &outs.child),
+             "take_child(pid %d, never offered)", not_children[i]);
     check_stopped_unharmed(w, "the bad arguments");
 }
 
