@@ -366,3 +366,95 @@ fn detached_parent_lets_untaken_child_go_clean() {
     }
     assert!(wait_pid_exit(root.pid(), WAIT), "the parent exits once its child has");
 }
+
+/// The library's monitor threads in the host (named "ptrace_dbg-mon").
+fn monitor_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.trim_end() == "ptrace_dbg-mon")
+        })
+        .count()
+}
+
+fn count_dir(path: &str) -> usize {
+    std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Threads, descriptors and children of the host (strict only when the test has the host to
+/// itself, as under nextest).
+fn host_resources() -> (usize, usize, Vec<i32>) {
+    let mut children = Vec::new();
+    for t in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+            children.extend(s.split_whitespace().filter_map(|x| x.parse::<i32>().ok()));
+        }
+    }
+    children.sort();
+    (count_dir("/proc/self/task"), count_dir("/proc/self/fd"), children)
+}
+
+/// Whether this test has the host process to itself (nextest, or one test thread).
+fn strict() -> bool {
+    std::env::var_os("NEXTEST").is_some()
+        || std::env::var("RUST_TEST_THREADS").is_ok_and(|v| v == "1")
+}
+
+fn expect_resources_back(before: &(usize, usize, Vec<i32>)) {
+    if !strict() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let now = host_resources();
+        if now == *before {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "leaked: before {before:?}, after {now:?}");
+        std::thread::yield_now();
+    }
+}
+
+/// A tree of processes, each hitting a breakpoint: `FOLLOW_BOMB=D,W` (make stress: 2,13, that
+/// is 183 processes; make test: 2,4, 21 processes). One monitor thread serves them all.
+#[test]
+fn fork_bomb_every_process_followed_with_its_breakpoints() {
+    let (d, w) = std::env::var("FOLLOW_BOMB")
+        .ok()
+        .and_then(|v| {
+            let (a, b) = v.split_once(',')?;
+            Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?))
+        })
+        .unwrap_or((2, 4));
+    let total: u32 = (0..=d).map(|i| w.pow(i)).sum();
+    assert!(total <= 200, "bounded at 200 processes");
+    let before = host_resources();
+    let root = launch_family(&["bomb", &d.to_string(), &w.to_string(), "3"]);
+    let pid = root.pid();
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak.fetch_max(monitor_threads(), std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    let seen = run_family(root, true);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    watcher.join().unwrap();
+    assert_eq!(seen.len(), total as usize, "every process followed");
+    assert!(seen.values().all(|s| s.hits == 3 && s.exit == exited(0)), "{seen:?}");
+    assert_eq!(seen[&pid].children.len(), w as usize);
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    println!("fork bomb: {total} processes, monitor threads at peak: {peak}");
+    if strict() {
+        assert_eq!(peak, 1, "one monitor thread for the whole family");
+    }
+    expect_resources_back(&before);
+}
