@@ -8,6 +8,10 @@
  *   bench-baseline step TARGET N        break on bench_spin, then N x (SINGLESTEP, waitpid)
  *   bench-baseline peekdata TARGET B    break on bench_ready, read B bytes of bench_mem with
  *                                       PTRACE_PEEKDATA, word by word
+ *   bench-baseline forks TARGET N       PTRACE_O_TRACEFORK on `target forks N`: waitpid(-1)
+ *                                       for every stop of the parent and its N children
+ *                                       (fork event, child's first stop, SIGCHLD, exits),
+ *                                       each continued at once, until the parent exits
  *   bench-baseline attach PID           attach every thread of PID (PTRACE_SEIZE, then
  *                                       PTRACE_INTERRUPT, each), waitpid each until it is in
  *                                       its interrupt stop, then PTRACE_DETACH each
@@ -258,12 +262,52 @@ static int attach(pid_t pid) {
     return 0;
 }
 
+/* `target forks n` with every child followed (PTRACE_O_TRACEFORK): each stop is continued at
+ * once; the children's exits come to this tracer too. */
+static int forks(const char *target, long n) {
+    char count[32];
+    snprintf(count, sizeof count, "%ld", n);
+    char *argv[] = {(char *)target, "forks", count, NULL};
+    pid_t pid = launch(argv);
+    PT(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL);
+    long children = 0;
+    double t0 = now();
+    PT(PTRACE_CONT, pid, 0, 0);
+    for (;;) {
+        int st;
+        pid_t who = waitpid(-1, &st, __WALL);
+        if (who < 0) die("waitpid (forks)");
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            if (who != pid) continue; /* a child's exit */
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                errno = 0;
+                die("forks: the target did not exit 0");
+            }
+            break;
+        }
+        int sig = WSTOPSIG(st), event = st >> 16;
+        if (event == PTRACE_EVENT_FORK) children++;
+        /* Deliver real signals (SIGCHLD); not our stops (event stops, a child's SIGSTOP). */
+        int deliver = (event || (who != pid && sig == SIGSTOP) || sig == SIGTRAP) ? 0 : sig;
+        PT(PTRACE_CONT, who, 0, deliver);
+    }
+    double t = now() - t0;
+    child = -1;
+    if (children != n) {
+        errno = 0;
+        die("forks: fork events missing");
+    }
+    printf("ok %.9f %ld\n", t, n);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 4 && strcmp(argv[1], "bp") == 0) return bp(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "step") == 0) return step(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "peekdata") == 0) return peekdata(argv[2], atol(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "forks") == 0) return forks(argv[2], atol(argv[3]));
     if (argc == 3 && strcmp(argv[1], "attach") == 0) return attach((pid_t)atoi(argv[2]));
     fprintf(stderr, "usage: bench-baseline bp|step|peekdata TARGET N | attach PID\n");
     return 2;

@@ -51,9 +51,9 @@
 static struct {
     const char *pass, *json, *bin, *only;
     int rounds, gdb_rounds, gdb;
-    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits;
+    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, forks;
 } opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", NULL, 5, 3, 1,
-         20000, 100000, 64, 4, 20000, 1000, 10000};
+         20000, 100000, 64, 4, 20000, 1000, 10000, 1000};
 
 /* --only 1,3: the workloads to run (for profiling one of them); all by default. */
 static int wanted(char w) {
@@ -650,6 +650,82 @@ static void w5(void) {
     waitpid(pid, NULL, 0);
 }
 
+/* Workload 7: `target forks n` with every child followed: at each PTRACE_DBG_CAUSE_FORK stop
+ * the child is taken, run to its exit and freed, then the parent continued. Children per
+ * second. Also the host's threads at the peak (one monitor thread serves the family). */
+static int fork_peak_threads = -1;
+static double lib_forks(long n) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("forks", n), *c = NULL;
+    if (!p) return NAN;
+    int32_t tid = 0, code = -2, sig = -2;
+    long children = 0;
+    pid_t self = getpid();
+    LIB(ptrace_dbg_set_follow(p, PTRACE_DBG_FOLLOW_FORK));
+    double t0 = now();
+    for (;;) {
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind != PTRACE_DBG_CAUSE_FORK) continue;
+        LIB(ptrace_dbg_take_child(p, cause.new_tid, &c));
+        children++;
+        if (children == 1 || children == n) {
+            int threads = count_tasks(self);
+            if (threads > fork_peak_threads) fork_peak_threads = threads;
+        }
+        for (;;) { /* the child: its exit stop, then its exit */
+            LIB(ptrace_dbg_continue(c));
+            rc = wait_stop(c, NULL);
+            if (rc == PTRACE_DBG_E_EXITED) break;
+            LIB(rc);
+        }
+        LIB(ptrace_dbg_exit_status(c, &code, &sig));
+        if (code != 0) {
+            fail("library: a forked child exited %d (signal %d)", code, sig);
+            goto out;
+        }
+        ptrace_dbg_process_free(c);
+        c = NULL;
+    }
+    double t = now() - t0;
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0 || children != n) {
+        fail("library: forks target exited %d (signal %d), %ld children followed", code, sig,
+             children);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(c);
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+static void w7(void) {
+    static char note[256];
+    result *r = new_result("7", "fork + exit of followed children", "children/s", "library",
+                           "raw ptrace (TRACEFORK)", 0.8, ">= 0.8x");
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, base = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 2; k++) {
+            if ((k + round) % 2 == 0) lib = lib_forks(opt.forks);
+            else if (baseline("forks", target_path, opt.forks, &a, &b, NULL) == 0) base = b / a;
+        }
+        record(r, round, lib, base);
+        fprintf(stderr, "  [%s] round %d: 7: %.0f vs %.0f children/s\n", opt.pass, round + 1,
+                lib, base);
+    }
+    snprintf(note, sizeof note,
+             "%ld children, each taken (take_child), run to its exit and freed; baseline: "
+             "PTRACE_O_TRACEFORK, waitpid(-1) + CONT per stop; host threads at peak: %d",
+             opt.forks, fork_peak_threads);
+    r->note = note;
+}
+
 /* gdb on `target loop n`; mode "ignore" or "commands". Seconds, NAN on failure. */
 static double gdb_run(const char *mode, long n) {
     char count[32], out[16384], script[4200];
@@ -913,6 +989,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--small") == 0) opt.small = num_arg(a, v);
         else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
         else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
+        else if (strcmp(a, "--forks") == 0) opt.forks = num_arg(a, v);
         else {
             fprintf(stderr, "bench: unknown option %s\n", a);
             return 2;
@@ -938,6 +1015,7 @@ int main(int argc, char **argv) {
     if (wanted('4')) w4();
     if (wanted('5')) w5();
     if (wanted('6')) w6();
+    if (wanted('7')) w7();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

@@ -7,6 +7,8 @@
  *                      breaks), then exits 0 (workload 4)
  *   target threads N   starts N threads blocked in pause(), writes "ready\n" to stdout, and
  *                      pauses (workload 5; the harness kills it)
+ *   target forks N     forks N children one after the other, each exits 0 at once and is
+ *                      reaped before the next; exits 0 (workload 7)
  *
  * Built without PIE (see the Makefile) so that the tracers know every address at link time:
  * the Makefile writes them into build/bench/target_addrs.h with nm. bench_unused() is never
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_target.h"
@@ -79,6 +82,17 @@ int main(int argc, char **argv) {
         if (write(1, "ready\n", 6) != 6) return 3;
         for (;;) pause();
     }
-    fprintf(stderr, "usage: target loop N | spin | mem | threads N\n");
+    if (argc >= 3 && strcmp(argv[1], "forks") == 0) {
+        long n = atol(argv[2]);
+        for (long i = 0; i < n; i++) {
+            pid_t c = fork();
+            if (c < 0) return 2;
+            if (c == 0) _exit(0);
+            int st = 0;
+            if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "usage: target loop N | spin | mem | threads N | forks N\n");
     return 2;
 }

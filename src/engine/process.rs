@@ -345,9 +345,15 @@ impl Process {
     pub fn take_child(&self, pid: i32) -> Result<Process> {
         let shared = monitor::Shared::new(self.monitor.shared.family())?;
         let for_child = shared.clone();
-        self.monitor.shared.call(move |t| t.take_child(pid, for_child))?;
+        let memory = self.monitor.shared.call(move |t| t.take_child(pid, for_child))?;
         let monitor = Monitor { shared, thread: self.monitor.thread.clone() };
-        let child = Process::new(monitor, pid, self.launched)?;
+        let child = Process {
+            pid,
+            launched: self.launched,
+            monitor,
+            memory,
+            resume_guard: std::sync::RwLock::new(()),
+        };
         child.wait_quiet()?;
         Ok(child)
     }

@@ -132,8 +132,8 @@ impl Tracer {
     }
 
     /// `take_child`: the offered child `pid` becomes a process of its own, answering on
-    /// `shared`. Process stopped.
-    pub fn take_child(&mut self, pid: i32, shared: Arc<Shared>) -> Result<()> {
+    /// `shared`; returns its memory (for its handle). Process stopped.
+    pub fn take_child(&mut self, pid: i32, shared: Arc<Shared>) -> Result<Arc<Memory>> {
         self.require_stopped()?;
         let Some(c) = self.follow.offered.remove(&pid) else {
             return Err(Error::InvalidArgument(format!(
@@ -155,7 +155,8 @@ impl Tracer {
             child.stopping_all = true;
         }
         trace!("child {pid}: taken");
+        let memory = child.memory();
         self.follow.adopted.push(child);
-        Ok(())
+        Ok(memory)
     }
 }
