@@ -247,13 +247,14 @@ enum class cause_kind : int32_t {
     thread_create = PTRACE_DBG_CAUSE_THREAD_CREATE,
     thread_exit = PTRACE_DBG_CAUSE_THREAD_EXIT,
     exec = PTRACE_DBG_CAUSE_EXEC,
+    fork = PTRACE_DBG_CAUSE_FORK,  // only after set_follow(PTRACE_DBG_FOLLOW_FORK)
 };
 
 // ptrace_dbg_cause with a typed kind; fields that do not apply to the kind are 0.
 struct cause {
     cause_kind kind = cause_kind::stopped;
     int32_t signal = 0;       // signal: the pending signal; thread_exit: terminating signal or 0
-    int32_t new_tid = 0;      // thread_create: the new thread
+    int32_t new_tid = 0;      // thread_create: the new thread; fork: the new process
     int32_t exit_status = 0;  // thread_exit: the exit status, or -1 when killed by a signal
     uint64_t pc = 0;          // breakpoint: the breakpoint's address
 
@@ -504,6 +505,29 @@ public:
         ptrace_dbg_cause c{};
         detail::set(ptrace_dbg_stop_cause(handle_, tid, &c), ec);
         return ptrace_dbg::cause::from_c(c);
+    }
+
+    // --- following children
+
+    // PTRACE_DBG_FOLLOW_FORK: stop with cause_kind::fork at every new process (while stopped).
+    void set_follow(uint32_t flags) {
+        detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
+    }
+    void set_follow(uint32_t flags, std::error_code &ec) noexcept {
+        detail::set(ptrace_dbg_set_follow(handle_, flags), ec);
+    }
+
+    // The child offered at this stop (cause_kind::fork, new_tid == pid) as a process of its
+    // own, stopped at its first instruction after the fork.
+    process take_child(int32_t pid) {
+        ptrace_dbg_process *handle = nullptr;
+        detail::check(ptrace_dbg_take_child(handle_, pid, &handle), "ptrace_dbg_take_child");
+        return process(handle);
+    }
+    process take_child(int32_t pid, std::error_code &ec) noexcept {
+        ptrace_dbg_process *handle = nullptr;
+        detail::set(ptrace_dbg_take_child(handle_, pid, &handle), ec);
+        return process(handle);
     }
 
     // --- breakpoints

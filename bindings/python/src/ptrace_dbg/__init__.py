@@ -27,6 +27,9 @@ from .process import (
 
 __version__ = "0.1.0"
 
+#: ``Process.set_follow`` flag: follow fork, vfork and clone of a process (cause FORK).
+FOLLOW_FORK: int = _lib.FOLLOW_FORK
+
 #: The name or path the library was loaded by.
 library_name: str = _lib.library_name
 
@@ -54,6 +57,7 @@ def signal_name(signo: int) -> str:
 
 __all__ = [
     "Process", "StopCause", "CauseKind", "ThreadState", "ExitStatus", "Registers", "REG_NAMES",
+    "FOLLOW_FORK",
     "version", "version_info", "strerror", "signal_name", "library_name",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",

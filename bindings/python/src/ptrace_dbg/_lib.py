@@ -120,7 +120,12 @@ SIGNATURES = {
     "ptrace_dbg_set_sp": (_int, [_handle, _i32, _u64]),
     "ptrace_dbg_peek": (_int, [_handle, _i32, _u64, ctypes.c_void_p, _size, _sizep]),
     "ptrace_dbg_poke": (_int, [_handle, _i32, _u64, ctypes.c_void_p, _size, _sizep]),
+    "ptrace_dbg_set_follow": (_int, [_handle, ctypes.c_uint32]),
+    "ptrace_dbg_take_child": (_int, [_handle, _i32, ctypes.POINTER(_handle)]),
 }
+
+#: ptrace_dbg_set_follow flags.
+FOLLOW_FORK = 1
 
 
 def text(raw: Optional[bytes]) -> str:

@@ -52,6 +52,9 @@ class CauseKind(enum.IntEnum):
     THREAD_CREATE = 3
     THREAD_EXIT = 4
     EXEC = 5
+    #: Created a process (fork, vfork, clone); ``new_tid`` is its pid (only after
+    #: ``set_follow(FOLLOW_FORK)``); ``Process.take_child`` takes it.
+    FORK = 10
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class StopCause:
     kind: CauseKind
     #: SIGNAL: the pending signal; THREAD_EXIT: the terminating signal or 0.
     signal: int = 0
-    #: THREAD_CREATE: the new thread's id.
+    #: THREAD_CREATE: the new thread's id; FORK: the new process's pid.
     new_tid: int = 0
     #: THREAD_EXIT: the exit status, or -1 when killed by a signal.
     exit_status: int = 0
@@ -76,6 +79,8 @@ class StopCause:
             return f"signal {self.signal}"
         if self.kind == CauseKind.THREAD_CREATE:
             return f"thread_create of {self.new_tid}"
+        if self.kind == CauseKind.FORK:
+            return f"fork of process {self.new_tid}"
         if self.kind == CauseKind.THREAD_EXIT:
             how = f"signal {self.signal}" if self.signal else f"status {self.exit_status}"
             return f"thread_exit with {how}"
@@ -152,6 +157,12 @@ class Registers(MutableMapping[str, int]):
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v:#x}" for k, v in self._values.items())
         return f"Registers({inner})"
+
+
+def _u32(value: int, what: str) -> int:
+    if not isinstance(value, int) or not 0 <= value < 1 << 32:
+        raise InvalidArgument(detail=f"{what} {value!r} is not a 32-bit unsigned integer")
+    return value
 
 
 def _i32(value: int, what: str) -> int:
@@ -406,6 +417,22 @@ class Process:
         except ValueError:  # a cause added by a newer library
             kind = cause.kind
         return StopCause(kind, cause.signal, cause.new_tid, cause.exit_status, cause.pc)
+
+    # ----- following children -----
+
+    def set_follow(self, flags: int) -> None:
+        """What to follow besides the process's threads (while stopped): FOLLOW_FORK stops the
+        process with cause FORK at every fork, vfork or clone of a process; 0 turns it off."""
+        check(lib.ptrace_dbg_set_follow(self._handle, _u32(flags, "flags")))
+
+    def take_child(self, pid: int) -> "Process":
+        """Takes the child ``pid`` offered at this stop (a thread stopped with cause FORK,
+        ``new_tid`` == pid) as a Process of its own, stopped at its first instruction after the
+        fork, with this process's breakpoints (after a fork; none after a vfork) and follow
+        flags. A child not taken before this process runs again is let go, clean."""
+        handle = ctypes.c_void_p()
+        check(lib.ptrace_dbg_take_child(self._handle, _i32(pid, "pid"), ctypes.byref(handle)))
+        return type(self)(handle)
 
     # ----- breakpoints -----
 
