@@ -114,3 +114,28 @@ TEST(follow_three_children_through_the_c_api_with_event_fds) {
     }
     for (size_t i = 0; i < n; i++) ptrace_dbg_process_free(procs[i].p);
 }
+
+/* examples/c/trace_pipeline.c (the README's example) on a pipeline of two family processes:
+ * the shell and both sides are seen, with their programs and exit codes. */
+TEST(trace_pipeline_example_sees_every_process) {
+    char cmd[3 * PATH_MAX], path[PATH_MAX];
+    strcpy(path, tracee_path());
+    strcpy(strrchr(path, '/'), "/../examples/trace_pipeline");
+    snprintf(cmd, sizeof cmd, "'%s' \"'%s' hits 2 0 | '%s' hits 1 5\" 2>&1", path,
+             family_path(), family_path());
+    FILE *f = popen(cmd, "r");
+    CHECK(f != NULL);
+    char line[PATH_MAX + 128];
+    int family_ok = 0, family_five = 0, shell = 0, lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        if (strstr(line, "/family: exit 0")) family_ok++;
+        if (strstr(line, "/family: exit 5")) family_five++;
+        if (strstr(line, "sh: exit 5")) shell++;
+    }
+    CHECK_EQ_INT(pclose(f), 0);
+    CHECK_EQ_INT(lines, 3);
+    CHECK_EQ_INT(family_ok, 1);
+    CHECK_EQ_INT(family_five, 1);
+    CHECK_EQ_INT(shell, 1);
+}
