@@ -403,7 +403,8 @@ const char *ptrace_dbg_version(void);
  * a thread never stops; `PTRACE_DBG_E_OS`.
  *
  * Callable from any thread. The library starts one monitor thread (and one tiny helper
- * child process, its "doorbell") per traced process; they end when the process is freed.
+ * child process, its "doorbell") per traced process and the children taken from it
+ * (`ptrace_dbg_take_child`); they end when the last of those processes is freed.
  *
  * # Safety
  * `out` must be NULL or writable.

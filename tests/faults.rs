@@ -788,7 +788,7 @@ fn let_go(pid: i32) -> bool {
 fn followed_family_killed_from_outside_and_freed_in_any_order() {
     let _ = build_tracee("family");
     let before = Resources::now();
-    let mut jitter = Jitter(0x5eed_f011_0e5);
+    let mut jitter = Jitter(0x5eed_f011);
     for round in 0..rounds(3) * 4 {
         let root = family_launch(&["forks", "3", "200"]);
         root.set_follow(1).unwrap();
