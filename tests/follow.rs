@@ -353,7 +353,8 @@ fn detached_parent_lets_untaken_child_go_clean() {
     let before = raw_mem(root.pid(), hit_addr, 1);
     root.add_breakpoint(hit_addr).unwrap();
     let child = run_to_fork(&root);
-    assert_eq!(raw_mem(child, hit_addr, 1), vec![0xCC], "the fork copied our int3");
+    assert_eq!(raw_mem(root.pid(), hit_addr, 1), vec![0xCC]);
+    assert_eq!(raw_mem(child, hit_addr, 1), before, "the child's copy is cleaned at the fork");
     root.detach().unwrap();
     assert_let_go(child);
     // The child is held by its parent's waitpid until the parent exits: still readable.
@@ -457,4 +458,27 @@ fn fork_bomb_every_process_followed_with_its_breakpoints() {
         assert_eq!(peak, 1, "one monitor thread for the whole family");
     }
     expect_resources_back(&before);
+}
+
+/// Found by the random driver: a breakpoint removed during the fork stop, the child then let
+/// go, kept the int3 its copy of the memory got at the fork and died of SIGTRAP.
+#[test]
+fn breakpoint_removed_at_the_fork_stop_leaves_no_int3_in_the_child_let_go() {
+    let root = launch_family(&["forks", "2", "3"]);
+    root.set_follow(FOLLOW_FORK).unwrap();
+    let hit = program_symbol(&family(), root.pid(), "hit");
+    root.add_breakpoint(hit).unwrap();
+    let child = run_to_fork(&root);
+    root.remove_breakpoint(hit).unwrap();
+    assert_ne!(raw_mem(child, hit, 1)[0], 0xCC, "the child's copy is clean at the fork stop");
+    // The second child is taken after the breakpoint came back: it has it.
+    root.add_breakpoint(hit).unwrap();
+    let second = run_to_fork(&root);
+    let c = root.take_child(second).unwrap();
+    assert_eq!(raw_mem(second, hit, 1)[0], 0xCC);
+    let events = run_to_exit(&c);
+    assert_eq!(events.iter().filter(|e| e.1 == CauseKind::Breakpoint).count(), 6);
+    assert_eq!(c.exit_status().unwrap(), exited(11));
+    run_to_exit(&root);
+    assert_eq!(root.exit_status().unwrap(), exited(0), "the first child exited 10, untouched");
 }

@@ -7,8 +7,8 @@
 //! (the parent leaves its stop: children not taken are let go, as without the flag).
 //!
 //! What a taken child carries over from its parent: the follow flags; after a fork or a clone
-//! the breakpoint table (the child's memory is a copy holding our int3s; they are written again
-//! so that one lifted for a step at that moment is in too); after a vfork nothing (the child
+//! the breakpoint table at the moment of the take (the child's copy of the memory is cleaned
+//! of our int3s at the fork stop and they are written back when it is taken); after a vfork nothing (the child
 //! runs in the parent's memory, from which the breakpoints are lifted until the child execs or
 //! exits; then the parent gets them back). Whether it was launched (freeing its handle kills
 //! it; the kernel's PTRACE_O_EXITKILL is inherited, so it also dies with the host).
@@ -77,6 +77,12 @@ impl Tracer {
         }
         let arrived = self.early_children.remove(&child);
         let vfork = event == ptrace::EVENT_VFORK;
+        if !vfork {
+            // Clean the child's copy of the memory now: the caller may change the breakpoints
+            // during this stop, and letting the child go later must not leave it an int3 the
+            // table no longer names. Taking it writes the breakpoints of that moment back in.
+            self.memory.lift_all_in(child);
+        }
         trace!("thread {tid}: offers child {child} (vfork {vfork}, arrived {arrived})");
         self.follow.offered.insert(child, Offered { arrived, vfork });
         self.event_stop(tid, ThreadState::Stopped, Cause::fork(child));
