@@ -1197,7 +1197,7 @@ fn random_driver_part_3() {
 /// freed, no process of the family is left traced or stopped.
 #[test]
 fn random_driver_follow_family() {
-    let seed = env_u64("RANDOM_SEED").unwrap_or(DEFAULT_SEED) ^ 0xf011_0;
+    let seed = env_u64("RANDOM_SEED").unwrap_or(DEFAULT_SEED) ^ 0xf011;
     let total = env_u64("RANDOM_CALLS").unwrap_or(DEFAULT_CALLS) / 40;
     let mut rng = Rng(seed);
     let family = build_tracee("family");
@@ -1233,7 +1233,7 @@ fn random_driver_follow_family() {
             calls += 1;
             let t0 = Instant::now();
             let mut op = rng.below(100);
-            if calm && (85..=87).contains(&op) || calm && op >= 92 {
+            if calm && ((85..=87).contains(&op) || op >= 92) {
                 op = 0; // a calm family is never killed nor freed early: it must end cleanly
             }
             let r: Result<(), Error> = match op {
