@@ -1329,7 +1329,7 @@ fn random_driver_follow_family() {
                         _ => {}
                     }
                 }
-                if !any || matches!(root.exit_status(), Ok(_)) {
+                if !any || root.exit_status().is_ok() {
                     break;
                 }
             }
