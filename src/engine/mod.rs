@@ -7,12 +7,14 @@
 #![forbid(unsafe_code)]
 
 pub mod breakpoints;
+pub mod ending;
 pub mod error;
 pub(crate) mod log;
 pub mod monitor;
 pub mod process;
 pub mod thread;
 pub mod tracer;
+pub mod xregs;
 
 pub use error::{Error, Result};
 pub use process::{LaunchOptions, Process};

@@ -10,7 +10,8 @@ pub const PTRACE_DBG_OK: c_int = 0;
 /// An argument is unusable: a NULL pointer, a bad length, an unknown flag bit or enum value,
 /// an index out of range. `ptrace_dbg_last_error()` names the argument.
 pub const PTRACE_DBG_E_INVALID_ARGUMENT: c_int = -1;
-/// The process handle is NULL, was freed, or never was a handle.
+/// The process handle is NULL, was freed, never was a handle, or belongs to the parent of this
+/// forked process (handles do not survive fork).
 pub const PTRACE_DBG_E_INVALID_HANDLE: c_int = -2;
 /// The process or thread is in the wrong state for the call (e.g. registers of a running
 /// thread).
@@ -37,9 +38,11 @@ pub const PTRACE_DBG_E_BUFFER_TOO_SMALL: c_int = -12;
 pub const PTRACE_DBG_E_OS: c_int = -13;
 /// A bug in the library caught at the boundary (e.g. a panic); the host is unharmed.
 pub const PTRACE_DBG_E_INTERNAL: c_int = -14;
+/// The CPU or kernel lacks the feature (e.g. a zmm register on a CPU without AVX-512).
+pub const PTRACE_DBG_E_NOT_SUPPORTED: c_int = -17;
 
 /// Every code with its fixed text, the single table `ptrace_dbg_strerror` reads.
-const TEXTS: [(c_int, &CStr); 15] = [
+const TEXTS: [(c_int, &CStr); 16] = [
     (PTRACE_DBG_OK, c"success"),
     (PTRACE_DBG_E_INVALID_ARGUMENT, c"invalid argument"),
     (PTRACE_DBG_E_INVALID_HANDLE, c"invalid process handle"),
@@ -55,6 +58,7 @@ const TEXTS: [(c_int, &CStr); 15] = [
     (PTRACE_DBG_E_BUFFER_TOO_SMALL, c"buffer too small"),
     (PTRACE_DBG_E_OS, c"system call failed"),
     (PTRACE_DBG_E_INTERNAL, c"internal error in ptrace_dbg"),
+    (PTRACE_DBG_E_NOT_SUPPORTED, c"not supported by this CPU or kernel"),
 ];
 
 /// The text for a code that is not in [`TEXTS`].
@@ -92,7 +96,7 @@ mod tests {
         let texts: HashSet<&CStr> = TEXTS.iter().map(|(_, t)| *t).collect();
         assert_eq!(texts.len(), TEXTS.len());
         assert!(!texts.contains(UNKNOWN_TEXT));
-        assert_eq!(text(-15), UNKNOWN_TEXT);
+        assert_eq!(text(-1000), UNKNOWN_TEXT);
         assert_eq!(text(1), UNKNOWN_TEXT);
         assert_eq!(text(PTRACE_DBG_E_TIMEOUT), c"timed out");
     }

@@ -2,6 +2,7 @@
 //! process memory. Nothing here keeps state; every function returns `Result<_, Errno>`.
 
 pub mod arch;
+pub mod fork;
 pub mod mem;
 pub mod procfs;
 pub mod ptrace;
@@ -9,3 +10,4 @@ pub mod signal;
 pub mod spawn;
 pub mod wait;
 pub mod x86;
+pub mod xstate;

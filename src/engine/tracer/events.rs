@@ -323,9 +323,10 @@ impl Tracer {
         }
     }
 
-    /// Writes registers changed only in our copy (`regs_dirty`) to the kernel. Must precede
-    /// every resume of a thread.
+    /// Writes registers changed only in our copy (`regs_dirty`, and the XSAVE area) to the
+    /// kernel. Must precede every resume of a thread.
     pub(super) fn flush_regs(&mut self, tid: i32) {
+        self.flush_xregs(tid);
         let Some(t) = self.threads.get_mut(&tid) else { return };
         if let (true, Some(regs)) = (t.regs_dirty, t.regs) {
             t.regs_dirty = false;

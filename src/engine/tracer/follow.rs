@@ -138,8 +138,12 @@ impl Tracer {
     }
 
     /// `take_child`: the offered child `pid` becomes a process of its own, answering on
-    /// `shared`; returns its memory (for its handle). Process stopped.
-    pub fn take_child(&mut self, pid: i32, shared: Arc<Shared>) -> Result<Arc<Memory>> {
+    /// `shared`; returns its memory and register cache (for its handle). Process stopped.
+    pub fn take_child(
+        &mut self,
+        pid: i32,
+        shared: Arc<Shared>,
+    ) -> Result<(Arc<Memory>, crate::engine::xregs::XRegs)> {
         self.require_stopped()?;
         let Some(c) = self.follow.offered.remove(&pid) else {
             return Err(Error::InvalidArgument(format!(
@@ -161,8 +165,8 @@ impl Tracer {
             child.stopping_all = true;
         }
         trace!("child {pid}: taken");
-        let memory = child.memory();
+        let handles = (child.memory(), child.xregs());
         self.follow.adopted.push(child);
-        Ok(memory)
+        Ok(handles)
     }
 }

@@ -24,6 +24,7 @@ mod attach;
 mod events;
 mod follow;
 mod run;
+mod xregs;
 
 pub use follow::FOLLOW_FORK;
 
@@ -120,6 +121,8 @@ pub struct Tracer {
     vforking: HashSet<i32>,
     /// Following children (`follow`).
     follow: follow::Follow,
+    /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
+    xregs: super::xregs::XRegs,
     dirty: bool,
 }
 
@@ -150,6 +153,7 @@ impl Tracer {
             group_stop_reported: false,
             vforking: HashSet::new(),
             follow: follow::Follow::default(),
+            xregs: Default::default(),
             dirty: true,
         }
     }
@@ -282,6 +286,7 @@ impl Tracer {
             if !state.is_stopped() {
                 t.regs = None; // registers are only known while stopped
                 t.regs_dirty = false;
+                self.xregs.forget(tid);
             }
             if t.state != state {
                 trace!("thread {tid}: {} -> {}", t.state.name(), state.name());

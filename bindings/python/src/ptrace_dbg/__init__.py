@@ -18,7 +18,7 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, Os, PermissionDenied,
+    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotSupported, Os, PermissionDenied,
     PtraceDbgError, Timeout,
 )
 from .process import (
@@ -61,5 +61,5 @@ __all__ = [
     "version", "version_info", "strerror", "signal_name", "library_name",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
-    "Exited", "Fault", "BufferTooSmall", "Os", "Internal",
+    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported",
 ]

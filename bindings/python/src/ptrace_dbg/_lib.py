@@ -28,6 +28,7 @@ E_FAULT = -11
 E_BUFFER_TOO_SMALL = -12
 E_OS = -13
 E_INTERNAL = -14
+E_NOT_SUPPORTED = -17
 
 LAUNCH_DISABLE_ASLR = 1
 
@@ -68,6 +69,24 @@ class Regs(ctypes.Structure):
     """struct ptrace_dbg_regs (x86-64)."""
 
     _fields_ = [(name, ctypes.c_uint64) for name in REG_NAMES]
+
+
+class FpRegs(ctypes.Structure):
+    """struct ptrace_dbg_fpregs (the kernel's user_fpregs_struct, the FXSAVE image)."""
+
+    _fields_ = [
+        ("cwd", ctypes.c_uint16),
+        ("swd", ctypes.c_uint16),
+        ("ftw", ctypes.c_uint16),
+        ("fop", ctypes.c_uint16),
+        ("rip", ctypes.c_uint64),
+        ("rdp", ctypes.c_uint64),
+        ("mxcsr", ctypes.c_uint32),
+        ("mxcr_mask", ctypes.c_uint32),
+        ("st_space", ctypes.c_uint32 * 32),
+        ("xmm_space", ctypes.c_uint32 * 64),
+        ("padding", ctypes.c_uint32 * 24),
+    ]
 
 
 _handle = ctypes.c_void_p
@@ -122,6 +141,18 @@ SIGNATURES = {
     "ptrace_dbg_poke": (_int, [_handle, _i32, _u64, ctypes.c_void_p, _size, _sizep]),
     "ptrace_dbg_set_follow": (_int, [_handle, ctypes.c_uint32]),
     "ptrace_dbg_take_child": (_int, [_handle, _i32, ctypes.POINTER(_handle)]),
+    "ptrace_dbg_get_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
+    "ptrace_dbg_set_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
+    "ptrace_dbg_get_xstate": (_int, [_handle, _i32, ctypes.c_void_p, _size, _sizep]),
+    "ptrace_dbg_set_xstate": (_int, [_handle, _i32, ctypes.c_void_p, _size]),
+    "ptrace_dbg_read_register": (
+        _int, [_handle, _i32, ctypes.c_char_p, ctypes.c_void_p, _size, _sizep],
+    ),
+    "ptrace_dbg_write_register": (_int, [_handle, _i32, ctypes.c_char_p, ctypes.c_void_p, _size]),
+    "ptrace_dbg_register_count": (_size, [_handle]),
+    "ptrace_dbg_register_info": (
+        _int, [_handle, _size, ctypes.POINTER(ctypes.c_char_p), _sizep],
+    ),
 }
 
 #: ptrace_dbg_set_follow flags.
@@ -176,7 +207,8 @@ def load() -> Tuple[ctypes.CDLL, str]:
         try:
             lib = ctypes.CDLL(name)
         except OSError as e:
-            errors.append(f"{name}: {e}")
+            # dlopen's text usually names the file already ("libptrace_dbg.so.0: cannot ...").
+            errors.append(str(e) if str(e).startswith(name) else f"{name}: {e}")
             continue
         try:
             _declare(lib)
@@ -191,8 +223,11 @@ def load() -> Tuple[ctypes.CDLL, str]:
             )
         return lib, name
     raise ImportError(
-        "cannot load libptrace_dbg (set PTRACE_DBG_LIBRARY to its path, or `make install`): "
+        "cannot load libptrace_dbg: "
         + "; ".join(errors)
+        + ". After `make install` into a system prefix (/usr/local) run `sudo ldconfig`; for"
+        " another prefix add its lib directory to LD_LIBRARY_PATH, or set PTRACE_DBG_LIBRARY to"
+        " the library's path"
     )
 
 
