@@ -482,3 +482,29 @@ fn breakpoint_removed_at_the_fork_stop_leaves_no_int3_in_the_child_let_go() {
     run_to_exit(&root);
     assert_eq!(root.exit_status().unwrap(), exited(0), "the first child exited 10, untouched");
 }
+
+#[test]
+fn exec_by_a_non_leader_thread_of_a_followed_child() {
+    let root = launch_family(&["thread_exec"]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let child = &seen[&seen[&pid].children[0]];
+    assert_eq!((child.execs, child.hits, child.exit), (1, 2, exited(9)), "{seen:?}");
+    assert_eq!(seen[&pid].exit, exited(0));
+}
+
+#[test]
+fn forks_while_other_threads_hit_breakpoints() {
+    const T: usize = 3;
+    const N: usize = 200;
+    let root = launch_family(&["fork_while_hitting", &T.to_string(), &N.to_string()]);
+    let pid = root.pid();
+    let seen = run_family(root, true);
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(seen[&pid].hits, T * N, "every hit of the parent's threads counted once");
+    assert_eq!(seen[&pid].exit, exited(0));
+    for (i, c) in seen[&pid].children.iter().enumerate() {
+        assert_eq!((seen[c].hits, seen[c].exit), (N, exited(50 + i as i32)), "{seen:?}");
+    }
+}

@@ -189,6 +189,52 @@ static int mode_fork_exit(long n) {
     return 0;
 }
 
+static void *exec_from_thread(void *arg) {
+    (void)arg;
+    execl(self, "family", "hits", "2", "9", (char *)NULL);
+    return NULL;
+}
+
+/* thread_exec: the child starts a thread that execs `family hits 2 9` (the leader is blocked
+ * meanwhile); exits 0 if the child exited 9. */
+static int mode_thread_exec(void) {
+    pid_t c = fork();
+    if (c == 0) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, exec_from_thread, NULL) != 0) _exit(2);
+        for (;;) pause();
+    }
+    return reaped_with(c, 9) ? 0 : 3;
+}
+
+static long busy_hits;
+static void *hitting_thread(void *arg) {
+    (void)arg;
+    hits(busy_hits);
+    return NULL;
+}
+
+/* fork_while_hitting T N: T threads call hit N times each while the main thread forks 3
+ * children one after the other (child i hits N times, exits 50+i); exits 0 if all did. */
+static int mode_fork_while_hitting(int t, long n) {
+    pthread_t ts[16];
+    if (t > 16) t = 16;
+    busy_hits = n;
+    for (int i = 0; i < t; i++)
+        if (pthread_create(&ts[i], NULL, hitting_thread, NULL) != 0) return 2;
+    int ok = 1;
+    for (int i = 0; i < 3; i++) {
+        pid_t c = fork();
+        if (c == 0) {
+            hits(n);
+            _exit(50 + i);
+        }
+        ok &= reaped_with(c, 50 + i);
+    }
+    for (int i = 0; i < t; i++) pthread_join(ts[i], NULL);
+    return ok ? 0 : 3;
+}
+
 int main(int argc, char **argv) {
     self = "/proc/self/exe";
     char buf[4096];
@@ -211,6 +257,8 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "parent_first")) return mode_parent_first();
     if (!strcmp(m, "bomb")) return mode_bomb((int)a, (int)b, c);
     if (!strcmp(m, "fork_exit")) return mode_fork_exit(a);
+    if (!strcmp(m, "thread_exec")) return mode_thread_exec();
+    if (!strcmp(m, "fork_while_hitting")) return mode_fork_while_hitting((int)a, b);
     fprintf(stderr, "family: unknown mode %s\n", m);
     return 99;
 }
