@@ -98,6 +98,10 @@ pub enum CauseKind {
     /// Forked, vforked or cloned a new process (only with `FOLLOW_FORK`): `new_tid` is its pid,
     /// `Process::take_child` takes it.
     Fork = 10,
+    /// At the entry of a traced system call (only while tracing system calls).
+    SyscallEntry = 7,
+    /// At the exit of a traced system call (only while tracing system calls).
+    SyscallExit = 8,
 }
 
 /// A stop cause with its details (see `ptrace_dbg_cause`).
@@ -112,12 +116,14 @@ pub struct Cause {
     pub exit_status: i32,
     /// Breakpoint: the breakpoint's address.
     pub pc: u64,
+    /// SyscallEntry/SyscallExit: the call, decoded at the stop (changed by set_syscall*).
+    pub syscall: Option<crate::engine::syscalls::SyscallStop>,
 }
 
 impl Cause {
     /// A cause with only its kind set.
     pub fn of(kind: CauseKind) -> Cause {
-        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0 }
+        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0, syscall: None }
     }
     /// A signal about to be delivered.
     pub fn signal(signal: i32) -> Cause {
@@ -139,6 +145,11 @@ impl Cause {
     /// Created the process `pid` (fork, vfork, clone without CLONE_THREAD).
     pub fn fork(pid: i32) -> Cause {
         Cause { new_tid: pid, ..Cause::of(CauseKind::Fork) }
+    }
+    /// Stopped at a traced system call's entry or exit.
+    pub fn syscall(stop: crate::engine::syscalls::SyscallStop) -> Cause {
+        let kind = if stop.is_exit { CauseKind::SyscallExit } else { CauseKind::SyscallEntry };
+        Cause { syscall: Some(stop), ..Cause::of(kind) }
     }
     /// Stopped at the breakpoint at `pc`.
     pub fn breakpoint(pc: u64) -> Cause {
@@ -170,9 +181,6 @@ pub struct Thread {
     /// Its step ended by another stop (an interrupt, a signal): the step's own trap may still
     /// be queued and comes at its next resume, to be swallowed then.
     pub stale_step_trap: bool,
-    /// It is stepping over a breakpoint while the other threads run (its step blocked in a
-    /// system call); when the step ends it is simply resumed.
-    pub resume_after_step: bool,
 }
 
 impl Thread {
@@ -188,7 +196,6 @@ impl Thread {
             regs: None,
             regs_dirty: false,
             stale_step_trap: false,
-            resume_after_step: false,
         }
     }
 }

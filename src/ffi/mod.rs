@@ -67,3 +67,5 @@ pub mod xregs;
 
 // Following children.
 pub mod follow;
+// System-call stops.
+pub mod syscalls;
