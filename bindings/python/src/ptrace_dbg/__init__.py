@@ -26,7 +26,7 @@ from .process import (
     syscall_name, syscall_number,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: ``Process.set_follow`` flag: follow fork, vfork and clone of a process (cause FORK).
 FOLLOW_FORK: int = _lib.FOLLOW_FORK
