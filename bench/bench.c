@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -55,15 +56,15 @@
 static struct {
     const char *pass, *json, *bin, *only;
     int rounds, gdb_rounds, gdb, smoke;
-    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, forks;
+    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, lookups, forks;
     int sys_rounds;
     long sys_getpid, sys_write, sys_all;
 } opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", NULL, 5, 3, 1, 0,
-         20000, 100000, 64, 4, 20000, 1000, 10000, 1000, 3, 1000000, 1000, 20000};
+         20000, 100000, 64, 4, 20000, 1000, 10000, 100000, 1000, 3, 1000000, 1000, 20000};
 
 /* --only 1,3,10: the workloads to run (for profiling one of them); all by default. Ids are
  * whole numbers, so 1 does not select 10. Taken: 1-6 (core), 7 out-of-line step-over,
- * 8 system calls, 9 watchpoints, 10 symbols, 11 followed children, 12 tracepoints. */
+ * 8 system calls, 9 symbols, 10 watchpoints, 11 followed children, 12 tracepoints. */
 static int wanted(const char *w) {
     if (!opt.only) return 1;
     size_t n = strlen(w);
@@ -522,6 +523,119 @@ static void w3(void) {
     }
 }
 
+/* Workload 9: the r-xp mapping of libc in `maps` (from /proc/PID/maps lines). */
+static int libc_text(FILE *maps, uint64_t *start, uint64_t *end) {
+    char line[4352];
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long long a, b;
+        char perms[8];
+        if (sscanf(line, "%llx-%llx %7s", &a, &b, perms) == 3 && strcmp(perms, "r-xp") == 0 &&
+            strstr(line, "/libc.so.6")) {
+            *start = a, *end = b;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Workload 9: n address_symbol lookups at pseudo-random offsets into libc's text in the
+ * target (stopped at bench_hit, so libc is loaded); lookups per second, NAN on failure. */
+static double lib_symbolize(long n, const uint32_t *fractions) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("loop", 1);
+    if (!p) return NAN;
+    int32_t id, tid;
+    char path[64], name[256];
+    uint64_t start = 0, end = 0, off;
+    int rc = ptrace_dbg_add_symbol_breakpoint(p, NULL, "bench_hit", &id);
+    if (rc == PTRACE_DBG_OK) rc = ptrace_dbg_continue(p);
+    if (rc == PTRACE_DBG_OK) rc = wait_stop(p, &tid);
+    if (rc != PTRACE_DBG_OK) {
+        fail("workload 9: running to bench_hit: %s (%s)", ptrace_dbg_strerror(rc),
+             ptrace_dbg_last_error());
+        goto out;
+    }
+    int32_t pid = 0;
+    ptrace_dbg_pid(p, &pid);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *maps = fopen(path, "r");
+    if (!maps || libc_text(maps, &start, &end) != 0) {
+        fail("workload 9: no libc text in %s", path);
+        if (maps) fclose(maps);
+        goto out;
+    }
+    fclose(maps);
+    long found = 0;
+    /* The first call reads the objects; the process stays stopped, so the rest reuse them. */
+    ptrace_dbg_address_symbol(p, start, name, sizeof name, &off, NULL, 0);
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        uint64_t addr = start + (uint64_t)(((double)fractions[i] / 4294967296.0) * (double)(end - start));
+        found += ptrace_dbg_address_symbol(p, addr, name, sizeof name, &off, NULL, 0) == PTRACE_DBG_OK;
+    }
+    double t = now() - t0;
+    if (found < n / 2) fail("workload 9: only %ld of %ld addresses in libc named a symbol", found, n);
+    else rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+/* Workload 9's baseline: dladdr() in this process, at the same offsets into its own libc. */
+static double base_dladdr(long n, const uint32_t *fractions) {
+    uint64_t start = 0, end = 0;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps || libc_text(maps, &start, &end) != 0) {
+        fail("workload 9: no libc text in /proc/self/maps");
+        if (maps) fclose(maps);
+        return NAN;
+    }
+    fclose(maps);
+    long found = 0;
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        uint64_t addr = start + (uint64_t)(((double)fractions[i] / 4294967296.0) * (double)(end - start));
+        Dl_info info;
+        found += dladdr((void *)(uintptr_t)addr, &info) != 0 && info.dli_sname != NULL;
+    }
+    double t = now() - t0;
+    return found > 0 ? (double)n / t : NAN;
+}
+
+static void w9(void) {
+    static char note[256];
+    result *r = new_result("9", "address_symbol in libc", "lookups/s", "library", "dladdr",
+                           NAN, "<= 2 us/lookup");
+    uint32_t *fractions = malloc((size_t)opt.lookups * sizeof *fractions);
+    if (!fractions) {
+        fail("workload 9: out of memory");
+        return;
+    }
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (long i = 0; i < opt.lookups; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        fractions[i] = (uint32_t)(x >> 32);
+    }
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, base = NAN;
+        for (int k = 0; k < 2; k++) {
+            if ((k + round) % 2 == 0) lib = lib_symbolize(opt.lookups, fractions);
+            else base = base_dladdr(opt.lookups, fractions);
+        }
+        record(r, round, lib, base);
+        fprintf(stderr, "  [%s] round %d: 9: %.2f us vs %.2f us per lookup\n", opt.pass, round + 1,
+                1e6 / lib, 1e6 / base);
+    }
+    double us = 1e6 / median(r->lib, r->rounds);
+    snprintf(note, sizeof note,
+             "%ld ptrace_dbg_address_symbol calls at random libc text addresses, process "
+             "stopped: %.2f us each (goal <= 2 us); baseline: dladdr() in-process (dynsym only)",
+             opt.lookups, us);
+    r->note = note;
+    if (!(us <= 2.0)) fprintf(stderr, "  [%s] workload 9: %.2f us per lookup, above the 2 us goal\n", opt.pass, us);
+    free(fractions);
+}
+
 static void w4(void) {
     static char note_a[256], note_b[256], note_c[256];
     size_t big = (size_t)opt.mem_mib << 20;
@@ -762,7 +876,7 @@ static void w7(void) {
     }
 }
 
-/* Workload 9: `target forks n` with every child followed: at each PTRACE_DBG_CAUSE_FORK stop
+/* Workload 11: `target forks n` with every child followed: at each PTRACE_DBG_CAUSE_FORK stop
  * the child is taken, run to its exit and freed, then the parent continued. Children per
  * second. Also the host's threads at the peak (one monitor thread serves the family). */
 static int fork_peak_threads = -1;
@@ -817,9 +931,9 @@ out:
     return rate;
 }
 
-static void w9(void) {
+static void w11(void) {
     static char note[256];
-    result *r = new_result("9", "fork + exit of followed children", "children/s", "library",
+    result *r = new_result("11", "fork + exit of followed children", "children/s", "library",
                            "raw ptrace (TRACEFORK)", 0.8, ">= 0.8x");
     for (int round = 0; round < opt.rounds; round++) {
         double lib = NAN, base = NAN, a = NAN, b = NAN;
@@ -828,7 +942,7 @@ static void w9(void) {
             else if (baseline("forks", target_path, opt.forks, &a, &b, NULL) == 0) base = b / a;
         }
         record(r, round, lib, base);
-        fprintf(stderr, "  [%s] round %d: 9: %.0f vs %.0f children/s\n", opt.pass, round + 1,
+        fprintf(stderr, "  [%s] round %d: 11: %.0f vs %.0f children/s\n", opt.pass, round + 1,
                 lib, base);
     }
     snprintf(note, sizeof note,
@@ -1283,6 +1397,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
         else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
         else if (strcmp(a, "--forks") == 0) opt.forks = num_arg(a, v);
+        else if (strcmp(a, "--lookups") == 0) opt.lookups = num_arg(a, v);
         else if (strcmp(a, "--sys-rounds") == 0) opt.sys_rounds = (int)num_arg(a, v);
         else if (strcmp(a, "--sys-getpid") == 0) opt.sys_getpid = num_arg(a, v);
         else if (strcmp(a, "--sys-write") == 0) opt.sys_write = num_arg(a, v);
@@ -1293,7 +1408,7 @@ int main(int argc, char **argv) {
         }
     }
     if (opt.rounds < 1 || opt.rounds > MAX_ROUNDS || opt.hits < 1 || opt.steps < 1 ||
-        opt.mem_mib < 1 || opt.peekdata_mib < 1 || opt.gdb_hits < 1) {
+        opt.mem_mib < 1 || opt.peekdata_mib < 1 || opt.gdb_hits < 1 || opt.lookups < 1) {
         fprintf(stderr, "bench: rounds 1..%d, counts >= 1\n", MAX_ROUNDS);
         return 2;
     }
@@ -1315,6 +1430,7 @@ int main(int argc, char **argv) {
     if (wanted("7")) w7();
     if (wanted("8")) w8();
     if (wanted("9")) w9();
+    if (wanted("11")) w11();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

@@ -13,7 +13,7 @@
  *   target syscalls G W  G getpid, then W one-byte writes to /dev/null, each a raw
  *                      syscall(2), then exits 0 (workload 8)
  *   target forks N     forks N children one after the other, each exits 0 at once and is
- *                      reaped before the next; exits 0 (workload 9)
+ *                      reaped before the next; exits 0 (workload 11)
  *
  * Built without PIE (see the Makefile) so that the tracers know every address at link time:
  * the Makefile writes them into build/bench/target_addrs.h with nm. bench_unused() is never

@@ -51,7 +51,7 @@ TEST(follow_three_children_through_the_c_api_with_event_fds) {
     const char *argv[] = {"family", "forks", "3", "25", NULL};
     ptrace_dbg_process *root = NULL;
     CHECK_OK(ptrace_dbg_launch(path, argv, NULL, NULL, &root));
-    CHECK_CODE(ptrace_dbg_set_follow(root, 2), PTRACE_DBG_E_INVALID_ARGUMENT);
+    CHECK_CODE(ptrace_dbg_set_follow(root, 4), PTRACE_DBG_E_INVALID_ARGUMENT);
     CHECK_OK(ptrace_dbg_set_follow(root, PTRACE_DBG_FOLLOW_FORK));
     uint64_t hit = symbol_address(pid_of(root), path, "hit");
     CHECK_OK(ptrace_dbg_add_breakpoint(root, hit));

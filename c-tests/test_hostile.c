@@ -65,6 +65,7 @@
 #define E_FAULT PTRACE_DBG_E_FAULT
 #define E_SMALL PTRACE_DBG_E_BUFFER_TOO_SMALL
 #define E_OS PTRACE_DBG_E_OS
+#define E_NOT_FOUND PTRACE_DBG_E_NOT_FOUND
 /* Not a result code (they are 0 or negative): ends a list of codes, or means "skip". */
 #define END 1
 #define SKIP 1
@@ -95,6 +96,10 @@ static struct outs {
     int32_t tids[16];
     const char *str;
     ptrace_dbg_process *child;
+    ptrace_dbg_mapping maps[256];
+    ptrace_dbg_library libs[64];
+    char name[256];
+    char path[256];
     ptrace_dbg_fpregs fpregs;
     unsigned char xbuf[64];
 } outs;
@@ -474,10 +479,6 @@ static int op_poke(ptrace_dbg_process *p, const struct args *a) {
 static int op_poke_no_done(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_poke(p, a->tid, a->addr, OUT(a->buf), a->len, NULL);
 }
-static int op_set_follow(ptrace_dbg_process *p, const struct args *a) {
-    (void)a;
-    return ptrace_dbg_set_follow(p, 0);
-}
 static int op_take_child(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_take_child(p, a->tid, OUT(&outs.child));
 }
@@ -496,6 +497,37 @@ static int op_set_syscall(ptrace_dbg_process *p, const struct args *a) {
 }
 static int op_set_syscall_return(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_set_syscall_return(p, a->tid, -EPERM);
+}
+
+static int op_maps(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_maps(p, outs.maps, 256, a->null_out ? NULL : &count_out);
+}
+static int op_mapping_path(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_mapping_path(p, 0, OUT(outs.path), sizeof outs.path, &count_out);
+}
+static int op_symbol_address(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_symbol_address(p, NULL, "main", OUT(&outs.u64));
+}
+static int op_address_symbol(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_address_symbol(p, a->addr, OUT(outs.name), sizeof outs.name, &outs.u64,
+                                     outs.path, sizeof outs.path);
+}
+static int op_libraries(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_libraries(p, outs.libs, 64, a->null_out ? NULL : &count_out);
+}
+static int op_library_path(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_library_path(p, 0, OUT(outs.path), sizeof outs.path, &count_out);
+}
+static int op_set_follow(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_set_follow(p, 0);
+}
+static int op_add_symbol_breakpoint(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_add_symbol_breakpoint(p, NULL, "main", OUT(&outs.i32[0]));
+}
+static int op_remove_symbol_breakpoint(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_remove_symbol_breakpoint(p, 12345);
 }
 
 /* Flags of an operation. */
@@ -550,7 +582,16 @@ static const struct op OPS[] = {
     {"peek(done NULL)", op_peek_no_done, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"poke", op_poke, TID | NEEDS | MEM, E_STATE, E_EXITED, E_STATE},
     {"poke(done NULL)", op_poke_no_done, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
-    {"set_follow", op_set_follow, 0, E_STATE, E_EXITED, E_STATE},
+    {"maps", op_maps, NEEDS, OK, E_EXITED, E_STATE},
+    /* Names an entry of the last maps listing on the handle (made just above when it ran). */
+    {"mapping_path(0)", op_mapping_path, NEEDS, OK, E_ARG, E_ARG},
+    {"symbol_address(main)", op_symbol_address, NEEDS, OK, E_EXITED, E_STATE},
+    {"address_symbol", op_address_symbol, NEEDS, E_NOT_FOUND, E_EXITED, E_STATE},
+    {"libraries", op_libraries, NEEDS, OK, E_EXITED, E_STATE},
+    {"library_path(0)", op_library_path, NEEDS, OK, E_ARG, E_ARG},
+    {"set_follow(0)", op_set_follow, 0, E_STATE, E_EXITED, E_STATE},
+    {"add_symbol_breakpoint(main)", op_add_symbol_breakpoint, NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"remove_symbol_breakpoint(12345)", op_remove_symbol_breakpoint, 0, E_STATE, E_EXITED, E_STATE},
     {"take_child", op_take_child, NEEDS, E_STATE, E_EXITED, E_STATE},
     {"trace_syscalls(off)", op_trace_syscalls_off, 0, E_STATE, E_EXITED, E_STATE},
     {"syscall_info", op_syscall_info, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
@@ -1252,7 +1293,7 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(E_STATE), ptrace_dbg_exit_status(p, &outs.i32[0], &outs.i32[1]),
          "exit_status(stopped)");
     /* Follow flags: unknown bits refused; take_child of a pid never offered. */
-    uint32_t follow_flags[] = {2, 4, PTRACE_DBG_FOLLOW_FORK | 2, 0x80000000u, UINT32_MAX};
+    uint32_t follow_flags[] = {4, PTRACE_DBG_FOLLOW_FORK | 4, 8, 0x80000000u, UINT32_MAX};
     for (size_t i = 0; i < sizeof follow_flags / sizeof follow_flags[0]; i++)
         CASE(CODES(E_ARG), ptrace_dbg_set_follow(p, follow_flags[i]), "set_follow(%#x)",
              follow_flags[i]);
@@ -1260,6 +1301,64 @@ static void bad_arguments_stopped(const struct world *w) {
     for (size_t i = 0; i < sizeof not_children / sizeof not_children[0]; i++)
         CASE(CODES(E_ARG), ptrace_dbg_take_child(p, not_children[i], &outs.child),
              "take_child(pid %d, never offered)", not_children[i]);
+
+    /* Maps, symbols and libraries (issue 16). */
+    CASE(CODES(E_ARG), ptrace_dbg_maps(p, NULL, 5, &count_out), "maps(NULL, 5)");
+    CASE(CODES(E_SMALL), ptrace_dbg_maps(p, NULL, 0, &count_out), "maps(NULL, 0)");
+    if (count_out == 0 || count_out > 4096) fail_case("maps(NULL, 0) set *count to %zu", count_out);
+    CASE(CODES(E_SMALL), ptrace_dbg_maps(p, outs.maps, 1, &count_out), "maps(cap 1)");
+    CASE(CODES(OK), ptrace_dbg_maps(p, outs.maps, 256, &count_out), "maps");
+    size_t listed = count_out;
+    CASE(CODES(E_ARG), ptrace_dbg_mapping_path(p, listed, outs.path, 16, NULL),
+         "mapping_path(one past the listing)");
+    CASE(CODES(E_ARG), ptrace_dbg_mapping_path(p, SIZE_MAX, outs.path, 16, NULL),
+         "mapping_path(SIZE_MAX)");
+    CASE(CODES(E_SMALL), ptrace_dbg_mapping_path(p, 0, outs.path, 1, &count_out),
+         "mapping_path(cap 1)");
+    CASE(CODES(E_ARG), ptrace_dbg_mapping_path(p, 0, NULL, 16, NULL), "mapping_path(NULL, 16)");
+    CASE(CODES(E_ARG), ptrace_dbg_symbol_address(p, NULL, NULL, &outs.u64),
+         "symbol_address(NULL symbol)");
+    CASE(CODES(E_NOT_FOUND), ptrace_dbg_symbol_address(p, NULL, "hostile_no_such_symbol", &outs.u64),
+         "symbol_address(unknown symbol)");
+    CASE(CODES(E_NOT_FOUND), ptrace_dbg_symbol_address(p, "libnothere.so", "main", &outs.u64),
+         "symbol_address(unknown library)");
+    CASE(CODES(E_NOT_FOUND), ptrace_dbg_symbol_address(p, "", "main", &outs.u64),
+         "symbol_address(empty library)");
+    CASE(CODES(E_ARG), ptrace_dbg_symbol_address(p, NULL, "\xff\xfe", &outs.u64),
+         "symbol_address(not UTF-8)");
+    uint64_t bad_addrs[] = {0, 16, KERNEL_ADDR, NONCANONICAL, UINT64_MAX};
+    for (size_t i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++)
+        CASE(CODES(E_NOT_FOUND),
+             ptrace_dbg_address_symbol(p, bad_addrs[i], outs.name, sizeof outs.name, &outs.u64,
+                                       outs.path, sizeof outs.path),
+             "address_symbol(%#" PRIx64 ")", bad_addrs[i]);
+    uint64_t main_addr = 0;
+    CHECK_OK(ptrace_dbg_symbol_address(p, NULL, "main", &main_addr));
+    CASE(CODES(E_SMALL),
+         ptrace_dbg_address_symbol(p, main_addr, outs.name, 4, &outs.u64, NULL, 0),
+         "address_symbol(main, cap 4)");
+    CASE(CODES(E_SMALL),
+         ptrace_dbg_address_symbol(p, main_addr, outs.name, sizeof outs.name, NULL, outs.path, 2),
+         "address_symbol(main, path_cap 2)");
+    CASE(CODES(E_ARG),
+         ptrace_dbg_address_symbol(p, main_addr, outs.name, sizeof outs.name, NULL, NULL, 16),
+         "address_symbol(main, NULL path with a size)");
+    CASE(CODES(E_ARG), ptrace_dbg_libraries(p, NULL, 3, &count_out), "libraries(NULL, 3)");
+    CASE(CODES(E_ARG), ptrace_dbg_library_path(p, SIZE_MAX, outs.path, 16, NULL),
+         "library_path(SIZE_MAX)");
+    uint32_t bad_follow[] = {4, 5, 6, 0x80000000u, UINT32_MAX};
+    for (size_t i = 0; i < sizeof bad_follow / sizeof bad_follow[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_set_follow(p, bad_follow[i]), "set_follow(%#x)", bad_follow[i]);
+    CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, NULL, NULL, &outs.i32[0]),
+         "add_symbol_breakpoint(NULL symbol)");
+    CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, NULL, "", &outs.i32[0]),
+         "add_symbol_breakpoint(empty symbol)");
+    CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, "", "main", &outs.i32[0]),
+         "add_symbol_breakpoint(empty library)");
+    int32_t bad_ids[] = {0, -1, 12345, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
+        CASE(CODES(E_NOT_FOUND), ptrace_dbg_remove_symbol_breakpoint(p, bad_ids[i]),
+             "remove_symbol_breakpoint(%d)", bad_ids[i]);
     check_stopped_unharmed(w, "the bad arguments");
 }
 

@@ -112,6 +112,11 @@
 #define PTRACE_DBG_E_INTERNAL -14
 
 /**
+ * No such symbol, loaded object, or symbol breakpoint (and nothing can load one later).
+ */
+#define PTRACE_DBG_E_NOT_FOUND -16
+
+/**
  * The CPU or kernel lacks the feature (e.g. a zmm register on a CPU without AVX-512).
  */
 #define PTRACE_DBG_E_NOT_SUPPORTED -17
@@ -208,6 +213,12 @@
 #define PTRACE_DBG_CAUSE_EXEC 5
 
 /**
+ * Stop cause: the dynamic loader's list of objects changed (see `ptrace_dbg_libraries`);
+ * reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_LIBRARIES`.
+ */
+#define PTRACE_DBG_CAUSE_LIBRARY 9
+
+/**
  * Stop cause: created a process (fork, vfork, clone without CLONE_THREAD); `new_tid` is its
  * pid. Reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_FORK`; take the
  * child with `ptrace_dbg_take_child`.
@@ -215,11 +226,37 @@
 #define PTRACE_DBG_CAUSE_FORK 10
 
 /**
+ * Mapping protection: readable.
+ */
+#define PTRACE_DBG_PROT_READ 1
+
+/**
+ * Mapping protection: writable.
+ */
+#define PTRACE_DBG_PROT_WRITE 2
+
+/**
+ * Mapping protection: executable.
+ */
+#define PTRACE_DBG_PROT_EXEC 4
+
+/**
+ * Mapping flag: shared (`s` in `/proc/PID/maps`), not private.
+ */
+#define PTRACE_DBG_MAP_SHARED 1
+
+/**
  * `ptrace_dbg_set_follow` flag: follow fork, vfork and clone without CLONE_THREAD. Each new
  * process stops its parent with cause `PTRACE_DBG_CAUSE_FORK` (`cause.new_tid` = the child's
- * pid) until `ptrace_dbg_take_child` takes it or the parent is continued (which lets it go).
+ * pid) until `ptrace_dbg_take_child` takes it or the parent runs again (which lets it go).
  */
 #define PTRACE_DBG_FOLLOW_FORK 1
+
+/**
+ * `ptrace_dbg_set_follow` flag: stop with cause `PTRACE_DBG_CAUSE_LIBRARY` whenever the
+ * dynamic loader's list of objects has changed (dlopen, dlclose, start-up).
+ */
+#define PTRACE_DBG_FOLLOW_LIBRARIES 2
 
 /**
  * `ptrace_dbg_trace_syscalls` flag: stop at the entry of the traced calls.
@@ -349,6 +386,65 @@ typedef struct ptrace_dbg_regs {
     uint64_t fs;
     uint64_t gs;
 } ptrace_dbg_regs;
+
+/**
+ * One mapping of the process, as a line of `/proc/PID/maps` gives it (its path through
+ * `ptrace_dbg_mapping_path`).
+ */
+typedef struct ptrace_dbg_mapping {
+    /**
+     * First address.
+     */
+    uint64_t start;
+    /**
+     * One past the last address.
+     */
+    uint64_t end;
+    /**
+     * Offset into the mapped file (0 for anonymous memory).
+     */
+    uint64_t offset;
+    /**
+     * Inode of the mapped file (0 for anonymous memory).
+     */
+    uint64_t inode;
+    /**
+     * Device of the mapped file: major number.
+     */
+    uint32_t dev_major;
+    /**
+     * Device of the mapped file: minor number.
+     */
+    uint32_t dev_minor;
+    /**
+     * `PTRACE_DBG_PROT_*` bits.
+     */
+    uint32_t prot;
+    /**
+     * `PTRACE_DBG_MAP_*` bits.
+     */
+    uint32_t flags;
+} ptrace_dbg_mapping;
+
+/**
+ * One object in the dynamic loader's list (its path through `ptrace_dbg_library_path`).
+ */
+typedef struct ptrace_dbg_library {
+    /**
+     * `l_addr`: the load bias (runtime address = address in the ELF file + base); 0 for a
+     * program that is not position-independent.
+     */
+    uint64_t base;
+    /**
+     * `l_ld`: the address of its dynamic section (0 if none).
+     */
+    uint64_t dynamic;
+    /**
+     * The address of its `link_map` entry in the process (0 when the list comes from the
+     * memory maps because the loader has not run yet, or the program is static).
+     */
+    uint64_t link_map;
+} ptrace_dbg_library;
 
 /**
  * The x87 and SSE registers of one thread: the kernel's `user_fpregs_struct` (the 512-byte
@@ -685,7 +781,10 @@ int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
  * Executes one instruction of stopped thread `tid`; every other thread stays stopped. A
  * breakpoint under its PC is stepped over (and stays set). Returns when the step is done; the
  * thread is then stopped with cause `PTRACE_DBG_CAUSE_STOPPED`, or with the cause of whatever
- * ended the step first (a signal arriving meanwhile is reported, not lost).
+ * ended the step first (a signal arriving meanwhile is reported, not lost). A thread whose
+ * program set its own trap flag (TF) gets its own SIGTRAP from that instruction too: the step
+ * ends with cause `PTRACE_DBG_CAUSE_SIGNAL` (SIGTRAP), delivered at the next resume, as an
+ * untraced run delivers it (so does a continue's step over a breakpoint under such a thread).
  *
  * A thread stopped inside a blocking system call, or on a `syscall` instruction, re-enters
  * the call when stepped, and the step ends only when the call returns: this function gives up
@@ -908,6 +1007,172 @@ int ptrace_dbg_poke(struct ptrace_dbg_process *p,
                     size_t *done);
 
 /**
+ * Lists the process's memory mappings, read from `/proc/PID/maps` now, in address order.
+ * `*count` is always set to the number of mappings; `PTRACE_DBG_E_BUFFER_TOO_SMALL` when
+ * `cap < *count` (then nothing is written to `out`, which may be NULL when `cap` is 0). The
+ * listing is kept: `ptrace_dbg_mapping_path` names its entries by index until the next call.
+ * After exec it is the new program's memory.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `count`, or NULL
+ * `out` with `cap` > 0), `PTRACE_DBG_E_INVALID_HANDLE`. Callable running or stopped.
+ *
+ * # Safety
+ * `out` must be NULL or writable for `cap` elements; `count` NULL or writable.
+ */
+int ptrace_dbg_maps(struct ptrace_dbg_process *p,
+                    struct ptrace_dbg_mapping *out,
+                    size_t cap,
+                    size_t *count);
+
+/**
+ * The path of mapping `index` of the last `ptrace_dbg_maps` listing on this handle, as
+ * `/proc/PID/maps` shows it: a file path, a pseudo-name such as `[stack]` or `[vdso]`, or ""
+ * for anonymous memory. Copied with its NUL into `buf` (`cap` bytes); `*len` (may be NULL)
+ * gets its length without the NUL, also when the buffer is too small.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (`index` not in the last listing, NULL `buf` with `cap` > 0), `PTRACE_DBG_E_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be NULL or writable for `cap` bytes; `len` NULL or writable.
+ */
+int ptrace_dbg_mapping_path(struct ptrace_dbg_process *p,
+                            size_t index,
+                            char *buf,
+                            size_t cap,
+                            size_t *len);
+
+/**
+ * The runtime address of `symbol` (a function or variable of an ELF symbol table: `.symtab`,
+ * `.dynsym`, or an installed separate debug file). `library` NULL searches the program, then
+ * every loaded library in load order, and takes the first definition; else `library` is a
+ * path or a file name ("libc.so.6") of a loaded object, and only it is searched. Works for
+ * position-independent and fixed-address programs, libraries and static programs. Stopped at
+ * a launched program's first instruction only the program and the dynamic loader are loaded;
+ * libraries resolve once the loader has mapped them. For an indirect function (`memcpy` in
+ * glibc) this is its resolver.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NOT_FOUND` (no such symbol, or no such loaded
+ * object), `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_BAD_STATE` (detached),
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `symbol` or `addr`, not UTF-8),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable running or stopped (stopped, the loaded objects are
+ * read once and reused until the process runs again).
+ *
+ * # Safety
+ * `library` must be NULL or a C string; `symbol` a C string; `addr` NULL or writable.
+ */
+int ptrace_dbg_symbol_address(struct ptrace_dbg_process *p,
+                              const char *library,
+                              const char *symbol,
+                              uint64_t *addr);
+
+/**
+ * The symbol containing `addr`: its name into `name` (`cap` bytes, with its NUL), the offset
+ * of `addr` into it into `*offset`, and the path of its object into `path` (`path_cap`
+ * bytes). `offset` may be NULL; `path` may be NULL when `path_cap` is 0. Fast: each object's
+ * symbols are a sorted table, and while the process stays stopped the objects are not read
+ * again (about a microsecond a call).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NOT_FOUND` (`addr` is in no loaded object, or in
+ * none of its symbols), `PTRACE_DBG_E_BUFFER_TOO_SMALL` (`name` or `path`; nothing written),
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (NULL `name` or a NULL `path` with a size), `PTRACE_DBG_E_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `name` must be writable for `cap` bytes; `path` NULL or writable for `path_cap` bytes;
+ * `offset` NULL or writable.
+ */
+int ptrace_dbg_address_symbol(struct ptrace_dbg_process *p,
+                              uint64_t addr,
+                              char *name,
+                              size_t cap,
+                              uint64_t *offset,
+                              char *path,
+                              size_t path_cap);
+
+/**
+ * Lists the loaded objects in load order, as the dynamic loader's `r_debug`/`link_map` list
+ * has them: the program first, then its libraries (and the vDSO and the loader). Before the
+ * loader has run (stopped at a launched program's first instruction) and for a static
+ * program, the list comes from the memory maps: the program and the loader, `link_map` 0.
+ * `*count` is always set; `PTRACE_DBG_E_BUFFER_TOO_SMALL` when `cap < *count`. The listing
+ * is kept for `ptrace_dbg_library_path` until the next call.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `count`, or NULL
+ * `out` with `cap` > 0), `PTRACE_DBG_E_INVALID_HANDLE`. Stopped for a consistent answer.
+ *
+ * # Safety
+ * `out` must be NULL or writable for `cap` elements; `count` NULL or writable.
+ */
+int ptrace_dbg_libraries(struct ptrace_dbg_process *p,
+                         struct ptrace_dbg_library *out,
+                         size_t cap,
+                         size_t *count);
+
+/**
+ * The path of object `index` of the last `ptrace_dbg_libraries` listing: the loader's
+ * `l_name` (the program's own path for the program), copied with its NUL into `buf`; `*len`
+ * (may be NULL) gets its length without the NUL, also when the buffer is too small.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (`index` not in the last listing, NULL `buf` with `cap` > 0), `PTRACE_DBG_E_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be NULL or writable for `cap` bytes; `len` NULL or writable.
+ */
+int ptrace_dbg_library_path(struct ptrace_dbg_process *p,
+                            size_t index,
+                            char *buf,
+                            size_t cap,
+                            size_t *len);
+
+/**
+ * What the library follows besides the process's own threads: `PTRACE_DBG_FOLLOW_LIBRARIES`
+ * makes every change of the loaded objects (dlopen, dlclose, and the loader's start-up) stop
+ * the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it; 0 turns that
+ * off. Without it no such cause is ever reported. `PTRACE_DBG_FOLLOW_FORK` is reserved.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown or reserved flag),
+ * `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Process stopped.
+ */
+int ptrace_dbg_set_follow(struct ptrace_dbg_process *p, uint32_t flags);
+
+/**
+ * A breakpoint on a function by name: set now in every loaded object that defines `symbol`
+ * (only in `library`, a path or file name, when not NULL), and in every object that defines
+ * it when one is loaded later (dlopen). When such an object is unloaded (dlclose) the
+ * breakpoint leaves it without a byte being written into that memory. A hit stops the process
+ * with cause `PTRACE_DBG_CAUSE_BREAKPOINT` and `cause.pc` the address, as any breakpoint.
+ * `*id` names it for `ptrace_dbg_remove_symbol_breakpoint`. The loader's own breakpoint that
+ * makes this work never shows as a stop.
+ *
+ * Returns `PTRACE_DBG_OK` (set, or pending until an object defining it loads),
+ * `PTRACE_DBG_E_NOT_FOUND` (nothing defines it and the program has no dynamic loader, e.g.
+ * a static program), `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL or empty `symbol`, empty `library`, NULL `id`),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Process stopped.
+ *
+ * # Safety
+ * `library` must be NULL or a C string; `symbol` a C string; `id` NULL or writable.
+ */
+int ptrace_dbg_add_symbol_breakpoint(struct ptrace_dbg_process *p,
+                                     const char *library,
+                                     const char *symbol,
+                                     int32_t *id);
+
+/**
+ * Removes symbol breakpoint `id` from every object it is set in.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NOT_FOUND` (no such id), `PTRACE_DBG_E_BAD_STATE`
+ * (running or detached), `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Process
+ * stopped.
+ */
+int ptrace_dbg_remove_symbol_breakpoint(struct ptrace_dbg_process *p, int32_t id);
+
+/**
  * Reads the x87 and SSE registers of stopped thread `tid` (from the XSAVE area, so
  * registers in their initial state read as their initial values, and writes made during this
  * stop are seen).
@@ -1066,21 +1331,6 @@ int ptrace_dbg_register_info(struct ptrace_dbg_process *p,
                              size_t index,
                              const char **name,
                              size_t *size);
-
-/**
- * What the library follows besides the process's own threads; replaces the previous flags.
- * With `PTRACE_DBG_FOLLOW_FORK`, every process the program creates (fork, vfork, posix_spawn,
- * system, clone without CLONE_THREAD) stops the creating thread with cause
- * `PTRACE_DBG_CAUSE_FORK` (the whole process stops, as for any event), `cause.new_tid` being
- * the child's pid; take it with `ptrace_dbg_take_child` during that stop. Without the flag
- * (the default) no such cause is ever reported: children run untraced, our breakpoint bytes
- * taken out of their memory. Children taken from this process inherit its flags.
- *
- * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown bit in `flags`);
- * `PTRACE_DBG_E_INVALID_HANDLE`; `PTRACE_DBG_E_BAD_STATE` (running or detached);
- * `PTRACE_DBG_E_EXITED`. Callable from any thread while the process is stopped.
- */
-int ptrace_dbg_set_follow(struct ptrace_dbg_process *p, uint32_t flags);
 
 /**
  * Takes the child `pid` that the stopped process created (a thread of it stopped with cause

@@ -58,6 +58,7 @@ enum class errc : int {
     buffer_too_small = PTRACE_DBG_E_BUFFER_TOO_SMALL,
     os = PTRACE_DBG_E_OS,
     internal = PTRACE_DBG_E_INTERNAL,
+    not_found = PTRACE_DBG_E_NOT_FOUND,
     not_supported = PTRACE_DBG_E_NOT_SUPPORTED,
 };
 
@@ -264,6 +265,26 @@ enum class cause_kind : int32_t {
     fork = PTRACE_DBG_CAUSE_FORK,  // only after set_follow(PTRACE_DBG_FOLLOW_FORK)
     syscall_entry = PTRACE_DBG_CAUSE_SYSCALL_ENTRY,  // only while system calls are traced
     syscall_exit = PTRACE_DBG_CAUSE_SYSCALL_EXIT,
+    library = PTRACE_DBG_CAUSE_LIBRARY,
+};
+
+// One memory mapping (ptrace_dbg_mapping plus its path).
+struct mapping {
+    ptrace_dbg_mapping raw{};
+    std::string path;  // "" for anonymous memory, "[stack]", a file path, ...
+};
+
+// One loaded object (ptrace_dbg_library plus its path).
+struct library {
+    ptrace_dbg_library raw{};
+    std::string path;
+};
+
+// The symbol containing an address.
+struct symbol {
+    std::string name;
+    uint64_t offset = 0;
+    std::string path;  // its object's
 };
 
 // The system call a thread is stopped at (number, is_exit, args[6], ret, is_error, arch, pc,
@@ -625,6 +646,85 @@ public:
         detail::set(ptrace_dbg_remove_breakpoint(handle_, pc), ec);
     }
 
+    // --- maps, symbols, libraries, breakpoints by name
+
+    // The memory mappings, as /proc/PID/maps shows them now.
+    std::vector<mapping> maps() const {
+        std::vector<ptrace_dbg_mapping> raw;
+        std::size_t count = 0;
+        for (;;) {
+            int rc = ptrace_dbg_maps(handle_, raw.data(), raw.size(), &count);
+            if (rc == PTRACE_DBG_OK) break;
+            if (rc != PTRACE_DBG_E_BUFFER_TOO_SMALL) detail::check(rc, "ptrace_dbg_maps");
+            raw.resize(count + 16);
+        }
+        std::vector<mapping> out;
+        for (std::size_t i = 0; i < count; i++)
+            out.push_back({raw[i], path_of(ptrace_dbg_mapping_path, i, "ptrace_dbg_mapping_path")});
+        return out;
+    }
+
+    // The loaded objects in load order (the dynamic loader's list).
+    std::vector<library> libraries() const {
+        std::vector<ptrace_dbg_library> raw;
+        std::size_t count = 0;
+        for (;;) {
+            int rc = ptrace_dbg_libraries(handle_, raw.data(), raw.size(), &count);
+            if (rc == PTRACE_DBG_OK) break;
+            if (rc != PTRACE_DBG_E_BUFFER_TOO_SMALL) detail::check(rc, "ptrace_dbg_libraries");
+            raw.resize(count + 8);
+        }
+        std::vector<library> out;
+        for (std::size_t i = 0; i < count; i++)
+            out.push_back({raw[i], path_of(ptrace_dbg_library_path, i, "ptrace_dbg_library_path")});
+        return out;
+    }
+
+    // The address of `name` in `lib` (a path or file name), or with lib empty in the program
+    // and then each library in load order; throws errc::not_found.
+    uint64_t symbol_address(const std::string &name, const std::string &lib = {}) const {
+        uint64_t addr = 0;
+        detail::check(ptrace_dbg_symbol_address(handle_, lib.empty() ? nullptr : lib.c_str(),
+                                                name.c_str(), &addr),
+                      "ptrace_dbg_symbol_address");
+        return addr;
+    }
+
+    // The symbol containing `addr`; throws errc::not_found.
+    ptrace_dbg::symbol address_symbol(uint64_t addr) const {
+        std::string name(256, '\0'), path(4096, '\0');
+        uint64_t off = 0;
+        int rc;
+        while ((rc = ptrace_dbg_address_symbol(handle_, addr, name.data(), name.size(), &off,
+                                               path.data(), path.size())) ==
+                   PTRACE_DBG_E_BUFFER_TOO_SMALL &&
+               name.size() < (1u << 20))
+            name.resize(name.size() * 4), path.resize(path.size() * 4);
+        detail::check(rc, "ptrace_dbg_address_symbol");
+        name.resize(name.find('\0'));
+        path.resize(path.find('\0'));
+        return {name, off, path};
+    }
+
+    // PTRACE_DBG_FOLLOW_LIBRARIES: stop with cause_kind::library when the objects change.
+    void set_follow(uint32_t flags) {
+        detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
+    }
+
+    // A breakpoint on function `name` (in `lib`, or anywhere with lib empty), now and in every
+    // object that defines it when loaded later; returns its id.
+    int32_t add_symbol_breakpoint(const std::string &name, const std::string &lib = {}) {
+        int32_t id = 0;
+        detail::check(ptrace_dbg_add_symbol_breakpoint(
+                          handle_, lib.empty() ? nullptr : lib.c_str(), name.c_str(), &id),
+                      "ptrace_dbg_add_symbol_breakpoint");
+        return id;
+    }
+    void remove_symbol_breakpoint(int32_t id) {
+        detail::check(ptrace_dbg_remove_symbol_breakpoint(handle_, id),
+                      "ptrace_dbg_remove_symbol_breakpoint");
+    }
+
     // --- registers
 
     registers regs(int32_t tid) const {
@@ -793,6 +893,21 @@ public:
     }
 
 private:
+    // A path from ptrace_dbg_mapping_path or ptrace_dbg_library_path.
+    template <class Fn>
+    std::string path_of(Fn fn, std::size_t index, const char *what) const {
+        std::string buf(256, '\0');
+        std::size_t len = 0;
+        int rc = fn(handle_, index, buf.data(), buf.size(), &len);
+        if (rc == PTRACE_DBG_E_BUFFER_TOO_SMALL) {
+            buf.resize(len + 1);
+            rc = fn(handle_, index, buf.data(), buf.size(), &len);
+        }
+        detail::check(rc, what);
+        buf.resize(len);
+        return buf;
+    }
+
     ptrace_dbg_process *handle_ = nullptr;
 };
 

@@ -90,6 +90,7 @@ fn error_kind(e: &Error) -> &'static str {
         Error::Exited => "Exited",
         Error::Fault { .. } => "Fault",
         Error::Os { .. } => "Os",
+        Error::NotFound(_) => "NotFound",
         Error::Internal(_) => "Internal",
         Error::NotSupported(_) => "NotSupported",
     }
@@ -467,7 +468,7 @@ impl Driver {
                 if ep.kind.attached() {
                     self.op_detach(ep)
                 } else {
-                    self.op_threads(ep)
+                    self.op_symbols(ep)
                 }
             }
             _ => {
@@ -631,6 +632,33 @@ impl Driver {
             (_, Err(Error::Exited)) => self.saw_exited(ep),
             (Model::Detached, Err(Error::BadState(_))) => {}
             (m, r) => self.fail(format!("threads in {m:?}: {r:?}")),
+        }
+    }
+
+    /// Symbols and maps: target_fn by name and back, the maps listing.
+    fn op_symbols(&mut self, ep: &mut Episode) {
+        let p = ep.p.as_ref().unwrap();
+        let r = self.call(
+            "symbols",
+            || {
+                let addr = p.symbol_address(None, "target_fn")?;
+                let (name, off, _) = p.address_symbol(addr)?;
+                let maps = p.maps()?.len();
+                Ok((addr, name.to_string(), off, maps))
+            },
+            |r: &Result<_, Error>| r.as_ref().err().map(error_kind),
+        );
+        self.note(format!("symbols -> {r:?}"));
+        match (ep.model, r) {
+            (Model::Stopped | Model::Running, Ok((addr, name, off, maps))) => {
+                if addr != ep.target || name != "target_fn" || off != 0 || maps == 0 {
+                    self.fail(format!("target_fn at {addr:#x} ({name}+{off}, {maps} maps)"));
+                }
+            }
+            (_, Err(Error::Exited)) => self.saw_exited(ep),
+            (_, Err(Error::NotFound(_))) if ep.may_be_gone() => {}
+            (Model::Detached, Err(Error::BadState(_))) => {}
+            (m, r) => self.fail(format!("symbols in {m:?}: {r:?}")),
         }
     }
 

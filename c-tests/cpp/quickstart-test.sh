@@ -55,6 +55,9 @@ passes_arguments_and_reports_the_exit_code() {
     grep -qE "exited with code 3, signal 0" <<<"$out" || { echo "unexpected output: $out"; return 1; }
     grep -qE '^stop [0-9]+: thread [0-9]+, thread exit$' <<<"$out" ||
         { echo "no exit stop reported: $out"; return 1; }
+    # The breakpoint by name on libc's exit, set when libc was loaded, named by address.
+    grep -qE '^stop [0-9]+: thread [0-9]+, breakpoint in exit$' <<<"$out" ||
+        { echo "no breakpoint stop in exit: $out"; return 1; }
 }
 
 fails_cleanly_for_a_missing_program() {

@@ -513,7 +513,7 @@ void follow_fork_takes_children_as_processes() {
     options.stdout_fd = dev_null();
     pd::process p = pd::process::launch(family, {family, "forks", "2", "3"}, std::nullopt,
                                         options);
-    CHECK_THROWS(p.set_follow(2), pd::errc::invalid_argument);
+    CHECK_THROWS(p.set_follow(4), pd::errc::invalid_argument);
     p.set_follow(PTRACE_DBG_FOLLOW_FORK);
     uint64_t hit = symbol_address(p.pid(), family.c_str(), "hit");
     CHECK(hit != 0);
@@ -546,6 +546,49 @@ void follow_fork_takes_children_as_processes() {
     CHECK_EQ(parent_hits, 3);
     CHECK_EQ(p.exit_status()->code, 0);
     CHECK(codes == (std::vector<int32_t>{10, 11}));
+void symbols_maps_and_libraries() {
+    pd::process p = launch_tracee({"exit", "4"});
+    // Maps and their paths agree with /proc/PID/maps.
+    std::vector<pd::mapping> maps = p.maps();
+    CHECK(!maps.empty());
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/maps", static_cast<int>(p.pid()));
+    FILE *f = std::fopen(path, "r");
+    CHECK(f != nullptr);
+    char line[4352];
+    std::size_t i = 0;
+    while (std::fgets(line, sizeof line, f)) {
+        unsigned long long start = 0;
+        CHECK(std::sscanf(line, "%llx-", &start) == 1);
+        CHECK(i < maps.size());
+        CHECK_EQ(maps[i].raw.start, static_cast<uint64_t>(start));
+        std::string l(line);
+        if (!maps[i].path.empty()) CHECK(l.find(maps[i].path) != std::string::npos);
+        i++;
+    }
+    std::fclose(f);
+    CHECK_EQ(i, maps.size());
+    // A symbol of the program, both ways; a breakpoint by name in libc, set when it loads.
+    uint64_t target = p.symbol_address("target_fn");
+    pd::symbol s = p.address_symbol(target + 1);
+    CHECK(s.name == "target_fn" && s.offset == 1u);
+    CHECK_THROWS(p.symbol_address("no_such_symbol"), pd::errc::not_found);
+    CHECK_THROWS(p.address_symbol(16), pd::errc::not_found);
+    int32_t id = p.add_symbol_breakpoint("exit", "libc.so.6");
+    p.cont();
+    std::optional<int32_t> tid = p.wait_stop(10s);
+    CHECK(tid.has_value());
+    pd::cause c = p.stop_cause(*tid);
+    CHECK(c.kind == pd::cause_kind::breakpoint);
+    CHECK_EQ(c.pc, p.symbol_address("exit", "libc.so.6"));
+    std::vector<pd::library> libs = p.libraries();
+    CHECK(libs.size() >= 3u);
+    bool libc = false;
+    for (const pd::library &l : libs) libc = libc || l.path.find("libc.so.6") != std::string::npos;
+    CHECK(libc);
+    p.remove_symbol_breakpoint(id);
+    CHECK_THROWS(p.remove_symbol_breakpoint(id), pd::errc::not_found);
+    CHECK_THROWS(p.set_follow(1), pd::errc::invalid_argument);
 }
 
 // build/tracees/syscalls "change": getpid's result changed at its exit, the skipped
@@ -613,6 +656,7 @@ const test tests[] = {
     TEST(moves_transfer_ownership),
     TEST(destructor_frees_the_process),
     TEST(follow_fork_takes_children_as_processes),
+    TEST(symbols_maps_and_libraries),
     TEST(syscalls_are_traced_and_changed),
 };
 

@@ -42,6 +42,9 @@ pub enum Error {
     // nix's Errno shows as "ENOENT: No such file or directory": name and text, each once.
     #[error("{call}: {errno}")]
     Os { call: &'static str, errno: Errno },
+    /// A symbol, object or symbol breakpoint that does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// A bug in the library caught before it could do harm.
     #[error("internal error: {0}")]
     Internal(String),

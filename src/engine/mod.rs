@@ -12,6 +12,8 @@ pub mod error;
 pub(crate) mod log;
 pub mod monitor;
 pub mod process;
+pub mod solib;
+pub mod symbols;
 pub mod syscalls;
 pub mod thread;
 pub mod tracer;

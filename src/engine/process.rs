@@ -56,6 +56,8 @@ pub struct Process {
     resume_guard: std::sync::RwLock<()>,
     /// Detach and kill calls under way, so blocked calls report the end, not its stop.
     ending: Ending,
+    /// Symbol lookups' cached view of the loaded objects (`solib::Lookup`).
+    lookup: super::solib::Lookup,
 }
 
 fn cstring(s: &OsStr, what: &str) -> Result<CString> {
@@ -151,6 +153,7 @@ impl Process {
             xregs,
             resume_guard: std::sync::RwLock::new(()),
             ending: Ending::default(),
+            lookup: Default::default(),
         })
     }
 
@@ -221,6 +224,7 @@ impl Process {
     /// Resumes every thread.
     pub fn cont(&self) -> Result<()> {
         let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+        self.lookup.invalidate();
         self.monitor.shared.call(|t| t.cont())
     }
 
@@ -253,6 +257,7 @@ impl Process {
             self.stop_for_ending()?;
             let detached = {
                 let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+                self.lookup.invalidate();
                 self.monitor.shared.call(|t| t.detach())
             };
             match detached {
@@ -267,6 +272,7 @@ impl Process {
 
     /// SIGKILLs the process and waits for it to be reaped.
     pub fn kill(&self) -> Result<()> {
+        self.lookup.invalidate();
         let _ending = self.ending.begin();
         match self.monitor.shared.call_until_quiet(STOP_WAIT, |t| t.kill()) {
             Ok(RunState::Exited) => Ok(()),
@@ -292,6 +298,7 @@ impl Process {
     /// stopped. Returns when the step is done (or another stop, such as a signal, ended it).
     pub fn step(&self, tid: i32) -> Result<()> {
         let resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+        self.lookup.invalidate();
         let r = settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?);
         // Released before waiting for a detach, which needs it.
         drop(resuming);
@@ -444,13 +451,6 @@ impl Process {
         self.memory.read(addr, buf)
     }
 
-    /// What the library follows (`FOLLOW_FORK`); unknown bits are the caller's to reject.
-    /// Process stopped.
-    pub fn set_follow(&self, flags: u32) -> Result<()> {
-        let fork = flags & super::tracer::FOLLOW_FORK != 0;
-        self.monitor.shared.call(move |t| t.set_follow_fork(fork))
-    }
-
     /// Takes the child `pid` offered at the current stop (cause `Fork`) as a process of its
     /// own, on this process's monitor thread; returns with it stopped at its first instruction
     /// after the fork.
@@ -467,6 +467,7 @@ impl Process {
             xregs,
             resume_guard: std::sync::RwLock::new(()),
             ending: Ending::default(),
+            lookup: Default::default(),
         };
         child.wait_quiet()?;
         Ok(child)
@@ -482,6 +483,99 @@ impl Process {
         let _stopped = self.hold_stopped().map_err(|e| (0, e))?;
         self.check_stopped_thread(tid).map_err(|e| (0, e))?;
         self.memory.write(addr, data)
+    }
+}
+
+/// Memory maps, symbols, loaded objects and symbol breakpoints (`solib`, `symbols`).
+impl Process {
+    /// The current view of the loaded objects (cached while the process stays stopped).
+    fn objects(&self) -> Result<Arc<super::solib::View>> {
+        self.monitor.shared.read(live)?;
+        let stopped = || self.monitor.shared.read(|s| s.run == RunState::Stopped);
+        self.lookup.view(self.pid, &self.memory, stopped)
+    }
+
+    /// Every mapping of `/proc/PID/maps`, read now; also kept for `mapping_path`.
+    pub fn maps(&self) -> Result<Vec<crate::sys::maps::MapEntry>> {
+        self.monitor.shared.read(live)?;
+        let maps = crate::sys::maps::maps(self.pid).map_err(|e| match e {
+            nix::errno::Errno::ENOENT | nix::errno::Errno::ESRCH => Error::Exited,
+            e => Error::os("read(/proc/PID/maps)", e),
+        })?;
+        *self.lookup.last_maps.lock().unwrap_or_else(|p| p.into_inner()) = maps.clone();
+        Ok(maps)
+    }
+
+    /// The path of entry `index` of the last `maps` listing.
+    pub fn mapping_path(&self, index: usize) -> Result<String> {
+        let maps = self.lookup.last_maps.lock().unwrap_or_else(|p| p.into_inner());
+        maps.get(index).map(|m| m.path.clone()).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "index {index} is not an entry of the last maps listing ({} entries)",
+                maps.len()
+            ))
+        })
+    }
+
+    /// The runtime address of `symbol`, in `library` (a path, or a file name such as
+    /// "libc.so.6") or, with None, in the program and then each library in load order.
+    pub fn symbol_address(&self, library: Option<&str>, symbol: &str) -> Result<u64> {
+        self.objects()?.symbol_address(library, symbol)
+    }
+
+    /// The symbol containing `addr`: its name, the offset into it, and its object's path.
+    pub fn address_symbol(&self, addr: u64) -> Result<(Arc<str>, u64, String)> {
+        let view = self.objects()?;
+        let m = super::symbols::containing(&view.modules, addr)
+            .ok_or_else(|| Error::NotFound(format!("{addr:#x} is in no loaded object")))?;
+        let (name, off) = m.symbolize(addr).ok_or_else(|| {
+            Error::NotFound(format!("{addr:#x} is in {} but in none of its symbols", m.path))
+        })?;
+        Ok((name.clone(), off, m.path.clone()))
+    }
+
+    /// The loaded objects (the loader's list); also kept for `library_path`.
+    pub fn libraries(&self) -> Result<Vec<super::solib::Library>> {
+        let libs = self.objects()?.libraries(&self.memory);
+        *self.lookup.last_libraries.lock().unwrap_or_else(|p| p.into_inner()) = libs.clone();
+        Ok(libs)
+    }
+
+    /// The path of entry `index` of the last `libraries` listing.
+    pub fn library_path(&self, index: usize) -> Result<String> {
+        let libs = self.lookup.last_libraries.lock().unwrap_or_else(|p| p.into_inner());
+        libs.get(index).map(|l| l.path.clone()).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "index {index} is not an entry of the last libraries listing ({} entries)",
+                libs.len()
+            ))
+        })
+    }
+
+    /// What the library follows: library events (`CauseKind::Library` stops) and children
+    /// (`FOLLOW_FORK`); unknown bits are the caller's to reject. Process stopped.
+    pub fn set_follow(&self, flags: u32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_follow_flags(flags))
+    }
+
+    /// A breakpoint on `symbol`, set now where it resolves and in every object that defines it
+    /// as it is loaded later; removed from an object's memory when it is unloaded.
+    pub fn add_symbol_breakpoint(&self, library: Option<&str>, symbol: &str) -> Result<i32> {
+        if symbol.is_empty() || library == Some("") {
+            return Err(Error::InvalidArgument("the symbol or library name is empty".into()));
+        }
+        let (library, symbol) = (library.map(str::to_string), symbol.to_string());
+        self.monitor.shared.call(move |t| t.add_symbol_breakpoint(library, symbol))
+    }
+
+    /// Removes symbol breakpoint `id` everywhere it is set.
+    pub fn remove_symbol_breakpoint(&self, id: i32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.remove_symbol_breakpoint(id))
+    }
+
+    /// Where symbol breakpoint `id` is set now.
+    pub fn symbol_breakpoint_sites(&self, id: i32) -> Result<Vec<u64>> {
+        self.monitor.shared.call(move |t| t.symbol_breakpoint_sites(id))
     }
 }
 

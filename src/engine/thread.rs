@@ -102,6 +102,8 @@ pub enum CauseKind {
     SyscallEntry = 7,
     /// At the exit of a traced system call (only while tracing system calls).
     SyscallExit = 8,
+    /// The dynamic loader's list of objects changed (only with library events turned on).
+    Library = 9,
 }
 
 /// A stop cause with its details (see `ptrace_dbg_cause`).
@@ -181,6 +183,10 @@ pub struct Thread {
     /// Its step ended by another stop (an interrupt, a signal): the step's own trap may still
     /// be queued and comes at its next resume, to be swallowed then.
     pub stale_step_trap: bool,
+    /// Its program had set the trap flag (TF) itself when we began our step: the step's trap
+    /// is also the program's own single-step trap (the CPU raises one for both), to be
+    /// delivered to it as a SIGTRAP, not swallowed as ours only.
+    pub step_own_tf: bool,
 }
 
 impl Thread {
@@ -196,6 +202,7 @@ impl Thread {
             regs: None,
             regs_dirty: false,
             stale_step_trap: false,
+            step_own_tf: false,
         }
     }
 }

@@ -1,39 +1,11 @@
-//! Following the program into its children: `ptrace_dbg_set_follow`, `ptrace_dbg_take_child`.
+//! Following the program into its children: `ptrace_dbg_take_child` (the flag,
+//! `PTRACE_DBG_FOLLOW_FORK` of `ptrace_dbg_set_follow`, is in `symbols`).
 
 use super::args;
 use super::panic::boundary;
 use super::process::{register, PROCESSES};
 use super::types::ptrace_dbg_process;
 use std::ffi::c_int;
-
-/// `ptrace_dbg_set_follow` flag: follow fork, vfork and clone without CLONE_THREAD. Each new
-/// process stops its parent with cause `PTRACE_DBG_CAUSE_FORK` (`cause.new_tid` = the child's
-/// pid) until `ptrace_dbg_take_child` takes it or the parent is continued (which lets it go).
-pub const PTRACE_DBG_FOLLOW_FORK: u32 = 1;
-
-/// The `ptrace_dbg_set_follow` flags this build knows. (Bit value 2 is reserved for
-/// `PTRACE_DBG_FOLLOW_LIBRARIES`, issue 16.)
-const FOLLOW_KNOWN: u32 = PTRACE_DBG_FOLLOW_FORK;
-
-/// What the library follows besides the process's own threads; replaces the previous flags.
-/// With `PTRACE_DBG_FOLLOW_FORK`, every process the program creates (fork, vfork, posix_spawn,
-/// system, clone without CLONE_THREAD) stops the creating thread with cause
-/// `PTRACE_DBG_CAUSE_FORK` (the whole process stops, as for any event), `cause.new_tid` being
-/// the child's pid; take it with `ptrace_dbg_take_child` during that stop. Without the flag
-/// (the default) no such cause is ever reported: children run untraced, our breakpoint bytes
-/// taken out of their memory. Children taken from this process inherit its flags.
-///
-/// Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown bit in `flags`);
-/// `PTRACE_DBG_E_INVALID_HANDLE`; `PTRACE_DBG_E_BAD_STATE` (running or detached);
-/// `PTRACE_DBG_E_EXITED`. Callable from any thread while the process is stopped.
-#[no_mangle]
-pub extern "C" fn ptrace_dbg_set_follow(p: *mut ptrace_dbg_process, flags: u32) -> c_int {
-    boundary(|| {
-        let process = PROCESSES.get(p)?;
-        let flags = args::flags(flags, FOLLOW_KNOWN, "flags")?;
-        Ok(process.set_follow(flags)?)
-    })
-}
 
 /// Takes the child `pid` that the stopped process created (a thread of it stopped with cause
 /// `PTRACE_DBG_CAUSE_FORK`, `cause.new_tid` = `pid`) as a traced process of its own. `*out`

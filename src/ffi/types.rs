@@ -46,6 +46,9 @@ pub const PTRACE_DBG_CAUSE_THREAD_CREATE: c_int = 3;
 pub const PTRACE_DBG_CAUSE_THREAD_EXIT: c_int = 4;
 /// Stop cause: called exec; the process now runs the new program.
 pub const PTRACE_DBG_CAUSE_EXEC: c_int = 5;
+/// Stop cause: the dynamic loader's list of objects changed (see `ptrace_dbg_libraries`);
+/// reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_LIBRARIES`.
+pub const PTRACE_DBG_CAUSE_LIBRARY: c_int = 9;
 /// Stop cause: created a process (fork, vfork, clone without CLONE_THREAD); `new_tid` is its
 /// pid. Reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_FORK`; take the
 /// child with `ptrace_dbg_take_child`.

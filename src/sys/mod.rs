@@ -3,6 +3,7 @@
 
 pub mod arch;
 pub mod fork;
+pub mod maps;
 pub mod mem;
 pub mod procfs;
 pub mod ptrace;

@@ -42,7 +42,7 @@ class FollowTest(unittest.TestCase):
     def test_three_children_counted_exactly(self):
         with Process.launch([FAMILY, "forks", "3", "4"]) as p:
             with self.assertRaises(InvalidArgument):
-                p.set_follow(2)
+                p.set_follow(4)
             p.set_follow(FOLLOW_FORK)
             hit = helpers.symbol(p, "hit", FAMILY)
             p.add_breakpoint(hit)

@@ -160,6 +160,7 @@ impl Tracer {
             // hit it again.
             let t = self.threads.get_mut(&tid).unwrap();
             t.stale_step_trap = true;
+            t.step_own_tf &= out_of_line.is_none(); // refused under TF: never the program's
             t.check_pc = true;
             let state = self.threads[&tid].state;
             if out_of_line.is_some()
@@ -184,9 +185,15 @@ impl Tracer {
             }
         } else if stale && step_trap {
             self.threads.get_mut(&tid).unwrap().stale_step_trap = false;
-            trace!("thread {tid}: late trap of an interrupted step swallowed");
-            self.resume_quietly(tid);
-            return;
+            if !self.own_tf_trap(tid) {
+                trace!("thread {tid}: late trap of an interrupted step swallowed");
+                self.resume_quietly(tid);
+                return;
+            }
+            // Also the program's own single-step trap (its TF was set): its SIGTRAP, below.
+        } else if stale && event != ptrace::EVENT_STOP {
+            // No longer expected (see above): neither is its own-TF mark.
+            self.threads.get_mut(&tid).unwrap().step_own_tf = false;
         }
         match event {
             ptrace::EVENT_CLONE | ptrace::EVENT_FORK | ptrace::EVENT_VFORK => {
@@ -254,11 +261,13 @@ impl Tracer {
                 if self.ever_had_breakpoints {
                     if let Some(addr) = self.flush_pending_trap(tid) {
                         let rsp = self.regs(tid).map_or(0, |r| r.rsp);
-                        if self.memory.has_breakpoint(addr)
-                            && !self.out_of_line_restart(tid, addr, rsp)
-                        {
+                        let hit = self.memory.has_breakpoint(addr)
+                            && !self.out_of_line_restart(tid, addr, rsp);
+                        if hit && self.memory.reports(addr) {
                             self.set_state(tid, ThreadState::StoppedBreakpoint);
                             self.set_cause(tid, Cause::breakpoint(addr));
+                        } else if hit {
+                            self.on_rendezvous_quietly();
                         }
                     }
                 }
@@ -329,6 +338,18 @@ impl Tracer {
     pub(super) fn on_step_done(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Stopped);
         self.out_of_line_stepped_in_place(tid);
+        if self.own_tf_trap(tid) {
+            // The program single-steps itself: this trap is its own too. Report it as the
+            // SIGTRAP an untraced program gets after that instruction (as a step over no
+            // breakpoint would have), delivered at the next resume from this very stop: the
+            // program's handler sees the kernel's siginfo (TRAP_TRACE) and the PC after the
+            // instruction, as it would natively. A continue stops here (the breakpoint's
+            // step-over is done; a breakpoint at the new PC is checked at the next one).
+            self.threads.get_mut(&tid).unwrap().check_pc = true;
+            self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(libc::SIGTRAP));
+            self.threads.get_mut(&tid).unwrap().pending_signal = libc::SIGTRAP;
+            return;
+        }
         if self.resuming {
             // Stepped over a breakpoint during a continue: on with the continue.
             self.advance_resume();
@@ -339,6 +360,15 @@ impl Tracer {
         if self.trigger == 0 {
             self.trigger = tid;
         }
+    }
+
+    /// Whether the step trap of `tid` (just taken) is also its program's own single-step trap:
+    /// its TF was set when our step began (`step_own_tf`, cleared here) and the instruction
+    /// executed (TRAP_TRACE; not the entry into a signal handler, nor a `syscall`'s exit report,
+    /// which an untraced program does not get).
+    pub(super) fn own_tf_trap(&mut self, tid: i32) -> bool {
+        let own_tf = std::mem::take(&mut self.threads.get_mut(&tid).unwrap().step_own_tf);
+        own_tf && matches!(ptrace::siginfo(tid), Ok(i) if i.code == ptrace::TRAP_TRACE)
     }
 
     /// A SIGTRAP from an `int3` (si_code SI_KERNEL, the byte before the PC): one of our
@@ -383,6 +413,9 @@ impl Tracer {
                 self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
             }
             return true;
+        }
+        if ours && !self.memory.reports(addr) {
+            return self.on_internal_breakpoint(tid, addr, regs);
         }
         if ours {
             // The PC goes back onto the breakpoint in our copy now and in the kernel's when the
@@ -507,6 +540,7 @@ impl Tracer {
         self.memory.reset_for_exec();
         self.out_of_line_exec();
         self.vforking.clear();
+        self.libraries_on_exec();
         self.set_state(tid, ThreadState::Running);
         if self.run == RunState::Running {
             self.trigger = tid;

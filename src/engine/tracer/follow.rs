@@ -42,10 +42,15 @@ pub struct Follow {
 }
 
 impl Tracer {
-    /// Turns following on or off (process stopped). `flags` has been checked by the caller.
-    pub fn set_follow_fork(&mut self, on: bool) -> Result<()> {
+    /// `set_follow`: children (`FOLLOW_FORK`, here) and library events (`libraries`, whose
+    /// hook runs only when that flag is asked for or was on). Process stopped; `flags` checked
+    /// by the caller.
+    pub fn set_follow_flags(&mut self, flags: u32) -> Result<()> {
         self.require_stopped()?;
-        self.follow.fork = on;
+        if flags & super::libraries::FOLLOW_LIBRARIES != 0 || self.solib.events {
+            self.set_follow(flags)?;
+        }
+        self.follow.fork = flags & FOLLOW_FORK != 0;
         Ok(())
     }
 

@@ -25,6 +25,7 @@ mod attach;
 mod errno_map_tests;
 mod events;
 mod follow;
+mod libraries;
 mod out_of_line;
 mod run;
 mod syscalls;
@@ -120,6 +121,9 @@ pub struct Tracer {
     vforking: HashSet<i32>,
     /// Following children (`follow`).
     follow: follow::Follow,
+    /// Shared libraries: the loader's rendezvous breakpoint and symbol breakpoints
+    /// (`libraries`, `super::solib`).
+    solib: super::solib::Solib,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
     /// System-call tracing: the traced set, the mode, each thread's call in progress
@@ -155,6 +159,7 @@ impl Tracer {
             group_stop_reported: false,
             vforking: HashSet::new(),
             follow: follow::Follow::default(),
+            solib: Default::default(),
             xregs: Default::default(),
             sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,

@@ -237,8 +237,13 @@ impl Tracer {
             self.memory.lift(addr);
         }
         self.flush_regs(tid);
+        // The program's own TF as it is before the step (the kernel hides the TF it forces for
+        // a PTRACE_SINGLESTEP from the registers we read, and TF set by the stepped instruction
+        // itself, a popf, traps only after the next one).
+        let own_tf = self.regs(tid).is_ok_and(|r| r.eflags & x86::TF != 0);
         let sig = {
             let t = self.threads.get_mut(&tid).unwrap();
+            t.step_own_tf = own_tf;
             t.step_over = over;
             t.stepping = true;
             t.cause = Cause::of(CauseKind::Stopped);
@@ -386,9 +391,12 @@ impl Tracer {
                 let int3 = int3_of_ours
                     && matches!(ptrace::siginfo(tid), Ok(i) if i.code == ptrace::SI_KERNEL);
                 let step = !int3 && step_of_ours && self.is_step_trap(tid);
+                // A step's trap under the program's own TF is its SIGTRAP too (`own_tf_trap`).
+                let own_tf = step && self.own_tf_trap(tid);
                 let t = self.threads.get_mut(&tid)?;
                 t.pending_signal = sig;
                 t.stale_step_trap = false;
+                t.step_own_tf = false;
                 if int3 {
                     let mut regs = regs;
                     regs.rip = addr;
@@ -400,6 +408,9 @@ impl Tracer {
                     Some(addr)
                 } else if step {
                     trace!("thread {tid}: pending trap of an interrupted step taken");
+                    if own_tf && sig == 0 {
+                        t.pending_signal = libc::SIGTRAP; // delivered when it resumes
+                    }
                     None
                 } else {
                     // The program's own SIGTRAP after all (queued with ours, or instead of it):

@@ -18,12 +18,12 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotSupported, Os, PermissionDenied,
-    PtraceDbgError, Timeout,
+    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotFound, NotSupported, Os,
+    PermissionDenied, PtraceDbgError, Timeout,
 )
 from .process import (
-    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, Syscall, ThreadState,
-    syscall_name, syscall_number,
+    REG_NAMES, CauseKind, ExitStatus, Library, Mapping, Process, Registers, StopCause, Symbol,
+    Syscall, ThreadState, syscall_name, syscall_number,
 )
 
 __version__ = "0.2.0"
@@ -63,5 +63,6 @@ __all__ = [
     "Syscall", "syscall_name", "syscall_number",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
-    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported",
+    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported", "NotFound", "Mapping",
+    "Library", "Symbol",
 ]

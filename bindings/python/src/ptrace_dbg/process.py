@@ -61,6 +61,7 @@ class CauseKind(enum.IntEnum):
     FORK = 10
     SYSCALL_ENTRY = 7
     SYSCALL_EXIT = 8
+    LIBRARY = 9
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,34 @@ class StopCause:
             how = f"signal {self.signal}" if self.signal else f"status {self.exit_status}"
             return f"thread_exit with {how}"
         return name
+
+
+class Mapping(NamedTuple):
+    """One memory mapping (a line of /proc/PID/maps)."""
+
+    start: int
+    end: int
+    offset: int
+    perms: str
+    inode: int
+    path: str
+
+
+class Library(NamedTuple):
+    """One loaded object of the dynamic loader's list."""
+
+    path: str
+    base: int
+    dynamic: int
+    link_map: int
+
+
+class Symbol(NamedTuple):
+    """The symbol containing an address."""
+
+    name: str
+    offset: int
+    path: str
 
 
 class ExitStatus(NamedTuple):
@@ -564,6 +593,90 @@ class Process:
     def remove_breakpoint(self, addr: int) -> None:
         """Removes the breakpoint at ``addr`` (while stopped); NoBreakpoint if none is there."""
         check(lib.ptrace_dbg_remove_breakpoint(self._handle, _u64(addr, "address")))
+
+    # ----- maps, symbols, libraries -----
+
+    def _path(self, fn: Any, index: int) -> str:
+        buf = ctypes.create_string_buffer(256)
+        length = ctypes.c_size_t()
+        rc = fn(self._handle, index, buf, len(buf), ctypes.byref(length))
+        if rc == _lib.E_BUFFER_TOO_SMALL:
+            buf = ctypes.create_string_buffer(length.value + 1)
+            rc = fn(self._handle, index, buf, len(buf), ctypes.byref(length))
+        check(rc)
+        return os.fsdecode(buf.value)
+
+    def maps(self) -> List[Mapping]:
+        """The memory mappings, as /proc/PID/maps shows them now."""
+        count = ctypes.c_size_t()
+        cap = 64
+        while True:
+            arr = (_lib.Mapping * cap)()
+            rc = lib.ptrace_dbg_maps(self._handle, arr, cap, ctypes.byref(count))
+            if rc == _lib.OK:
+                break
+            if rc != _lib.E_BUFFER_TOO_SMALL:
+                raise error_for(rc)
+            cap = count.value + 16
+        out = []
+        for i, m in enumerate(arr[: count.value]):
+            perms = "".join(c if m.prot & bit else "-" for c, bit in (("r", 1), ("w", 2), ("x", 4)))
+            perms += "s" if m.flags & 1 else "p"
+            path = self._path(lib.ptrace_dbg_mapping_path, i)
+            out.append(Mapping(m.start, m.end, m.offset, perms, m.inode, path))
+        return out
+
+    def symbol_address(self, name: str, library: Optional[str] = None) -> int:
+        """The run-time address of symbol ``name``: in ``library`` (a path or a file name such
+        as "libc.so.6"), or in the program and then every library in load order. NotFound if
+        nothing loaded defines it."""
+        addr = ctypes.c_uint64()
+        lib_arg = os.fsencode(library) if library is not None else None
+        check(lib.ptrace_dbg_symbol_address(self._handle, lib_arg, name.encode(), ctypes.byref(addr)))
+        return addr.value
+
+    def address_symbol(self, addr: int) -> Symbol:
+        """The symbol containing ``addr``, the offset into it and its object's path."""
+        name = ctypes.create_string_buffer(1024)
+        path = ctypes.create_string_buffer(4096)
+        off = ctypes.c_uint64()
+        check(lib.ptrace_dbg_address_symbol(self._handle, _u64(addr, "address"), name, len(name),
+                                            ctypes.byref(off), path, len(path)))
+        return Symbol(name.value.decode(errors="replace"), off.value, os.fsdecode(path.value))
+
+    def libraries(self) -> List[Library]:
+        """The loaded objects in load order (the dynamic loader's list)."""
+        count = ctypes.c_size_t()
+        cap = 32
+        while True:
+            arr = (_lib.Library * cap)()
+            rc = lib.ptrace_dbg_libraries(self._handle, arr, cap, ctypes.byref(count))
+            if rc == _lib.OK:
+                break
+            if rc != _lib.E_BUFFER_TOO_SMALL:
+                raise error_for(rc)
+            cap = count.value + 16
+        return [
+            Library(self._path(lib.ptrace_dbg_library_path, i), m.base, m.dynamic, m.link_map)
+            for i, m in enumerate(arr[: count.value])
+        ]
+
+    def follow_libraries(self, on: bool = True) -> None:
+        """Stops with CauseKind.LIBRARY whenever the loaded objects change (while stopped)."""
+        check(lib.ptrace_dbg_set_follow(self._handle, _lib.FOLLOW_LIBRARIES if on else 0))
+
+    def add_symbol_breakpoint(self, name: str, library: Optional[str] = None) -> int:
+        """A breakpoint on function ``name``, now where it is loaded and in every object that
+        defines it when loaded later (dlopen); returns its id."""
+        bp = ctypes.c_int32()
+        lib_arg = os.fsencode(library) if library is not None else None
+        check(lib.ptrace_dbg_add_symbol_breakpoint(self._handle, lib_arg, name.encode(),
+                                                   ctypes.byref(bp)))
+        return bp.value
+
+    def remove_symbol_breakpoint(self, bp: int) -> None:
+        """Removes symbol breakpoint ``bp`` everywhere."""
+        check(lib.ptrace_dbg_remove_symbol_breakpoint(self._handle, _i32(bp, "id")))
 
     # ----- registers (thread stopped) -----
 
