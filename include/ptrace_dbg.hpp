@@ -564,7 +564,8 @@ public:
 
     // --- following children
 
-    // PTRACE_DBG_FOLLOW_FORK: stop with cause_kind::fork at every new process (while stopped).
+    // PTRACE_DBG_FOLLOW_FORK: stop with cause_kind::fork at every new process;
+    // PTRACE_DBG_FOLLOW_LIBRARIES: with cause_kind::library when the objects change.
     void set_follow(uint32_t flags) {
         detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
     }
@@ -704,11 +705,6 @@ public:
         name.resize(name.find('\0'));
         path.resize(path.find('\0'));
         return {name, off, path};
-    }
-
-    // PTRACE_DBG_FOLLOW_LIBRARIES: stop with cause_kind::library when the objects change.
-    void set_follow(uint32_t flags) {
-        detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
     }
 
     // A breakpoint on function `name` (in `lib`, or anywhere with lib empty), now and in every

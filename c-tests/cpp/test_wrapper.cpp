@@ -546,6 +546,8 @@ void follow_fork_takes_children_as_processes() {
     CHECK_EQ(parent_hits, 3);
     CHECK_EQ(p.exit_status()->code, 0);
     CHECK(codes == (std::vector<int32_t>{10, 11}));
+}
+
 void symbols_maps_and_libraries() {
     pd::process p = launch_tracee({"exit", "4"});
     // Maps and their paths agree with /proc/PID/maps.
@@ -588,7 +590,7 @@ void symbols_maps_and_libraries() {
     CHECK(libc);
     p.remove_symbol_breakpoint(id);
     CHECK_THROWS(p.remove_symbol_breakpoint(id), pd::errc::not_found);
-    CHECK_THROWS(p.set_follow(1), pd::errc::invalid_argument);
+    CHECK_THROWS(p.set_follow(4), pd::errc::invalid_argument);
 }
 
 // build/tracees/syscalls "change": getpid's result changed at its exit, the skipped
