@@ -1012,7 +1012,7 @@ static void bad_arguments_stopped(const struct world *w) {
 
 /* The functions that take no handle. */
 static void handleless(const struct world *w) {
-    int weird_codes[] = {1, 2, 100, -15, -100, INT_MIN, INT_MAX};
+    int weird_codes[] = {1, 2, 100, -999, -100, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof weird_codes / sizeof weird_codes[0]; i++) {
         begin_case("strerror(%d)", weird_codes[i]);
         const char *text = ptrace_dbg_strerror(weird_codes[i]);

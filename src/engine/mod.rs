@@ -12,8 +12,10 @@ pub mod monitor;
 pub mod process;
 pub mod thread;
 pub mod tracer;
+pub mod watchpoints;
 
 pub use error::{Error, Result};
 pub use process::{LaunchOptions, Process};
 pub use thread::{Cause, CauseKind, ThreadState};
 pub use tracer::{ExitStatus, RunState};
+pub use watchpoints::WatchKind;

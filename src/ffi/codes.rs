@@ -37,9 +37,12 @@ pub const PTRACE_DBG_E_BUFFER_TOO_SMALL: c_int = -12;
 pub const PTRACE_DBG_E_OS: c_int = -13;
 /// A bug in the library caught at the boundary (e.g. a panic); the host is unharmed.
 pub const PTRACE_DBG_E_INTERNAL: c_int = -14;
+/// A limited resource is used up: all four hardware watchpoint slots (debug registers DR0-DR3)
+/// are taken.
+pub const PTRACE_DBG_E_NO_RESOURCE: c_int = -15;
 
 /// Every code with its fixed text, the single table `ptrace_dbg_strerror` reads.
-const TEXTS: [(c_int, &CStr); 15] = [
+const TEXTS: [(c_int, &CStr); 16] = [
     (PTRACE_DBG_OK, c"success"),
     (PTRACE_DBG_E_INVALID_ARGUMENT, c"invalid argument"),
     (PTRACE_DBG_E_INVALID_HANDLE, c"invalid process handle"),
@@ -55,6 +58,7 @@ const TEXTS: [(c_int, &CStr); 15] = [
     (PTRACE_DBG_E_BUFFER_TOO_SMALL, c"buffer too small"),
     (PTRACE_DBG_E_OS, c"system call failed"),
     (PTRACE_DBG_E_INTERNAL, c"internal error in ptrace_dbg"),
+    (PTRACE_DBG_E_NO_RESOURCE, c"no resource left (all hardware watchpoint slots are in use)"),
 ];
 
 /// The text for a code that is not in [`TEXTS`].
@@ -92,7 +96,8 @@ mod tests {
         let texts: HashSet<&CStr> = TEXTS.iter().map(|(_, t)| *t).collect();
         assert_eq!(texts.len(), TEXTS.len());
         assert!(!texts.contains(UNKNOWN_TEXT));
-        assert_eq!(text(-15), UNKNOWN_TEXT);
+        assert_eq!(text(-1000), UNKNOWN_TEXT);
+        assert_eq!(text(PTRACE_DBG_E_NO_RESOURCE), text(-15));
         assert_eq!(text(1), UNKNOWN_TEXT);
         assert_eq!(text(PTRACE_DBG_E_TIMEOUT), c"timed out");
     }

@@ -61,3 +61,6 @@ pub mod run;
 
 // Breakpoints, registers, memory.
 pub mod debug;
+
+// Hardware watchpoints.
+pub mod watch;

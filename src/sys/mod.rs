@@ -2,6 +2,7 @@
 //! process memory. Nothing here keeps state; every function returns `Result<_, Errno>`.
 
 pub mod arch;
+pub mod debugreg;
 pub mod mem;
 pub mod procfs;
 pub mod ptrace;

@@ -3,6 +3,7 @@
 //!
 //! Every method here runs on the monitor thread (see the parent module).
 
+use super::trap::Trap;
 use super::*;
 
 impl Tracer {
@@ -100,9 +101,16 @@ impl Tracer {
             let t = self.threads.get_mut(&tid).unwrap();
             (t.stepping, std::mem::take(&mut t.stale_step_trap))
         };
-        let step_trap = event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid);
+        // A plain SIGTRAP is classified once, in one place (`trap.rs`); events come as events.
+        let trap = (event == 0 && sig == libc::SIGTRAP).then(|| self.classify_sigtrap(tid));
+        let step_trap = trap == Some(Trap::Step);
         if stepping {
             self.end_step(tid);
+            if let Some(Trap::Watch { hits, step }) = trap {
+                // The step tripped a watchpoint: reported, and the step is over too.
+                self.watch_stop(tid, hits, step);
+                return;
+            }
             if step_trap {
                 self.on_step_done(tid);
                 return;
@@ -112,6 +120,10 @@ impl Tracer {
         } else if stale && step_trap {
             trace!("thread {tid}: late trap of an interrupted step swallowed");
             self.resume_quietly(tid);
+            return;
+        }
+        if let Some(Trap::Watch { hits, .. }) = trap {
+            self.watch_stop(tid, hits, false);
             return;
         }
         match event {
@@ -132,7 +144,7 @@ impl Tracer {
                 self.release_threads_killed_by_exec();
             }
             ptrace::EVENT_STOP => self.on_event_stop(tid, sig),
-            0 => self.on_signal_stop(tid, sig),
+            0 => self.on_signal_stop(tid, sig, trap),
             other => {
                 trace!("thread {tid}: unexpected event {other}, resuming");
                 let _ = ptrace::cont(tid, 0);
@@ -157,6 +169,10 @@ impl Tracer {
                             self.set_cause(tid, Cause::breakpoint(addr));
                         }
                     }
+                }
+                // Same for a watchpoint hit whose trap is still queued (watch.rs).
+                if self.threads.get(&tid).map(|t| t.state) == Some(ThreadState::Stopped) {
+                    self.watch_at_interrupt(tid);
                 }
             }
             ThreadState::Running | ThreadState::SingleStepping if is_group_stop_signal(sig) => {
@@ -185,24 +201,15 @@ impl Tracer {
         }
     }
 
-    /// A plain signal-delivery stop.
-    pub(super) fn on_signal_stop(&mut self, tid: i32, sig: i32) {
-        if sig == libc::SIGTRAP && self.on_int3(tid) {
+    /// A plain signal-delivery stop (`trap`: what a SIGTRAP was classified as).
+    pub(super) fn on_signal_stop(&mut self, tid: i32, sig: i32, trap: Option<Trap>) {
+        if trap == Some(Trap::Int3) && self.on_int3(tid) {
             return;
         }
         self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(sig));
         if let Some(t) = self.threads.get_mut(&tid) {
             t.pending_signal = sig;
         }
-    }
-
-    /// Whether the thread's SIGTRAP is the end of our single step (si_code TRAP_TRACE).
-    /// The si_codes a single step ends with on x86-64: TRAP_TRACE after an instruction,
-    /// TRAP_BRKPT after a `syscall` (the syscall-exit step report), and SIGTRAP itself when the
-    /// step entered a signal handler (ptrace_notify from signal delivery).
-    pub(super) fn is_step_trap(&self, tid: i32) -> bool {
-        matches!(ptrace::siginfo(tid), Ok(info)
-            if matches!(info.code, ptrace::TRAP_TRACE | ptrace::TRAP_BRKPT | libc::SIGTRAP))
     }
 
     /// Our single step of `tid` completed.
@@ -285,9 +292,10 @@ impl Tracer {
         }
     }
 
-    /// Writes registers changed only in our copy (`regs_dirty`) to the kernel. Must precede
-    /// every resume of a thread.
+    /// Writes registers changed only in our copy (`regs_dirty`) to the kernel, and the debug
+    /// registers a thread does not hold yet (`watch.rs`). Must precede every resume of a thread.
     pub(super) fn flush_regs(&mut self, tid: i32) {
+        self.watch_before_resume(tid);
         let Some(t) = self.threads.get_mut(&tid) else { return };
         if let (true, Some(regs)) = (t.regs_dirty, t.regs) {
             t.regs_dirty = false;
@@ -363,6 +371,7 @@ impl Tracer {
         // A new address space: the old /proc/PID/mem and every breakpoint address mean nothing
         // in it any more.
         self.memory.reset_for_exec();
+        self.watch_on_exec();
         self.vforking.clear();
         self.set_state(tid, ThreadState::Running);
         if self.run == RunState::Running {

@@ -23,6 +23,8 @@ use std::sync::Arc;
 mod attach;
 mod events;
 mod run;
+mod trap;
+mod watch;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -115,6 +117,8 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Hardware watchpoints (their hooks: `watch.rs`).
+    watch: super::watchpoints::Watchpoints,
     dirty: bool,
 }
 
@@ -144,6 +148,7 @@ impl Tracer {
             step_over_since: None,
             group_stop_reported: false,
             vforking: HashSet::new(),
+            watch: Default::default(),
             dirty: true,
         }
     }
@@ -288,6 +293,7 @@ impl Tracer {
     }
 
     fn remove_thread(&mut self, tid: i32) {
+        self.watch_forget_thread(tid);
         self.set_state(tid, ThreadState::Exited);
         if self.threads.remove(&tid).is_some() {
             self.state_counts[ThreadState::Exited as usize] -= 1;

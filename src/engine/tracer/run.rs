@@ -194,7 +194,21 @@ impl Tracer {
             return false; // the program single-steps itself: let the CPU trap
         }
         let Some(insn) = self.memory.decoded(regs.rip) else { return false };
+        let pc = regs.rip;
+        let eflags = regs.eflags;
         match x86::apply(&insn, &mut regs) {
+            // Watchpoints need the CPU: our writes through /proc/PID/mem would not trip them.
+            x86::MemEffect::None if self.watch_needs_cpu(pc, eflags, None) => return false,
+            x86::MemEffect::Store { addr, .. }
+                if self.watch_needs_cpu(pc, eflags, Some((addr, true))) =>
+            {
+                return false
+            }
+            x86::MemEffect::Load { addr, .. }
+                if self.watch_needs_cpu(pc, eflags, Some((addr, false))) =>
+            {
+                return false
+            }
             x86::MemEffect::None => {}
             x86::MemEffect::Store { addr, value } => {
                 if self.memory.write(addr, &value.to_le_bytes()).ok() != Some(8) {
@@ -209,6 +223,9 @@ impl Tracer {
                 x86::set_reg(&mut regs, reg, u64::from_le_bytes(b));
             }
         }
+        // The PC moved on: a resume flag left by an execute watchpoint's hit here must not
+        // suppress one at the next instruction.
+        regs.eflags &= !crate::sys::debugreg::RF;
         if ptrace::set_regs(tid, &regs).is_err() {
             return false;
         }
@@ -319,6 +336,8 @@ impl Tracer {
             }
             self.require_stopped()?; // a flush can turn up an exit
         }
+        self.watch_release_all();
+        self.require_stopped()?;
         self.memory.lift_all();
         let tids: Vec<(i32, ThreadState, i32)> =
             self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();
