@@ -18,11 +18,11 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, Os, PermissionDenied,
-    PtraceDbgError, Timeout,
+    InvalidHandle, NoBreakpoint, NoResource, NoSuchProcess, NoSuchThread, Os,
+    PermissionDenied, PtraceDbgError, Timeout,
 )
 from .process import (
-    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, ThreadState,
+    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, ThreadState, WatchKind,
 )
 
 __version__ = "0.1.0"
@@ -54,6 +54,7 @@ def signal_name(signo: int) -> str:
 
 __all__ = [
     "Process", "StopCause", "CauseKind", "ThreadState", "ExitStatus", "Registers", "REG_NAMES",
+    "WatchKind", "NoResource",
     "version", "version_info", "strerror", "signal_name", "library_name",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",

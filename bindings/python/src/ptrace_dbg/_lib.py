@@ -28,6 +28,12 @@ E_FAULT = -11
 E_BUFFER_TOO_SMALL = -12
 E_OS = -13
 E_INTERNAL = -14
+E_NO_RESOURCE = -15
+
+# Watchpoint kinds (PTRACE_DBG_WATCH_*).
+WATCH_EXECUTE = 0
+WATCH_WRITE = 1
+WATCH_READ_WRITE = 3
 
 LAUNCH_DISABLE_ASLR = 1
 
@@ -120,6 +126,9 @@ SIGNATURES = {
     "ptrace_dbg_set_sp": (_int, [_handle, _i32, _u64]),
     "ptrace_dbg_peek": (_int, [_handle, _i32, _u64, ctypes.c_void_p, _size, _sizep]),
     "ptrace_dbg_poke": (_int, [_handle, _i32, _u64, ctypes.c_void_p, _size, _sizep]),
+    "ptrace_dbg_add_watchpoint": (_int, [_handle, _u64, _size, _i32, _i32p]),
+    "ptrace_dbg_remove_watchpoint": (_int, [_handle, _i32]),
+    "ptrace_dbg_watchpoint_hit": (_int, [_handle, _i32, _i32p, _u64p]),
 }
 
 

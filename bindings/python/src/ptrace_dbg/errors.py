@@ -137,12 +137,19 @@ class Internal(PtraceDbgError):
     code = _lib.E_INTERNAL
 
 
+class NoResource(PtraceDbgError):
+    """A limited resource is used up: all four watchpoint slots (PTRACE_DBG_E_NO_RESOURCE)."""
+
+    code = _lib.E_NO_RESOURCE
+
+
 #: result code -> exception class
 BY_CODE: Dict[int, Type[PtraceDbgError]] = {
     cls.code: cls
     for cls in (
         InvalidArgument, InvalidHandle, BadState, NoSuchThread, BreakpointExists, NoBreakpoint,
         PermissionDenied, NoSuchProcess, Timeout, Exited, Fault, BufferTooSmall, Os, Internal,
+        NoResource,
     )
 }
 
