@@ -169,6 +169,9 @@ impl Tracer {
             Cause::watchpoint(w.id, w.addr)
         };
         self.event_stop(tid, ThreadState::StoppedBreakpoint, cause);
+        // Read (and publish) the registers now, as a breakpoint hit does: the caller's next
+        // question is nearly always the PC, and then it needs no trip to this thread.
+        let _ = self.regs(tid);
         if let Some(t) = self.threads.get_mut(&tid) {
             // After an execute hit the PC is on the watched instruction (perhaps under our
             // int3), after a step wherever the step ended: the continue must check. After a
