@@ -86,11 +86,11 @@ watch_example_names_every_writer() {
     [ "$addr" != 0x ] || { echo "no wvar in $prog"; return 1; }
     # churn 30: 30 threads one after another, each writes wvar[0] = its number, then exits.
     out=$("$exe" "$addr" "$prog" churn 30) || { echo "exit status $?: $out"; return 1; }
-    [ "$(grep -cE '^thread [0-9]+ wrote [0-9]+ \(before pc 0x[0-9a-f]+\)$' <<<"$out")" = 30 ] ||
+    [ "$(grep -cE '^thread [0-9]+ wrote [0-9]+ \(pc 0x[0-9a-f]+\)$' <<<"$out")" = 30 ] ||
         { echo "not 30 writes reported: $out"; return 1; }
     [ "$(grep -oE '^thread [0-9]+' <<<"$out" | sort -u | wc -l)" = 30 ] ||
         { echo "not 30 distinct writers: $out"; return 1; }
-    grep -qx 'thread [0-9]* wrote 30 (before pc 0x[0-9a-f]*)' <<<"$out" || { echo "no write of 30: $out"; return 1; }
+    grep -qx 'thread [0-9]* wrote 30 (pc 0x[0-9a-f]*)' <<<"$out" || { echo "no write of 30: $out"; return 1; }
     grep -qx 'exited with code 0' <<<"$out" || { echo "unexpected end: $out"; return 1; }
 }
 
