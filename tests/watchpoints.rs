@@ -423,3 +423,53 @@ fn bad_requests_are_refused_with_reasons() {
     p.kill().unwrap();
     assert!(matches!(p.add_watchpoint(wvar, 8, WatchKind::Write), Err(Error::Exited)));
 }
+
+/// DR7 of every thread of `pid`, read by this test thread as a tracer of its own (seize,
+/// interrupt, PEEKUSER, detach): what the kernel holds after the library let go.
+fn dr7_of_every_thread(pid: i32) -> Vec<(i32, u64)> {
+    let dr7_offset = 848 + 7 * 8; // offsetof(struct user, u_debugreg[7])
+    live_tasks(pid)
+        .into_iter()
+        .map(|tid| {
+            // SAFETY: plain ptrace requests on a thread of our own child; no pointers passed
+            // except NULLs and the status word.
+            unsafe {
+                assert_eq!(libc::ptrace(libc::PTRACE_SEIZE, tid, 0, 0), 0, "seize {tid}");
+                assert_eq!(libc::ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0), 0);
+                let mut st = 0;
+                assert_eq!(libc::waitpid(tid, &mut st, libc::__WALL), tid);
+                nix::errno::Errno::clear();
+                let v = libc::ptrace(libc::PTRACE_PEEKUSER, tid, dr7_offset, 0);
+                assert_eq!(nix::errno::Errno::last_raw(), 0, "PEEKUSER DR7 of {tid}");
+                assert_eq!(libc::ptrace(libc::PTRACE_DETACH, tid, 0, 0), 0);
+                (tid, v as u64)
+            }
+        })
+        .collect()
+}
+
+fn debug_registers_are_clear_after(let_go: impl FnOnce(Process)) {
+    let (child, _) = Spawned::ready(&["threads", "3"]);
+    let p = Process::attach(child.pid).unwrap();
+    let pattern = symbol_addr(child.pid, "pattern");
+    p.add_watchpoint(pattern, 8, WatchKind::Write).unwrap();
+    p.add_watchpoint(pattern + 64, 4, WatchKind::ReadWrite).unwrap();
+    p.add_watchpoint(symbol_addr(child.pid, "target_fn"), 1, WatchKind::Execute).unwrap();
+    // Run and stop once, so that the registers went in by both ways (at once and at resume).
+    p.cont().unwrap();
+    p.stop().unwrap();
+    let_go(p);
+    let dr7 = dr7_of_every_thread(child.pid);
+    assert_eq!(dr7.len(), 4, "the main thread and its three: {dr7:?}");
+    assert!(dr7.iter().all(|&(_, v)| v == 0), "DR7 left set: {dr7:?}");
+}
+
+#[test]
+fn detach_leaves_dr7_zero_on_every_thread() {
+    debug_registers_are_clear_after(|p| p.detach().unwrap());
+}
+
+#[test]
+fn freeing_an_attached_process_leaves_dr7_zero_on_every_thread() {
+    debug_registers_are_clear_after(drop);
+}
