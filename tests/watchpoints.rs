@@ -473,3 +473,42 @@ fn detach_leaves_dr7_zero_on_every_thread() {
 fn freeing_an_attached_process_leaves_dr7_zero_on_every_thread() {
     debug_registers_are_clear_after(drop);
 }
+
+#[test]
+fn an_access_under_a_breakpoint_runs_on_the_cpu_so_its_watchpoint_trips() {
+    // target_fn begins with `mov sink(%rip), %rax`, an instruction the engine would otherwise
+    // execute in place (its read through /proc/PID/mem would not trip anything).
+    let p = launch_watch(&["call", "2"]);
+    let (f, sink) = (sym(&p, "target_fn"), sym(&p, "sink"));
+    p.add_breakpoint(f).unwrap();
+    let (tid, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, CauseKind::Breakpoint);
+    let id = p.add_watchpoint(sink, 8, WatchKind::ReadWrite).unwrap();
+    let (t, hit, pc) = cont_to_watch(&p);
+    assert_eq!((t, hit), (tid, id));
+    assert_eq!(pc, f + 7, "the load itself tripped it, not the store after it");
+    p.remove_watchpoint(id).unwrap();
+    let (_, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, CauseKind::Breakpoint, "the breakpoint is back for the second call");
+    p.remove_breakpoint(f).unwrap();
+    expect_exit(&p, 0);
+}
+
+#[test]
+fn a_push_under_a_breakpoint_runs_on_the_cpu_so_a_stack_watchpoint_trips() {
+    // push_fn begins with `push %rbx`, which the engine would otherwise execute in place (its
+    // write through /proc/PID/mem would not trip anything).
+    let p = launch_watch(&["push", "2"]);
+    let f = sym(&p, "push_fn");
+    p.add_breakpoint(f).unwrap();
+    let (tid, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, CauseKind::Breakpoint);
+    let slot = p.get_regs(tid).unwrap().rsp - 8;
+    let id = p.add_watchpoint(slot, 8, WatchKind::Write).unwrap();
+    let (t, hit, pc) = cont_to_watch(&p);
+    assert_eq!((t, hit, pc), (tid, id, f + 1), "the push tripped it");
+    assert_eq!(peek_u64(&p, tid, slot), p.get_regs(tid).unwrap().rbx);
+    p.remove_watchpoint(id).unwrap();
+    p.remove_breakpoint(f).unwrap();
+    expect_exit(&p, 0);
+}

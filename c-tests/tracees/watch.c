@@ -25,6 +25,18 @@ __asm__(".text\n"
         "    ret\n"
         ".size store_fn, .-store_fn\n");
 
+/* push_fn(): push %rbx (an instruction the engine executes in place under a breakpoint when
+ * nothing watches the stack), pop %rbx, ret. */
+void push_fn(void);
+__asm__(".text\n"
+        ".globl push_fn\n"
+        ".type push_fn, @function\n"
+        "push_fn:\n"
+        "    push %rbx\n"
+        "    pop %rbx\n"
+        "    ret\n"
+        ".size push_fn, .-push_fn\n");
+
 /* A function the tests put an execute watchpoint (and maybe a breakpoint) on. */
 __attribute__((noinline)) long target_fn(long x) {
     sink += x;
@@ -78,6 +90,12 @@ static int mode_churn(long n) {
 /* store N: store_fn(100), store_fn(101), ... N calls. */
 static int mode_store(long n) {
     for (long i = 0; i < n; i++) store_fn(100 + i);
+    return 0;
+}
+
+/* push N: push_fn called N times. */
+static int mode_push(long n) {
+    for (long i = 0; i < n; i++) push_fn();
     return 0;
 }
 
@@ -161,6 +179,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "churn")) return mode_churn(n);
     if (!strcmp(m, "store")) return mode_store(n);
     if (!strcmp(m, "call")) return mode_call(n);
+    if (!strcmp(m, "push")) return mode_push(n);
     if (!strcmp(m, "checksum")) return mode_checksum(n);
     if (!strcmp(m, "read_into")) return mode_read_into();
     if (!strcmp(m, "reads")) return mode_reads();
