@@ -512,3 +512,44 @@ fn a_push_under_a_breakpoint_runs_on_the_cpu_so_a_stack_watchpoint_trips() {
     p.remove_breakpoint(f).unwrap();
     expect_exit(&p, 0);
 }
+
+/// A step that lands on an execute watchpoint ends there as a step; the watched instruction
+/// has not run, so the next continue reports the hit (also when a breakpoint sits there too,
+/// which the engine would otherwise step over or execute in place), and then goes past it.
+fn step_onto_an_execute_watchpoint(with_breakpoint: bool) {
+    let p = launch_watch(&["call", "2"]);
+    let f = sym(&p, "target_fn");
+    let second = f + 7; // `add %rdi, %rax`, after the 7-byte load
+    let first_id = p.add_watchpoint(f, 1, WatchKind::Execute).unwrap();
+    let id = p.add_watchpoint(second, 1, WatchKind::Execute).unwrap();
+    if with_breakpoint {
+        p.add_breakpoint(second).unwrap();
+    }
+    let (tid, hit, pc) = cont_to_watch(&p);
+    assert_eq!((hit, pc), (first_id, f));
+    p.step(tid).unwrap();
+    assert_eq!(p.get_regs(tid).unwrap().rip, second);
+    assert_eq!(p.stop_cause(tid).unwrap().kind, CauseKind::Stopped, "a step, not a hit yet");
+    let (t, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(t, tid);
+    let want = if with_breakpoint { CauseKind::Breakpoint } else { CauseKind::Watchpoint };
+    assert_eq!(kind, want);
+    assert_eq!(p.watchpoint_hit(tid).unwrap(), (id, second));
+    assert_eq!(p.get_regs(tid).unwrap().rip, second);
+    // The second call: both again, once each.
+    let (_, hit, _) = cont_to_watch(&p);
+    assert_eq!(hit, first_id);
+    let (_, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, want);
+    expect_exit(&p, 0);
+}
+
+#[test]
+fn a_step_onto_an_execute_watchpoint_then_continue_reports_it_once() {
+    step_onto_an_execute_watchpoint(false);
+}
+
+#[test]
+fn a_step_onto_an_execute_watchpoint_with_a_breakpoint_reports_it_once() {
+    step_onto_an_execute_watchpoint(true);
+}

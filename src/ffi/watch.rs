@@ -37,7 +37,9 @@ pub const PTRACE_DBG_WATCH_READ_WRITE: c_int = 3;
 ///   `ptrace_dbg_poke`) does not stop anything.
 /// - An execute watchpoint at the address of a software breakpoint gives one stop, with cause
 ///   `PTRACE_DBG_CAUSE_BREAKPOINT` and `ptrace_dbg_watchpoint_hit` naming the watchpoint too.
-/// - A single step whose instruction trips a watchpoint completes and reports the watchpoint.
+/// - A single step whose instruction trips a data watchpoint completes and reports the
+///   watchpoint. A step that lands on an execute watchpoint ends there as a step (the
+///   instruction has not run); the next continue or step reports the hit, then goes past it.
 /// - exec removes every watchpoint (the address space is gone): their ids are then unknown to
 ///   `ptrace_dbg_remove_watchpoint` (`PTRACE_DBG_E_NO_BREAKPOINT`). A child the program forks
 ///   runs untrapped (the kernel gives it no debug registers). Detach, kill and free clear
