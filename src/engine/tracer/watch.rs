@@ -185,12 +185,13 @@ impl Tracer {
     /// trace the thread: the trap is dequeued on the way back to user space, before any
     /// instruction runs. Returns the DR6 hit bits, or 0 when there was none.
     pub(super) fn watch_take_pending_hit(&mut self, tid: i32) -> u64 {
-        if !self.watch.used() || !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP) {
+        if !self.watch.used() {
             return 0;
         }
+        // DR6 first: one system call, where the pending-signal check reads /proc.
         let hits = dr::dr6(tid).map_or(0, |v| v & dr::DR6_HITS);
-        if hits == 0 {
-            return 0; // not ours: the program's own SIGTRAP, delivered in its time
+        if hits == 0 || !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP) {
+            return 0; // no hit on its way (a SIGTRAP of the program's own is delivered in its time)
         }
         let sig = self.threads[&tid].pending_signal;
         self.flush_regs(tid);
