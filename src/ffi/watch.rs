@@ -9,8 +9,9 @@ use crate::engine::WatchKind;
 use std::ffi::c_int;
 
 /// Watchpoint kind: execution of the instruction at the address (a hardware breakpoint, length
-/// 1). No byte of the text changes, so it works where a software breakpoint cannot patch
-/// (code the program checksums, or shares read-only with a process we do not trace). It fires
+/// 1). No byte of the text changes, so it works where a software breakpoint's int3 would be
+/// seen or would break something (code the program reads or checksums, code that is also
+/// data). It fires
 /// before the instruction runs: the thread's PC is the address; continue and step then execute
 /// the instruction instead of hitting it again (the CPU's resume flag).
 pub const PTRACE_DBG_WATCH_EXECUTE: c_int = 0;
