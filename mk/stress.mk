@@ -6,6 +6,7 @@
 #   STRESS_RANDOM_CALLS  random API calls of tests/random_driver.rs          (make test: 100000)
 #   STRESS_RANDOM_SEED   the driver's seed (default: its fixed one); a failure prints it
 #   STRESS_FAULT_ROUNDS  repetitions of every scenario of tests/faults.rs    (make test: 1-3)
+#   STRESS_DETACH_ROUNDS attach/hit/detach rounds of tests/gdb_cases.rs      (make test: 6)
 # The fault tests run one at a time so that their leak checks (threads, fds, children of the
 # host) are strict.
 STRESS_CYCLES ?= 10000
@@ -13,11 +14,13 @@ STRESS_BP_HITS ?= 100000
 STRESS_RANDOM_CALLS ?= 1000000
 STRESS_RANDOM_SEED ?=
 STRESS_FAULT_ROUNDS ?= 100
+STRESS_DETACH_ROUNDS ?= 200
 STRESS_STEP_TIMEOUT ?= 3600
 
 .PHONY: stress
 stress: tracees
-	$(CARGO) test --release --no-run --test stress --test random_driver --test faults
+	$(CARGO) test --release --no-run --test stress --test random_driver --test faults \
+		--test gdb_cases
 	@set -e; t0=$$(date +%s); \
 	step() { name=$$1; shift; s=$$(date +%s); echo "== stress: $$name"; \
 		timeout $(STRESS_STEP_TIMEOUT) "$$@"; \
@@ -30,4 +33,7 @@ stress: tracees
 		$(CARGO) test --release --test random_driver -- --nocapture --test-threads=2; \
 	step "tests/faults.rs, $(STRESS_FAULT_ROUNDS) rounds" env FAULT_ROUNDS=$(STRESS_FAULT_ROUNDS) \
 		$(CARGO) test --release --test faults -- --nocapture --test-threads=1; \
+	step "tests/gdb_cases.rs, $(STRESS_DETACH_ROUNDS) detach rounds" \
+		env DETACH_ROUNDS=$(STRESS_DETACH_ROUNDS) \
+		$(CARGO) test --release --test gdb_cases -- --nocapture; \
 	echo "make stress: everything passed in $$(( $$(date +%s) - t0 )) s"

@@ -306,6 +306,26 @@ mod tests {
         }
     }
 
+    /// An instruction that traps (the program's own int3 under a breakpoint of ours, gdb's
+    /// "permanent breakpoint") or enters the kernel must be executed by the CPU, never here.
+    #[test]
+    fn trapping_instructions_are_never_executed_here() {
+        let trapping: &[&[u8]] = &[
+            &[0xCC],             // int3
+            &[0xCD, 0x03],       // int 3
+            &[0xF1],             // int1
+            &[0x0F, 0x0B],       // ud2
+            &[0xF4],             // hlt
+            &[0x0F, 0x05],       // syscall
+            &[0x48, 0xCC],       // rex.w int3
+            &[0x66, 0xCC],       // operand-size prefix, int3
+            &[0xF3, 0x0F, 0x0B], // rep ud2
+        ];
+        for code in trapping {
+            assert_eq!(decode(code), None, "{code:02x?}");
+        }
+    }
+
     #[test]
     fn flags_of_add_and_sub_match_the_cpu_rules() {
         let mut r = zero();

@@ -105,6 +105,7 @@ impl Tracer {
         let trap = (event == 0 && sig == libc::SIGTRAP).then(|| self.classify_sigtrap(tid));
         let step_trap = trap == Some(Trap::Step);
         if stepping {
+            let own_int3 = trap == Some(Trap::Int3) && self.stepped_own_int3(tid);
             self.end_step(tid);
             if let Some(Trap::Watch { hits, step }) = trap {
                 // The step tripped a watchpoint: reported, and the step is over too.
@@ -115,8 +116,22 @@ impl Tracer {
                 self.on_step_done(tid);
                 return;
             }
-            // The step ended some other way; its trap may still be queued.
-            self.threads.get_mut(&tid).unwrap().stale_step_trap = true;
+            if own_int3 {
+                // The instruction under our breakpoint was the program's own int3 (gdb's
+                // "permanent breakpoint"): it has executed, its trap is the program's. Report it
+                // as a signal (delivered at the next resume), never as our breakpoint again, or
+                // a continue would never get past it. The instruction is done: no step trap
+                // follows.
+                self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(libc::SIGTRAP));
+                self.threads.get_mut(&tid).unwrap().pending_signal = libc::SIGTRAP;
+                return;
+            }
+            // The step ended some other way; its trap may still be queued (`flush_pending_trap`
+            // takes it before a detach). Whatever a blocked step over was to do at its end is
+            // void too: this stop is handled like any other.
+            let t = self.threads.get_mut(&tid).unwrap();
+            t.stale_step_trap = true;
+            t.resume_after_step = false;
         } else if stale && step_trap {
             trace!("thread {tid}: late trap of an interrupted step swallowed");
             self.resume_quietly(tid);
@@ -210,6 +225,20 @@ impl Tracer {
         if let Some(t) = self.threads.get_mut(&tid) {
             t.pending_signal = sig;
         }
+    }
+
+    /// Whether the SIGTRAP that ended a step of `tid` over the breakpoint at X comes from the
+    /// program's own `int3` at X (the original byte under ours is an int3 too): an int3 trap
+    /// (the classifier's `Trap::Int3`, si_code SI_KERNEL: the caller checks) with the PC just
+    /// after X. While the step runs ours is lifted, so this trap cannot be ours; `on_int3`
+    /// would take it for ours since the PC is the one a hit of ours leaves. Call before
+    /// `end_step` (which forgets X).
+    pub(super) fn stepped_own_int3(&mut self, tid: i32) -> bool {
+        let Some(over) = self.threads[&tid].step_over else { return false };
+        let mut orig = [0u8; 1];
+        self.pc(tid) == Some(over.wrapping_add(1))
+            && self.memory.read(over, &mut orig).ok() == Some(1)
+            && orig[0] == crate::sys::arch::BREAKPOINT_INSN
     }
 
     /// Our single step of `tid` completed.
@@ -381,9 +410,13 @@ impl Tracer {
     }
 
     /// During an exec by one thread, the kernel kills every other thread and the exec'ing one
-    /// waits in execve until they are gone. If an all-stop holds them in their exit stops while
-    /// waiting for the exec'ing thread to stop, neither can make progress: let the dying ones go.
-    /// Called on every exit stop, and polled by the monitor while `needs_poll`.
+    /// waits in execve until they are gone. If we hold them in their exit stops while waiting
+    /// for the exec'ing thread to stop (an all-stop), or for its single step to end (a
+    /// `ptrace_dbg_step` of the thread that calls execve, the others held stopped), neither can
+    /// make progress: let the dying ones go, whatever is being stepped. (exit_group needs no
+    /// such help: nothing in the kernel waits for the killed threads, and the exiting thread
+    /// reaches its own exit stop.) Called on every exit stop, and polled by the monitor while
+    /// `needs_poll`.
     pub fn release_threads_killed_by_exec(&mut self) {
         if !self.needs_poll() {
             return;
@@ -392,7 +425,7 @@ impl Tracer {
         let exec_pending = self
             .threads
             .values()
-            .filter(|t| t.state == ThreadState::Stopping)
+            .filter(|t| matches!(t.state, ThreadState::Stopping | ThreadState::SingleStepping))
             .any(|t| procfs::in_execve(pid, t.tid));
         if !exec_pending {
             return;

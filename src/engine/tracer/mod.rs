@@ -182,10 +182,16 @@ impl Tracer {
     /// destroying sit in their exit stops: the monitor must poll instead of blocking (see
     /// `release_threads_killed_by_exec`).
     pub fn needs_poll(&self) -> bool {
-        (self.stopping_all
-            && self.count(ThreadState::StoppedExiting) > 0
-            && self.count(ThreadState::Stopping) > 0)
+        (self.stopping_all && self.exec_may_wait_on_exit_stops())
             || (self.resuming && self.step_over_since.is_some())
+    }
+
+    /// Some thread sits in its exit stop while another may be blocked in execve waiting for it
+    /// to be gone: one we are stopping, or one we are single-stepping (a `ptrace_dbg_step`
+    /// holds every other thread stopped, so nothing else would let the exit stops go).
+    fn exec_may_wait_on_exit_stops(&self) -> bool {
+        self.count(ThreadState::StoppedExiting) > 0
+            && self.count(ThreadState::Stopping) + self.count(ThreadState::SingleStepping) > 0
     }
 
     /// The polling `needs_poll` asks for, once per tick of the monitor.

@@ -3,6 +3,7 @@
 //!
 //! Every method here runs on the monitor thread (see the parent module).
 
+use super::trap::Trap;
 use super::*;
 
 impl Tracer {
@@ -328,9 +329,18 @@ impl Tracer {
     /// Must be called with the process stopped.
     pub fn detach(&mut self) -> Result<()> {
         self.require_stopped()?;
-        if self.ever_had_breakpoints {
-            let stopped: Vec<i32> =
-                self.threads.values().filter(|t| t.state.is_stopped()).map(|t| t.tid).collect();
+        // No trap of our making may stay queued in a process that runs on untraced: it would
+        // die of it. (Steps under way were ended by the stop before the detach: a thread in
+        // SINGLE_STEPPING cannot be left, require_stopped says so; an interrupted step may
+        // still have its trap queued, and so may a breakpoint hit.)
+        let ever_had_breakpoints = self.ever_had_breakpoints;
+        let stopped: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| t.state.is_stopped() && (ever_had_breakpoints || t.stale_step_trap))
+            .map(|t| t.tid)
+            .collect();
+        if !stopped.is_empty() {
             for tid in stopped {
                 self.flush_pending_trap(tid);
             }
@@ -356,18 +366,26 @@ impl Tracer {
         Ok(())
     }
 
-    /// A thread interrupted right after it executed one of our int3s still has that SIGTRAP
-    /// pending. Detached like that, it would die of it: the int3 is gone and its PC points one
-    /// byte into an instruction. Let it take the trap now, while we trace it, and move its PC
-    /// back. The trap is dequeued at once on the way back to user space, so the wait for this
-    /// one thread is short; anything else it reports instead goes the usual way.
+    /// A thread can stop (interrupted, or by another event) with a SIGTRAP of our making still
+    /// queued: the trap of one of our int3s it has just executed (its PC one byte after the
+    /// breakpoint), or the trap that ends a single step of ours which that stop overtook
+    /// (`stale_step_trap`: the step's trap is queued between the instruction, or the end of the
+    /// system call it stepped, and the return to user space, where our interrupt is taken
+    /// first). Detached like that, it would die of it: the int3 is gone and its PC points one
+    /// byte into an instruction, or nobody is there to take the step trap. Let it take the trap
+    /// now, while we trace it: a breakpoint's trap moves its PC back onto the breakpoint (and
+    /// returns the address, to report the hit), a step's trap is swallowed. The trap is
+    /// dequeued at once on the way back to user space, so the wait for this one thread is
+    /// short; anything else it reports instead goes the usual way.
     pub(super) fn flush_pending_trap(&mut self, tid: i32) -> Option<u64> {
         if !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP) {
             return None;
         }
         let regs = self.regs(tid).ok()?;
         let addr = regs.rip.wrapping_sub(1);
-        if !self.memory.has_breakpoint(addr) && !self.memory.was_removed(addr) {
+        let int3_of_ours = self.memory.has_breakpoint(addr) || self.memory.was_removed(addr);
+        let step_of_ours = self.threads[&tid].stale_step_trap;
+        if !int3_of_ours && !step_of_ours {
             return None; // not ours: the program's own SIGTRAP, delivered in its time
         }
         let sig = self.threads[&tid].pending_signal;
@@ -377,17 +395,40 @@ impl Tracer {
         }
         match wait::waitpid(tid, libc::__WALL) {
             Ok(Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 }))) => {
-                let mut regs = regs;
-                regs.rip = addr;
-                let _ = ptrace::set_regs(tid, &regs);
-                trace!("thread {tid}: pending breakpoint trap at {addr:#x} taken");
-                if let Some(t) = self.threads.get_mut(&tid) {
-                    t.pending_signal = sig;
+                // Which trap it was, the classifier says (siginfo; DR6 first): a step's trap
+                // after a one-byte instruction also leaves the PC one byte after a breakpoint.
+                // A step's trap that also tripped a watchpoint is the step's trap all the same
+                // (the hit, overtaken by this stop, is not reported).
+                let trap = self.classify_sigtrap(tid);
+                let int3 = int3_of_ours && trap == Trap::Int3;
+                let step = !int3
+                    && step_of_ours
+                    && matches!(trap, Trap::Step | Trap::Watch { step: true, .. });
+                let t = self.threads.get_mut(&tid)?;
+                t.pending_signal = sig;
+                t.stale_step_trap = false;
+                if int3 {
+                    let mut regs = regs;
+                    regs.rip = addr;
+                    let _ = ptrace::set_regs(tid, &regs);
+                    trace!("thread {tid}: pending breakpoint trap at {addr:#x} taken");
                     t.regs = Some(regs);
                     t.regs_dirty = false;
                     t.check_pc = true;
+                    Some(addr)
+                } else if step {
+                    trace!("thread {tid}: pending trap of an interrupted step taken");
+                    None
+                } else {
+                    // The program's own SIGTRAP after all (queued with ours, or instead of it):
+                    // delivered when the thread resumes, as it would have been. (A signal this
+                    // thread was to receive already takes precedence; SIGTRAP then is lost,
+                    // one signal being all a resume can deliver.)
+                    if sig == 0 {
+                        t.pending_signal = libc::SIGTRAP;
+                    }
+                    None
                 }
-                Some(addr)
             }
             Ok(Some((t, st))) => {
                 // Something else came first (another signal, an exit): handle it as any event;
