@@ -1,7 +1,8 @@
 # ptrace_dbg: the C world's front door; cargo does the Rust building.
 #   make            the release library (target/release/libptrace_dbg.{so,a}) and the header
 #   make test       every check: fmt, clippy, Rust tests, header freshness, C tests, install
-#   make install    PREFIX=/usr/local DESTDIR= : library, header, pkg-config file
+#   make install    PREFIX=/usr/local DESTDIR= LIBDIR=$(PREFIX)/lib : library, header, .pc file
+#   make uninstall  the same variables: removes what install put there
 #   make demo       launch a multi-threaded sample under the library and show every stop
 #   make clean
 # Build outputs go to target/ (cargo) and build/ (everything else); both are gitignored.
@@ -53,7 +54,7 @@ TRACEE_CFLAGS := -O1 -g -pthread
 EXTRA_TESTS :=
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: all test install clean demo tracees c-tests rust-test header-check FORCE
+.PHONY: all test install uninstall clean demo tracees c-tests rust-test header-check FORCE
 
 all: $(SO) $(ARCHIVE) $(HEADER)
 
@@ -130,6 +131,25 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
 		ptrace_dbg.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/ptrace_dbg.pc
+	@$(LDCONFIG_STEP)
+
+# A real install (no DESTDIR) as root refreshes the dynamic linker's cache, as most C
+# libraries' install rules do; then, if the linker still cannot find the library (a LIBDIR
+# outside /etc/ld.so.conf*, or no root), it says what to do.
+define LDCONFIG_STEP
+if [ -z "$(DESTDIR)" ]; then \
+	if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then echo ldconfig; ldconfig; fi; \
+	if ! { command -v ldconfig >/dev/null && ldconfig -p | grep -qF "$(LIBDIR)/libptrace_dbg.so.$(MAJOR)"; }; then \
+		echo "note: the dynamic linker does not find $(LIBDIR)/libptrace_dbg.so.$(MAJOR) yet: run 'sudo ldconfig' if $(LIBDIR) is in /etc/ld.so.conf*, else set LD_LIBRARY_PATH=$(LIBDIR) or link with -Wl,-rpath,$(LIBDIR)"; \
+	fi; \
+fi
+endef
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libptrace_dbg.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libptrace_dbg.so.$(MAJOR) \
+		$(DESTDIR)$(LIBDIR)/libptrace_dbg.so $(DESTDIR)$(LIBDIR)/libptrace_dbg.a \
+		$(DESTDIR)$(INCLUDEDIR)/ptrace_dbg.h $(DESTDIR)$(LIBDIR)/pkgconfig/ptrace_dbg.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 # make demo: build/demo/demo launches build/demo/sample (three worker threads) under the
 # library, breaks on its function compute, and prints every stop until the sample exits.
@@ -152,14 +172,15 @@ demo-check: $(DEMO)/demo $(DEMO)/sample
 	@$(DEMO)/demo $(DEMO)/sample > $(DEMO)/demo.out 2>&1 || { cat $(DEMO)/demo.out; echo "demo-check: the demo failed"; exit 1; }
 	@for want in "created a new thread" "hit the breakpoint at compute" "step 3" \
 		"return address, in worker" "is exiting with status 0" "[sample] worker 3: done, total 30" \
-		"The program exited with status 0." "was hit 9 times"; do \
+		"The program exited with status 0." "was hit 9 times" "bytes, read by name)"; do \
 		grep -qF "$$want" $(DEMO)/demo.out || { cat $(DEMO)/demo.out; echo "demo-check: no line with '$$want'"; exit 1; }; \
 	done
 	@echo "demo-check: ok"
 
 clean:
 	$(CARGO) clean
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) bindings/python/build
+	find bindings/python -name '*.egg-info' -prune -exec rm -rf {} +
 
 # make bench: the benchmark harness of bench/ (bench/README.md): the library, through the
 # header, against a raw-ptrace baseline (and gdb where installed), two passes (as is, then

@@ -10,7 +10,7 @@ dir=$1
 mode=${2:-full}
 case $mode in
 full) args="" tag="" ;;
-smoke) tag="-smoke" args="--rounds 1 --hits 200 --steps 500 --mem-mib 4 --peekdata-mib 1 --small 200 --threads 20 --gdb-hits 20 --gdb-rounds 1" ;;
+smoke) tag="-smoke" args="--rounds 1 --hits 200 --steps 500 --mem-mib 4 --peekdata-mib 1 --small 200 --threads 20 --gdb-hits 20 --gdb-rounds 1 --smoke" ;;
 *) echo "usage: $0 BENCH_DIR [smoke]" >&2; exit 2 ;;
 esac
 # A bound on each pass in all, on top of the harness's own per-wait deadlines.

@@ -74,7 +74,18 @@ print([l.split()[-1] for l in open("/proc/self/maps") if "libptrace_dbg" in l][0
         { echo "loaded $loaded, not the installed copy"; return 1; }
 }
 
+# make uninstall removes every file install put there (issue 10), the directories aside.
+uninstall_removes_every_file() {
+    local other=$tmp/other left
+    make --no-print-directory install DESTDIR="$other" PREFIX=/opt/pd LIBDIR=/opt/pd/lib/x86_64-linux-gnu >/dev/null || return 1
+    [ -f "$other/opt/pd/lib/x86_64-linux-gnu/libptrace_dbg.so.$version" ] || { echo "LIBDIR not used"; return 1; }
+    make --no-print-directory uninstall DESTDIR="$other" PREFIX=/opt/pd LIBDIR=/opt/pd/lib/x86_64-linux-gnu >/dev/null || return 1
+    left=$(find "$other" ! -type d)
+    [ -z "$left" ] || { echo "left behind: $left"; return 1; }
+}
+
 check installs_the_files installs_the_files
+check uninstall_removes_every_file uninstall_removes_every_file
 check pkg_config_describes_the_installed_copy pkg_config_describes_the_installed_copy
 check shared_program_runs_against_the_installed_copy shared_program_runs_against_the_installed_copy
 check static_program_runs_without_the_shared_library static_program_runs_without_the_shared_library

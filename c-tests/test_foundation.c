@@ -26,6 +26,7 @@ static const int all_codes[] = {
     PTRACE_DBG_E_OS,
     PTRACE_DBG_E_INTERNAL,
     PTRACE_DBG_E_NO_RESOURCE,
+    PTRACE_DBG_E_NOT_SUPPORTED,
 };
 #define CODE_COUNT (sizeof all_codes / sizeof all_codes[0])
 

@@ -90,6 +90,8 @@ static struct outs {
     ptrace_dbg_regs regs;
     int32_t tids[16];
     const char *str;
+    ptrace_dbg_fpregs fpregs;
+    unsigned char xbuf[64];
 } outs;
 /* peek/poke's *done and threads' *count: set on failure too, so outside the sentinel area. */
 static size_t done_out, count_out;
@@ -142,6 +144,82 @@ static void codes_text(const int *codes, char *buf, size_t size) {
                               ptrace_dbg_strerror(*codes));
 }
 
+/* Issue 10: a message says each thing once ("execve: ENOENT: No such file or directory (No such
+ * file or directory)", "timed out: timed out: ..." were not) and counts in good grammar ("1
+ * threads" was not). Returns what is wrong with `message`, or NULL. Checked on every message
+ * this test provokes. */
+static const char *badly_worded(const char *message, char *why, size_t size) {
+    /* Segments between ':', ';', ',', '(' and ')', compared without case: none twice. */
+    char segs[32][128];
+    int nseg = 0;
+    size_t len = 0;
+    for (const char *c = message;; c++) {
+        int end = *c == '\0' || strchr(":;,()", *c) != NULL;
+        if (!end) { /* a segment longer than the buffer is compared by its start */
+            if (nseg < 32 && len + 1 < sizeof segs[0] && (len > 0 || *c != ' '))
+                segs[nseg][len++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+            continue;
+        }
+        while (len > 0 && segs[nseg][len - 1] == ' ') len--;
+        if (nseg < 32) {
+            segs[nseg][len] = '\0';
+            if (len >= 2) {
+                for (int i = 0; i < nseg; i++)
+                    if (strcmp(segs[i], segs[nseg]) == 0) {
+                        snprintf(why, size, "says \"%s\" twice", segs[nseg]);
+                        return why;
+                    }
+                nseg++;
+            }
+        }
+        len = 0;
+        if (*c == '\0') break;
+    }
+    /* Words (letters only, without case; tokens with digits such as 0x55af are skipped): no
+     * run of three twice. */
+    char words[64][32];
+    int nw = 0;
+    for (const char *c = message; *c && nw < 64;) {
+        int alpha = 1;
+        size_t n = 0;
+        const char *w = c;
+        while ((*c | 32) >= 'a' && (*c | 32) <= 'z' ? 1 : (*c >= '0' && *c <= '9' ? (alpha = 0, 1) : 0)) {
+            if (n + 1 < sizeof words[0]) words[nw][n++] = (char)(*c | 32);
+            c++;
+        }
+        if (c == w) {
+            c++;
+            continue;
+        }
+        if (alpha) words[nw++][n] = '\0';
+    }
+    for (int i = 0; i + 2 < nw; i++)
+        for (int j = i + 1; j + 2 < nw; j++)
+            if (!strcmp(words[i], words[j]) && !strcmp(words[i + 1], words[j + 1]) &&
+                !strcmp(words[i + 2], words[j + 2])) {
+                snprintf(why, size, "says \"%s %s %s\" twice", words[i], words[i + 1],
+                         words[i + 2]);
+                return why;
+            }
+    /* "1 threads": a lone 1 before a plural of what the library counts. */
+    static const char *const PLURALS[] = {"threads", "bytes", "breakpoints", "processes",
+                                          "handles", "registers", "seconds", "entries",
+                                          "arguments", "stops", "times", NULL};
+    for (const char *c = message; (c = strstr(c, "1 ")) != NULL; c++) {
+        if (c > message && ((c[-1] >= '0' && c[-1] <= '9') || c[-1] == '.' || c[-1] == '-' ||
+                            c[-1] == 'x'))
+            continue;
+        for (int i = 0; PLURALS[i]; i++) {
+            size_t n = strlen(PLURALS[i]);
+            if (!strncmp(c + 2, PLURALS[i], n) && !((c[2 + n] | 32) >= 'a' && (c[2 + n] | 32) <= 'z')) {
+                snprintf(why, size, "says \"1 %s\"", PLURALS[i]);
+                return why;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* The result of the case: `rc` must be one of `codes`; a failure must come with a fresh
  * message and untouched out-parameters. */
 static void end_case(int rc, const int *codes) {
@@ -155,8 +233,11 @@ static void end_case(int rc, const int *codes) {
         return;
     }
     if (rc == OK) return;
+    char why[256];
     if (message == NULL || message[0] == '\0')
         fail_case("returned %d (%s) with an empty last error", rc, ptrace_dbg_strerror(rc));
+    else if (badly_worded(message, why, sizeof why))
+        fail_case("last error \"%s\" %s", message, why);
     else if (strcmp(message, marker_error) == 0)
         fail_case("returned %d (%s) without setting the last error", rc,
                   ptrace_dbg_strerror(rc));
@@ -249,6 +330,7 @@ struct args {
     size_t index;         /* get_reg, set_reg */
     uint64_t value;       /* set_reg, set_pc, set_sp */
     const ptrace_dbg_regs *regs; /* set_regs */
+    const ptrace_dbg_fpregs *fpregs; /* set_fpregs */
     int null_out;         /* pass NULL for the out-parameter (buf for peek and poke) */
 };
 
@@ -336,6 +418,33 @@ static int op_get_reg(ptrace_dbg_process *p, const struct args *a) {
 static int op_set_reg(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_set_reg(p, a->tid, a->index, a->value);
 }
+static int op_get_fpregs(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_get_fpregs(p, a->tid, OUT(&outs.fpregs));
+}
+static int op_set_fpregs(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_set_fpregs(p, a->tid, a->null_out ? NULL : a->fpregs);
+}
+static int op_get_xstate_size(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_get_xstate(p, a->tid, NULL, 0, a->null_out ? NULL : &count_out);
+}
+static int op_get_xstate(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_get_xstate(p, a->tid, OUT(outs.xbuf), sizeof outs.xbuf, &count_out);
+}
+static int op_set_xstate(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_set_xstate(p, a->tid, a->null_out ? NULL : a->buf, a->len);
+}
+static int op_read_register(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_read_register(p, a->tid, "xmm0", OUT(outs.xbuf), sizeof outs.xbuf,
+                                    &count_out);
+}
+static int op_write_register(ptrace_dbg_process *p, const struct args *a) {
+    static const unsigned char zeros[16];
+    return ptrace_dbg_write_register(p, a->tid, "xmm15", a->null_out ? NULL : zeros, 16);
+}
+static int op_register_info(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_register_info(p, 0, &outs.str, &outs.index);
+}
 static int op_get_pc(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_get_pc(p, a->tid, OUT(&outs.u64));
 }
@@ -400,6 +509,14 @@ static const struct op OPS[] = {
     {"set_regs", op_set_regs, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"get_reg", op_get_reg, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"set_reg", op_set_reg, TID, E_STATE, E_EXITED, E_STATE},
+    {"get_fpregs", op_get_fpregs, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"set_fpregs", op_set_fpregs, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"get_xstate(NULL, 0)", op_get_xstate_size, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"get_xstate(cap 64)", op_get_xstate, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"set_xstate", op_set_xstate, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"read_register", op_read_register, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"write_register", op_write_register, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"register_info", op_register_info, 0, OK, OK, OK},
     {"get_pc", op_get_pc, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"set_pc", op_set_pc, TID, E_STATE, E_EXITED, E_STATE},
     {"get_sp", op_get_sp, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
@@ -449,6 +566,7 @@ struct world {
     int32_t stopped_tids[8];
     size_t stopped_count;
     ptrace_dbg_regs stopped_regs; /* of its main thread, to see nothing changed them */
+    ptrace_dbg_fpregs stopped_fpregs; /* of its main thread, for set_fpregs */
     uint64_t pc;                  /* its main thread's pc: mapped text */
     unsigned char text[64];       /* the bytes at pc */
     ptrace_dbg_process *running;  /* "spin 0", running */
@@ -532,6 +650,7 @@ static void build_world(struct world *w) {
     CHECK_OK(ptrace_dbg_threads(w->stopped, w->stopped_tids, 8, &w->stopped_count));
     CHECK_EQ_INT(w->stopped_count, 3);
     CHECK_OK(ptrace_dbg_get_regs(w->stopped, w->stopped_pid, &w->stopped_regs));
+    CHECK_OK(ptrace_dbg_get_fpregs(w->stopped, w->stopped_pid, &w->stopped_fpregs));
     w->pc = w->stopped_regs.rip;
     CHECK_OK(ptrace_dbg_peek(w->stopped, w->stopped_pid, w->pc, w->text, sizeof w->text, NULL));
 
@@ -600,6 +719,7 @@ static struct args valid_args(const struct world *w, void *buf) {
     a.index = 0;
     a.value = 0;
     a.regs = &w->stopped_regs;
+    a.fpregs = &w->stopped_fpregs;
     return a;
 }
 
@@ -670,6 +790,9 @@ static void bad_handles(const struct world *w) {
              "peek(%s, wrapping range)", handles[h].name);
         CASE(CODES(E_HANDLE, E_ARG), ptrace_dbg_poke(handles[h].h, 0, 0, buf, SIZE_MAX, NULL),
              "poke(%s, tid 0, addr 0, len SIZE_MAX)", handles[h].name);
+        begin_case("register_count(%s)", handles[h].name);
+        size_t reg_count = ptrace_dbg_register_count(handles[h].h);
+        end_case(reg_count == 0 ? E_HANDLE : OK, CODES(E_HANDLE));
         if (handles[h].h != NULL) {
             /* Freeing a non-handle does nothing but say so. */
             begin_case("process_free(%s)", handles[h].name);
@@ -866,6 +989,8 @@ static void bad_arguments_stopped(const struct world *w) {
         CHECK_OK(ptrace_dbg_reg_index(refused[i].reg, &index));
         CASE(CODES(E_OS), ptrace_dbg_set_reg(p, tid, index, refused[i].value),
              "set_reg(%s = %#" PRIx64 ")", refused[i].reg, refused[i].value);
+        CASE(CODES(E_OS), ptrace_dbg_write_register(p, tid, refused[i].reg, &refused[i].value, 8),
+             "write_register(%s = %#" PRIx64 ")", refused[i].reg, refused[i].value);
         ptrace_dbg_regs regs = w->stopped_regs;
         uint64_t *fields = (uint64_t *)&regs;
         fields[index] = refused[i].value;
@@ -873,6 +998,50 @@ static void bad_arguments_stopped(const struct world *w) {
              refused[i].reg, refused[i].value);
     }
     check_stopped_unharmed(w, "refused register values");
+
+    /* Registers by name: names no register has, one the CPU lacks, wrong sizes, absurd
+     * lengths, NULLs (issue 13). */
+    const char *bad_reg_names[] = {"",     "XMM0", "xmm",   "zmm32",  "st8",  "k8",
+                                   "dr8",  "ymm0h", "xmm0 ", " rip",  "\xff", "mm0"};
+    for (size_t i = 0; i < sizeof bad_reg_names / sizeof bad_reg_names[0]; i++) {
+        CASE(CODES(E_ARG),
+             ptrace_dbg_read_register(p, tid, bad_reg_names[i], outs.xbuf, 64, &count_out),
+             "read_register(bad name %zu)", i);
+        CASE(CODES(E_ARG), ptrace_dbg_write_register(p, tid, bad_reg_names[i], buf, 16),
+             "write_register(bad name %zu)", i);
+    }
+    CASE(CODES(E_ARG), ptrace_dbg_read_register(p, tid, NULL, outs.xbuf, 64, &count_out),
+         "read_register(NULL name)");
+    CASE(CODES(E_ARG), ptrace_dbg_read_register(p, tid, "xmm0", outs.xbuf, 64, NULL),
+         "read_register(NULL size)");
+    CASE(CODES(E_ARG), ptrace_dbg_read_register(p, tid, "xmm0", NULL, SIZE_MAX, &count_out),
+         "read_register(NULL buf, cap SIZE_MAX)");
+    CASE(CODES(E_SMALL), ptrace_dbg_read_register(p, tid, "xmm0", outs.xbuf, 15, &count_out),
+         "read_register(cap 15)");
+    if (count_out != 16) fail_case("*size %zu, expected 16", count_out);
+    CASE(CODES(PTRACE_DBG_E_NOT_SUPPORTED),
+         ptrace_dbg_read_register(p, tid, "dr5", outs.xbuf, 64, &count_out),
+         "read_register(dr5)");
+    CASE(CODES(E_ARG), ptrace_dbg_write_register(p, tid, NULL, buf, 16), "write_register(NULL)");
+    size_t reg_sizes[] = {0, 1, 15, 17, 64, SIZE_MAX};
+    for (size_t i = 0; i < sizeof reg_sizes / sizeof reg_sizes[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_write_register(p, tid, "xmm0", big, reg_sizes[i]),
+             "write_register(xmm0, size %zu)", reg_sizes[i]);
+    CASE(CODES(E_ARG), ptrace_dbg_set_xstate(p, tid, big, sizeof big),
+         "set_xstate(len %zu)", sizeof big);
+    CASE(CODES(E_ARG), ptrace_dbg_set_xstate(p, tid, big, SIZE_MAX), "set_xstate(len SIZE_MAX)");
+    CASE(CODES(E_ARG), ptrace_dbg_set_xstate(p, tid, big, 0), "set_xstate(len 0)");
+    CASE(CODES(E_ARG), ptrace_dbg_get_xstate(p, tid, NULL, SIZE_MAX, &count_out),
+         "get_xstate(NULL buf, cap SIZE_MAX)");
+    CASE(CODES(E_ARG), ptrace_dbg_get_xstate(p, tid, big, sizeof big, NULL),
+         "get_xstate(NULL len)");
+    size_t reg_count = ptrace_dbg_register_count(p);
+    if (reg_count < 27 + 8 + 8 + 1 + 16) fail_case("register_count %zu", reg_count);
+    size_t reg_indices[] = {reg_count, reg_count + 1, (size_t)1 << 32, SIZE_MAX};
+    for (size_t i = 0; i < sizeof reg_indices / sizeof reg_indices[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_register_info(p, reg_indices[i], &outs.str, &outs.index),
+             "register_info(index %zu)", reg_indices[i]);
+    check_stopped_unharmed(w, "bad register names and sizes");
 
     /* Memory: unmapped, kernel-space and wrapping ranges, zero and absurd lengths. */
     struct {

@@ -187,6 +187,23 @@ static void print_threads(void) {
     printf("\n");
 }
 
+/* Any register by name: the widest view of vector register 0 the CPU has (ymm0 with AVX),
+ * printed as 64-bit lanes, highest first, as gdb's v4_int64 would. */
+static void print_vector_register(int32_t tid) {
+    const char *names[] = {"ymm0", "xmm0"};
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        uint64_t lanes[8];
+        size_t size = 0;
+        int rc = ptrace_dbg_read_register(proc, tid, names[n], lanes, sizeof lanes, &size);
+        if (rc == PTRACE_DBG_E_NOT_SUPPORTED) continue; /* no AVX: try the next */
+        CHECK(rc);
+        printf("         vector     %s = {", names[n]);
+        for (size_t i = size / 8; i-- > 0;) printf("%#" PRIx64 "%s", lanes[i], i ? ", " : "");
+        printf("}  (%zu bytes, read by name)\n", size);
+        return;
+    }
+}
+
 static void print_regs_and_stack(int32_t tid, const char *function) {
     ptrace_dbg_regs r;
     CHECK(ptrace_dbg_get_regs(proc, tid, &r));
@@ -201,6 +218,7 @@ static void print_regs_and_stack(int32_t tid, const char *function) {
         printf("         arguments  rdi %#" PRIx64 "   rsi %#" PRIx64 " (the first two)\n", r.rdi,
                r.rsi);
     }
+    print_vector_register(tid);
     uint64_t words[STACK_WORDS];
     CHECK(ptrace_dbg_peek(proc, tid, r.rsp, words, sizeof words, NULL));
     for (int i = 0; i < STACK_WORDS; i++) {

@@ -45,7 +45,8 @@
 #define PTRACE_DBG_E_INVALID_ARGUMENT -1
 
 /**
- * The process handle is NULL, was freed, or never was a handle.
+ * The process handle is NULL, was freed, never was a handle, or belongs to the parent of this
+ * forked process (handles do not survive fork).
  */
 #define PTRACE_DBG_E_INVALID_HANDLE -2
 
@@ -115,6 +116,11 @@
  * are taken.
  */
 #define PTRACE_DBG_E_NO_RESOURCE -15
+
+/**
+ * The CPU or kernel lacks the feature (e.g. a zmm register on a CPU without AVX-512).
+ */
+#define PTRACE_DBG_E_NOT_SUPPORTED -17
 
 /**
  * Launch flag: run the program with address-space randomization off (`personality`
@@ -336,6 +342,29 @@ typedef struct ptrace_dbg_regs {
     uint64_t gs;
 } ptrace_dbg_regs;
 
+/**
+ * The x87 and SSE registers of one thread: the kernel's `user_fpregs_struct` (the 512-byte
+ * FXSAVE image), same order and names.
+ *
+ * `st_space` holds st0-st7 (16 bytes each, the 80-bit value in the low 10), `xmm_space`
+ * xmm0-xmm15 (16 bytes each). `ftw` is FXSAVE's abridged tag (one bit per register, 1 = not
+ * empty). `rip`/`rdp` are the last x87 instruction and operand pointers. `padding` reads as
+ * zeros and is ignored on write.
+ */
+typedef struct ptrace_dbg_fpregs {
+    uint16_t cwd;
+    uint16_t swd;
+    uint16_t ftw;
+    uint16_t fop;
+    uint64_t rip;
+    uint64_t rdp;
+    uint32_t mxcsr;
+    uint32_t mxcr_mask;
+    uint32_t st_space[32];
+    uint32_t xmm_space[64];
+    uint32_t padding[24];
+} ptrace_dbg_fpregs;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -489,7 +518,9 @@ int ptrace_dbg_pid(const struct ptrace_dbg_process *p, int32_t *out);
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it exited
  * first), `PTRACE_DBG_E_BAD_STATE` (already detached), `PTRACE_DBG_E_TIMEOUT` (a thread
- * never stopped). Callable running or stopped, from any thread.
+ * never stopped). Callable running or stopped, from any thread. Calls blocked meanwhile on
+ * other threads (`ptrace_dbg_wait_stop`, `_stop`, `_step`) return `PTRACE_DBG_E_BAD_STATE`
+ * once the detach is done, never `PTRACE_DBG_OK` for the stop the detach makes first.
  */
 int ptrace_dbg_detach(struct ptrace_dbg_process *p);
 
@@ -500,7 +531,8 @@ int ptrace_dbg_detach(struct ptrace_dbg_process *p);
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it had
  * already exited), `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT`. Callable
- * running or stopped, from any thread.
+ * running or stopped, from any thread. Calls blocked meanwhile on other threads
+ * (`ptrace_dbg_wait_stop`, `_stop`, `_step`) return `PTRACE_DBG_E_EXITED`.
  */
 int ptrace_dbg_kill(struct ptrace_dbg_process *p);
 
@@ -509,7 +541,9 @@ int ptrace_dbg_kill(struct ptrace_dbg_process *p);
  * running, untraced, without our breakpoints); a launched one is killed and reaped. Then the
  * library's monitor thread for it ends and the handle is dead: every later call with it gives
  * `PTRACE_DBG_E_INVALID_HANDLE`. Freeing it again is harmless: nothing happens except that
- * `ptrace_dbg_last_error()` says the handle was freed.
+ * `ptrace_dbg_last_error()` says the handle was freed. In a child the host forked, the handle
+ * is not the child's: nothing happens (the parent's process is untouched) and
+ * `ptrace_dbg_last_error()` says so.
  *
  * Callable running or stopped, from any thread, also while other threads are inside calls on
  * the same handle: the handle is retired at once, so new calls fail, and the process is
@@ -543,7 +577,9 @@ int ptrace_dbg_exit_status(const struct ptrace_dbg_process *p,
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED`,
  * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT` (a thread did not stop within
- * 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread.
+ * 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread. A stop
+ * that meets another thread's detach or kill returns `PTRACE_DBG_E_BAD_STATE` or
+ * `PTRACE_DBG_E_EXITED` once that call is done.
  */
 int ptrace_dbg_stop(struct ptrace_dbg_process *p);
 
@@ -571,6 +607,10 @@ int ptrace_dbg_continue(struct ptrace_dbg_process *p);
  * no thread is left (then see `ptrace_dbg_exit_status`); `PTRACE_DBG_E_BAD_STATE` (detached);
  * `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`.
  * Callable running or stopped, from any thread, by several at once (all of them wake).
+ * While another thread detaches, kills or frees the process, a wait returns what that call
+ * left (`PTRACE_DBG_E_BAD_STATE` or `PTRACE_DBG_E_EXITED`), never `PTRACE_DBG_OK` for the
+ * stop a detach makes on its way out; a wait whose time runs out first gets
+ * `PTRACE_DBG_E_TIMEOUT`.
  *
  * # Safety
  * `trigger_tid` must be NULL or writable.
@@ -601,7 +641,9 @@ int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
  * A thread stopped inside a blocking system call, or on a `syscall` instruction, re-enters
  * the call when stepped, and the step ends only when the call returns: this function gives up
  * after 30 s with `PTRACE_DBG_E_TIMEOUT`, leaving the process running (that thread stepping);
- * `ptrace_dbg_stop` from any thread ends the step earlier.
+ * `ptrace_dbg_stop` from any thread ends the step earlier (then `PTRACE_DBG_OK`), and so do
+ * `ptrace_dbg_detach`, `_kill` and `_process_free` (then `PTRACE_DBG_E_BAD_STATE` or
+ * `PTRACE_DBG_E_EXITED`).
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
  * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when
@@ -688,8 +730,9 @@ int ptrace_dbg_get_regs(struct ptrace_dbg_process *p, int32_t tid, struct ptrace
 
 /**
  * Writes every register of thread `tid`. Setting `rip` onto a breakpoint is fine: the next
- * continue steps over it first. The kernel rejects some values (e.g. a non-canonical `rip`
- * or bad segment selectors): `PTRACE_DBG_E_OS`.
+ * continue steps over it first. The kernel refuses some values with `PTRACE_DBG_E_OS` (EIO):
+ * bad segment selectors (`cs`, `ss`, `ds`, ...) and a non-canonical `fs_base` or `gs_base`.
+ * It accepts a non-canonical `rip`: the thread then gets SIGSEGV when it resumes.
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (running or detached),
  * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_OS`,
@@ -812,6 +855,166 @@ int ptrace_dbg_poke(struct ptrace_dbg_process *p,
                     const void *buf,
                     size_t len,
                     size_t *done);
+
+/**
+ * Reads the x87 and SSE registers of stopped thread `tid` (from the XSAVE area, so
+ * registers in their initial state read as their initial values, and writes made during this
+ * stop are seen).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (running or detached),
+ * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_OS`,
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from
+ * any thread while stopped.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_get_fpregs(struct ptrace_dbg_process *p, int32_t tid, struct ptrace_dbg_fpregs *out);
+
+/**
+ * Writes the x87 and SSE registers of stopped thread `tid` (everything but `mxcr_mask` and
+ * `padding`, which are ignored). The registers reach the thread before it runs again.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `in`, or an `mxcsr` with bits
+ * outside the CPU's mask), `PTRACE_DBG_E_BAD_STATE` (running or detached),
+ * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_OS`,
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ *
+ * # Safety
+ * `in` must be NULL or point to a valid `ptrace_dbg_fpregs`.
+ */
+int ptrace_dbg_set_fpregs(struct ptrace_dbg_process *p,
+                          int32_t tid,
+                          const struct ptrace_dbg_fpregs *in);
+
+/**
+ * Copies the whole XSAVE area of stopped thread `tid` (the kernel's `NT_X86_XSTATE`, standard
+ * format: FXSAVE image, header with `xstate_bv` at byte 512, then the components at the
+ * offsets CPUID leaf 0xD gives) into `buf`, for saving and restoring the register file.
+ * Components in their initial state (`xstate_bv` bit clear) hold their initial values.
+ *
+ * `*len` is always set (on success and on `PTRACE_DBG_E_BUFFER_TOO_SMALL`) to the area's size,
+ * which is the kernel's (e.g. 2,696 bytes with AVX-512, 11,008 with AMX); call with `buf` NULL
+ * and `cap` 0 to learn it.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_BUFFER_TOO_SMALL` when `cap` < `*len` (nothing copied);
+ * `PTRACE_DBG_E_NOT_SUPPORTED` (no XSAVE on this CPU or kernel);
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `len`, or NULL `buf` with `cap` > 0);
+ * `PTRACE_DBG_E_BAD_STATE` (running or detached); `PTRACE_DBG_E_NO_SUCH_THREAD`;
+ * `PTRACE_DBG_E_EXITED`; `PTRACE_DBG_E_OS`; `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any
+ * thread while stopped.
+ *
+ * # Safety
+ * `buf` must be NULL or writable for `cap` bytes; `len` NULL or writable.
+ */
+int ptrace_dbg_get_xstate(struct ptrace_dbg_process *p,
+                          int32_t tid,
+                          void *buf,
+                          size_t cap,
+                          size_t *len);
+
+/**
+ * Replaces the whole XSAVE area of stopped thread `tid` with `buf`, at once (one
+ * PTRACE_SETREGSET), e.g. one saved by `ptrace_dbg_get_xstate`. `len` must be exactly the size
+ * `ptrace_dbg_get_xstate` reports: the kernel takes nothing else. Components whose
+ * `xstate_bv` bit is clear are set to their initial values. Register writes of this stop not
+ * yet applied are replaced.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `buf`, wrong `len`, or an
+ * area the kernel refuses: `xstate_bv` naming features not enabled, `xcomp_bv` not 0,
+ * reserved header bytes set, bad MXCSR); `PTRACE_DBG_E_NOT_SUPPORTED` (no XSAVE);
+ * `PTRACE_DBG_E_BAD_STATE`; `PTRACE_DBG_E_NO_SUCH_THREAD`; `PTRACE_DBG_E_EXITED`;
+ * `PTRACE_DBG_E_OS`; `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ *
+ * # Safety
+ * `buf` must be NULL or readable for `len` bytes.
+ */
+int ptrace_dbg_set_xstate(struct ptrace_dbg_process *p, int32_t tid, const void *buf, size_t len);
+
+/**
+ * Reads register `name` of stopped thread `tid` into `buf` as little-endian bytes of its
+ * natural size: the general registers as in `ptrace_dbg_regs` ("rax", "rip", "eflags",
+ * "fs_base", "cs", ... 8 bytes); "st0".."st7" (10); "fctrl", "fstat", "ftag" (abridged),
+ * "fop" (2); "fioff", "fiseg", "fooff", "foseg" (4); "mxcsr" (4); "xmm0".."xmm15" (16);
+ * with AVX "ymm0".."ymm15" (32); with AVX-512 "xmm16".."xmm31", "ymm16".."ymm31",
+ * "zmm0".."zmm31" (64) and "k0".."k7" (8); with protection keys "pkru" (4); "dr0".."dr3",
+ * "dr6", "dr7" (8). `ptrace_dbg_register_info` lists the names this machine has. A register
+ * in its initial state reads as its initial value. Reads during one stop share one
+ * PTRACE_GETREGSET.
+ *
+ * `*size` is always set (on success and on `PTRACE_DBG_E_BUFFER_TOO_SMALL`) to the register's
+ * size; call with `buf` NULL and `cap` 0 to learn it.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_BUFFER_TOO_SMALL` (`cap` < `*size`, nothing copied);
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `name` or `size`, NULL `buf` with `cap` > 0, a name no
+ * register has); `PTRACE_DBG_E_NOT_SUPPORTED` (a register this CPU or kernel lacks, e.g.
+ * "zmm0" without AVX-512; `*size` is not set); `PTRACE_DBG_E_BAD_STATE` (running or detached);
+ * `PTRACE_DBG_E_NO_SUCH_THREAD`; `PTRACE_DBG_E_EXITED`; `PTRACE_DBG_E_OS`;
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ *
+ * # Safety
+ * `name` must be NULL or a NUL-terminated string; `buf` NULL or writable for `cap` bytes;
+ * `size` NULL or writable.
+ */
+int ptrace_dbg_read_register(struct ptrace_dbg_process *p,
+                             int32_t tid,
+                             const char *name,
+                             void *buf,
+                             size_t cap,
+                             size_t *size);
+
+/**
+ * Writes register `name` (see `ptrace_dbg_read_register` for the names) of stopped thread
+ * `tid` from `size` little-endian bytes, exactly the register's size. The general and the
+ * x87/SSE/AVX/AVX-512 registers reach the thread before it runs again (all of one stop in
+ * one PTRACE_SETREGS and one PTRACE_SETREGSET); a component written leaves its initial state.
+ * Registers the kernel checks are written at once, so a refusal is reported here: the
+ * segment selectors and `fs_base`/`gs_base` (`PTRACE_DBG_E_OS`, as `ptrace_dbg_set_regs`) and
+ * the debug registers.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `name` or `buf`, a name no
+ * register has, `size` not the register's size, an `mxcsr` with reserved bits, a debug
+ * register value the kernel refuses); `PTRACE_DBG_E_NOT_SUPPORTED` (a register this CPU or
+ * kernel lacks); `PTRACE_DBG_E_OS` (a segment value the kernel refuses);
+ * `PTRACE_DBG_E_BAD_STATE`; `PTRACE_DBG_E_NO_SUCH_THREAD`;
+ * `PTRACE_DBG_E_EXITED`; `PTRACE_DBG_E_OS`; `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any
+ * thread while stopped.
+ *
+ * # Safety
+ * `name` must be NULL or a NUL-terminated string; `buf` NULL or readable for `size` bytes.
+ */
+int ptrace_dbg_write_register(struct ptrace_dbg_process *p,
+                              int32_t tid,
+                              const char *name,
+                              const void *buf,
+                              size_t size);
+
+/**
+ * How many registers `ptrace_dbg_register_info` lists for this process: the names this CPU
+ * and kernel have (general, x87, SSE, and as present AVX, AVX-512, PKRU, debug registers).
+ *
+ * Returns 0 for an invalid handle (and `ptrace_dbg_last_error()` says so). Callable any time
+ * from any thread; never waits.
+ */
+size_t ptrace_dbg_register_count(struct ptrace_dbg_process *p);
+
+/**
+ * The name (a static string, never freed) and size in bytes of register `index`, 0 to
+ * `ptrace_dbg_register_count(p)` - 1, in a fixed order: the general registers in
+ * `ptrace_dbg_regs` order, st0-st7, the x87 control words, mxcsr, xmm0-15, ymm0-15, then with
+ * AVX-512 xmm16-31, ymm16-31, zmm0-31, k0-7, then pkru, dr0-3, dr6, dr7. `name` or `size` may
+ * be NULL when not wanted.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (`index` out of range),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable any time from any thread; never waits.
+ *
+ * # Safety
+ * `name` and `size` must each be NULL or writable.
+ */
+int ptrace_dbg_register_info(struct ptrace_dbg_process *p,
+                             size_t index,
+                             const char **name,
+                             size_t *size);
 
 /**
  * Sets a hardware watchpoint on every thread of the process, present and future, and returns

@@ -59,6 +59,7 @@ enum class errc : int {
     os = PTRACE_DBG_E_OS,
     internal = PTRACE_DBG_E_INTERNAL,
     no_resource = PTRACE_DBG_E_NO_RESOURCE,
+    not_supported = PTRACE_DBG_E_NOT_SUPPORTED,
 };
 
 namespace detail {
@@ -86,6 +87,8 @@ public:
             return std::errc::bad_address;
         case PTRACE_DBG_E_BUFFER_TOO_SMALL:
             return std::errc::no_buffer_space;
+        case PTRACE_DBG_E_NOT_SUPPORTED:
+            return std::errc::not_supported;
         default:
             return std::error_condition(code, *this);
         }
@@ -124,13 +127,17 @@ inline std::string_view version() noexcept { return ptrace_dbg_version(); }
 inline std::string_view signal_name(int32_t signo) noexcept { return ptrace_dbg_signal_name(signo); }
 
 // The exception every throwing call of this wrapper throws for a PTRACE_DBG_E_* result.
-// what() is "FUNCTION: DETAIL: STRERROR-TEXT".
+// what() is "FUNCTION: DETAIL: STRERROR-TEXT", each part once: the strerror text is left out
+// when DETAIL already says it ("ptrace_dbg_wait_stop: the process has exited").
 class error : public std::system_error {
 public:
     error(int code, const char *function, std::string detail, std::size_t bytes_done = 0)
         : std::system_error(code, category(), make_what(function, detail)),
+          what_(std::make_shared<const std::string>(make_full_what(code, function, detail))),
           detail_(std::make_shared<const std::string>(std::move(detail))),
           bytes_done_(bytes_done) {}
+
+    const char *what() const noexcept override { return what_->c_str(); }
 
     // ptrace_dbg_last_error() as it was when the call failed ("" if it said nothing).
     const std::string &detail() const noexcept { return *detail_; }
@@ -143,8 +150,15 @@ private:
         if (!detail.empty()) what += ": " + detail;
         return what;
     }
+    static std::string make_full_what(int code, const char *function, const std::string &detail) {
+        std::string what = make_what(function, detail);
+        const char *text = ptrace_dbg_strerror(code);
+        if (detail.find(text) == std::string::npos) what += std::string(": ") + text;
+        return what;
+    }
 
     // Shared so that copying the exception cannot throw.
+    std::shared_ptr<const std::string> what_;
     std::shared_ptr<const std::string> detail_;
     std::size_t bytes_done_;
 };
@@ -285,6 +299,8 @@ struct exit_info {
 
 // The x86-64 registers (the kernel's user_regs_struct): r.rip, r.rsp, r.rdi, ...
 using registers = ptrace_dbg_regs;
+// The x87/SSE registers (the kernel's user_fpregs_struct).
+using fpregs = ptrace_dbg_fpregs;
 
 // How launch starts a program (ptrace_dbg_launch_options).
 struct launch_options {
@@ -596,6 +612,80 @@ public:
     }
     void set_reg(int32_t tid, std::size_t index, uint64_t value) {
         detail::check(ptrace_dbg_set_reg(handle_, tid, index, value), "ptrace_dbg_set_reg");
+    }
+
+    // --- registers beyond the general ones: by name, x87/SSE struct, raw XSAVE area
+
+    // The registers this CPU and kernel have, (name, size in bytes), in the library's order.
+    std::vector<std::pair<std::string, std::size_t>> register_names() const {
+        std::vector<std::pair<std::string, std::size_t>> out;
+        std::size_t count = ptrace_dbg_register_count(handle_);
+        for (std::size_t i = 0; i < count; i++) {
+            const char *name = nullptr;
+            std::size_t size = 0;
+            detail::check(ptrace_dbg_register_info(handle_, i, &name, &size),
+                          "ptrace_dbg_register_info");
+            out.emplace_back(name, size);
+        }
+        return out;
+    }
+
+    // Register `name` ("xmm0", "ymm3", "zmm31", "st0", "k1", "mxcsr", "rip", ...) as
+    // little-endian bytes of its size. errc::invalid_argument for an unknown name,
+    // errc::not_supported for one this CPU lacks.
+    std::vector<unsigned char> read_register(int32_t tid, const std::string &name) const {
+        std::vector<unsigned char> buf(64);
+        std::size_t size = 0;
+        detail::check(
+            ptrace_dbg_read_register(handle_, tid, name.c_str(), buf.data(), buf.size(), &size),
+            "ptrace_dbg_read_register");
+        buf.resize(size);
+        return buf;
+    }
+    std::vector<unsigned char> read_register(int32_t tid, const std::string &name,
+                                         std::error_code &ec) const {
+        std::vector<unsigned char> buf(64);
+        std::size_t size = 0;
+        detail::set(
+            ptrace_dbg_read_register(handle_, tid, name.c_str(), buf.data(), buf.size(), &size),
+            ec);
+        buf.resize(ec ? 0 : size);
+        return buf;
+    }
+    // Writes register `name` from exactly its size of bytes (a std::vector, std::array, ...).
+    void write_register(int32_t tid, const std::string &name, const_bytes data) {
+        detail::check(ptrace_dbg_write_register(handle_, tid, name.c_str(), data.data(),
+                                                data.size()),
+                      "ptrace_dbg_write_register");
+    }
+    void write_register(int32_t tid, const std::string &name, const_bytes data,
+                        std::error_code &ec) noexcept {
+        detail::set(
+            ptrace_dbg_write_register(handle_, tid, name.c_str(), data.data(), data.size()), ec);
+    }
+
+    ptrace_dbg::fpregs fpregs(int32_t tid) const {
+        ptrace_dbg::fpregs r{};
+        detail::check(ptrace_dbg_get_fpregs(handle_, tid, &r), "ptrace_dbg_get_fpregs");
+        return r;
+    }
+    void set_fpregs(int32_t tid, const ptrace_dbg::fpregs &r) {
+        detail::check(ptrace_dbg_set_fpregs(handle_, tid, &r), "ptrace_dbg_set_fpregs");
+    }
+
+    // The whole XSAVE area, the kernel's size: save it, restore it with set_xstate.
+    std::vector<unsigned char> xstate(int32_t tid) const {
+        std::size_t len = 0;
+        int rc = ptrace_dbg_get_xstate(handle_, tid, nullptr, 0, &len);
+        if (rc != PTRACE_DBG_E_BUFFER_TOO_SMALL) detail::check(rc, "ptrace_dbg_get_xstate");
+        std::vector<unsigned char> buf(len);
+        detail::check(ptrace_dbg_get_xstate(handle_, tid, buf.data(), buf.size(), &len),
+                      "ptrace_dbg_get_xstate");
+        return buf;
+    }
+    void set_xstate(int32_t tid, const_bytes area) {
+        detail::check(ptrace_dbg_set_xstate(handle_, tid, area.data(), area.size()),
+                      "ptrace_dbg_set_xstate");
     }
 
     uint64_t pc(int32_t tid) const {

@@ -37,3 +37,7 @@ install: install-cpp-header
 install-cpp-header:
 	install -d $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 include/ptrace_dbg.hpp $(DESTDIR)$(INCLUDEDIR)/ptrace_dbg.hpp
+uninstall: uninstall-cpp-header
+.PHONY: uninstall-cpp-header
+uninstall-cpp-header:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/ptrace_dbg.hpp

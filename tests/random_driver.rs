@@ -93,6 +93,7 @@ fn error_kind(e: &Error) -> &'static str {
         Error::Fault { .. } => "Fault",
         Error::Os { .. } => "Os",
         Error::Internal(_) => "Internal",
+        Error::NotSupported(_) => "NotSupported",
     }
 }
 
@@ -455,7 +456,8 @@ impl Driver {
             340..=399 => self.op_threads(ep),
             400..=459 => self.op_thread_state(ep),
             460..=519 => self.op_stop_cause(ep),
-            520..=579 => self.op_get_regs(ep),
+            520..=559 => self.op_get_regs(ep),
+            560..=579 => self.op_xregs(ep),
             580..=619 => self.op_set_regs(ep),
             620..=739 => self.op_peek(ep),
             740..=799 => self.op_poke(ep),
@@ -695,6 +697,127 @@ impl Driver {
             (Err(Error::Exited), _) => self.saw_exited(ep),
             (Err(e), _) if Self::thread_error_ok(ep, e, known, true) => {}
             _ => self.fail(format!("get_regs({tid}, known {known}) in {:?}: {r:?}", ep.model)),
+        }
+    }
+
+    /// Registers beyond `user_regs_struct` (issue 13): by name (real, unknown and missing
+    /// names), the FXSAVE image, the raw XSAVE area. While known stopped, a write of what was
+    /// just read (by name or the whole area) must succeed and read back unchanged; elsewhere
+    /// only the errors the state allows.
+    fn op_xregs(&mut self, ep: &mut Episode) {
+        let (tid, known) = self.pick_tid(ep);
+        let p = ep.p.as_ref().unwrap();
+        let catalogue = ptrace_dbg::engine::xregs::Catalogue::get();
+        let listed = self.rng.below(catalogue.count() as u64) as usize;
+        let names = ["zmm32", "", "dr4", "XMM0", "k8"];
+        let name = if self.rng.chance(1, 5) {
+            self.rng.pick(&names).to_string()
+        } else {
+            catalogue.available(listed).unwrap().name.clone()
+        };
+        let stopped = known && ep.model == Model::Stopped;
+        let what = self.rng.below(4);
+        let r: Result<(), Error> = match what {
+            0 => self
+                .call(
+                    "read_register",
+                    || p.read_register(tid, &name),
+                    |r| r.as_ref().err().map(error_kind),
+                )
+                .map(|bytes| {
+                    let size = catalogue.lookup(&name).map(|r| r.size).unwrap_or(0);
+                    if bytes.len() != size {
+                        self.fail(format!("read_register({tid}, {name}): {} bytes", bytes.len()));
+                    }
+                }),
+            1 if stopped => {
+                // Write what it holds (dr registers aside: the kernel may normalise them).
+                let Ok(before) = p.read_register(tid, &name) else {
+                    return self.check_xregs_error(ep, tid, known, &name, "read_register");
+                };
+                if name.starts_with("dr") {
+                    return;
+                }
+                let r = self.call(
+                    "write_register",
+                    || p.write_register(tid, &name, &before),
+                    |r| r.as_ref().err().map(error_kind),
+                );
+                if let Err(e) = r {
+                    self.fail(format!("write_register({tid}, {name}) of its own value: {e}"));
+                }
+                match p.read_register(tid, &name) {
+                    Ok(after) if after == before => Ok(()),
+                    other => self.fail(format!("{name} after writing it back: {other:?}")),
+                }
+            }
+            2 => self.call(
+                "get_fpregs",
+                || p.get_fpregs(tid).map(|_| ()),
+                |r| r.as_ref().err().map(error_kind),
+            ),
+            _ if stopped => {
+                let area = match p.get_xstate(tid) {
+                    Ok(a) => a,
+                    Err(e) => self.fail(format!("get_xstate({tid}) while stopped: {e}")),
+                };
+                let r = self.call(
+                    "set_xstate",
+                    || p.set_xstate(tid, &area),
+                    |r| r.as_ref().err().map(error_kind),
+                );
+                if let Err(e) = r {
+                    self.fail(format!("set_xstate({tid}) of its own area: {e}"));
+                }
+                match p.get_xstate(tid) {
+                    Ok(back) if back == area => Ok(()),
+                    other => self.fail(format!(
+                        "XSAVE area after set_xstate differs: {:?}",
+                        other.map(|b| b.len())
+                    )),
+                }
+            }
+            _ => self.call(
+                "get_xstate",
+                || p.get_xstate(tid).map(|_| ()),
+                |r| r.as_ref().err().map(error_kind),
+            ),
+        };
+        self.note(format!("xregs({what}, {tid}, {name:?}) -> {r:?}"));
+        if let Err(e) = r {
+            self.check_xregs_error_of(ep, tid, known, &name, what, e);
+        }
+    }
+
+    fn check_xregs_error(&mut self, ep: &mut Episode, tid: i32, known: bool, name: &str, op: &str) {
+        let e = ep.p.as_ref().unwrap().read_register(tid, name).err();
+        match e {
+            Some(e) => self.check_xregs_error_of(ep, tid, known, name, 0, e),
+            None => self.fail(format!("{op}({tid}, {name}) failed, then succeeded")),
+        }
+    }
+
+    /// Whether a failed register call's error fits the name and the state.
+    fn check_xregs_error_of(
+        &mut self,
+        ep: &mut Episode,
+        tid: i32,
+        known: bool,
+        name: &str,
+        what: u64,
+        e: Error,
+    ) {
+        let by_name = what <= 1;
+        let bad_name = ptrace_dbg::engine::xregs::Catalogue::get().lookup(name).err();
+        match (&e, bad_name) {
+            (Error::InvalidArgument(_), Some(Error::InvalidArgument(_))) if by_name => {}
+            (Error::NotSupported(_), Some(Error::NotSupported(_))) if by_name => {}
+            (Error::Exited, _) => self.saw_exited(ep),
+            (e, _) if Self::thread_error_ok(ep, e, known, true) => {}
+            _ => self.fail(format!(
+                "register call {what} on {tid} ({name:?}, known {known}) in {:?}: {e:?}",
+                ep.model
+            )),
         }
     }
 

@@ -72,6 +72,12 @@ cpp_example_compiles_and_runs() {
     out=$("$cpp_exe" "$tracee" exit 3) || { echo "exit status $?: $out"; return 1; }
     grep -qE '^thread [0-9]+ stopped at 0x[0-9a-f]+$' <<<"$out" || { echo "no stop line: $out"; return 1; }
     grep -qx 'exited with code 3' <<<"$out" || { echo "unexpected output: $out"; return 1; }
+    # Issue 10: a missing program is reported, not an abort; a signal death names the signal.
+    if out=$("$cpp_exe" /nonexistent/program 2>&1); then echo "succeeded: $out"; return 1; fi
+    grep -q "ptrace_dbg_launch" <<<"$out" || { echo "missing program: $out"; return 1; }
+    ! grep -q "terminate called" <<<"$out" || { echo "aborted: $out"; return 1; }
+    out=$("$cpp_exe" /bin/sh -c 'kill -TERM $$') || { echo "exit status $?: $out"; return 1; }
+    grep -qx 'killed by SIGTERM' <<<"$out" || { echo "signal death: $out"; return 1; }
 }
 
 watch_example_names_every_writer() {

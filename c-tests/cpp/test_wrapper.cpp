@@ -235,6 +235,46 @@ void registers_read_and_write() {
     CHECK_EQ(run_to_exit(p).code, 0);
 }
 
+// Registers by name, the x87/SSE struct and the raw XSAVE area (issue 13).
+void registers_by_name_and_xstate() {
+    pd::process p = launch_tracee({"bp_loop", "1"});
+    const int32_t pid = p.pid();
+    const uint64_t target = symbol(p, "target_fn");
+    p.add_breakpoint(target);
+    continue_and_wait(p);
+    const std::vector<unsigned char> saved = p.xstate(pid);
+    CHECK(saved.size() >= 576u);
+    bool has_xmm15 = false;
+    for (const auto &[name, size] : p.register_names())
+        has_xmm15 |= name == "xmm15" && size == 16;
+    CHECK(has_xmm15);
+    std::array<unsigned char, 16> value{};
+    for (std::size_t i = 0; i < value.size(); i++) value[i] = static_cast<unsigned char>(0xa0 + i);
+    p.write_register(pid, "xmm1", value);
+    std::vector<unsigned char> back = p.read_register(pid, "xmm1");
+    CHECK(back.size() == 16 && std::memcmp(back.data(), value.data(), 16) == 0);
+    pd::fpregs fp = p.fpregs(pid);
+    CHECK(std::memcmp(reinterpret_cast<const unsigned char *>(fp.xmm_space) + 16, value.data(),
+                      16) == 0);
+    uint64_t rip = 0;
+    std::vector<unsigned char> rip_bytes = p.read_register(pid, "rip");
+    CHECK_EQ(rip_bytes.size(), 8u);
+    std::memcpy(&rip, rip_bytes.data(), 8);
+    CHECK_EQ(rip, target);
+    CHECK_THROWS(p.read_register(pid, "zmm32"), pd::errc::invalid_argument);
+    CHECK_THROWS(p.read_register(pid, "dr4"), pd::errc::not_supported);
+    CHECK_THROWS(p.write_register(pid, "xmm1", std::array<unsigned char, 8>{}),
+                 pd::errc::invalid_argument);
+    std::error_code ec;
+    (void)p.read_register(pid, "no_such_register", ec);
+    CHECK(ec == pd::errc::invalid_argument);
+    p.set_xstate(pid, saved);  // everything back as it was
+    CHECK(p.read_register(pid, "xmm1") != back);
+    CHECK(p.xstate(pid) == saved);
+    p.remove_breakpoint(target);
+    CHECK_EQ(run_to_exit(p).code, 0);
+}
+
 void peek_reads_memory_into_any_byte_range() {
     pd::process p = launch_tracee({"pattern"});
     const int32_t pid = p.pid();
@@ -344,6 +384,19 @@ void errors_carry_code_text_and_detail() {
         CHECK(std::string(e.what()).find(ptrace_dbg_strerror(PTRACE_DBG_E_OS)) != std::string::npos);
         CHECK(std::string(e.what()).find("ptrace_dbg_launch") != std::string::npos);
     }
+    // Each part of what() once (issue 10: "the process has exited: the process has exited").
+    {
+        pd::process p = pd::process::launch("/bin/true");
+        p.kill();
+        try {
+            p.stop();
+            fail(__FILE__, __LINE__, "stop after kill did not throw");
+        } catch (const pd::error &e) {
+            std::string what = e.what(), text = ptrace_dbg_strerror(PTRACE_DBG_E_EXITED);
+            CHECK(what.find(text) != std::string::npos);
+            CHECK(what.find(text) == what.rfind(text));
+        }
+    }
     // The same through std::error_code: no exception, an empty process.
     std::error_code ec;
     pd::process none = pd::process::launch("/nonexistent/program", {}, std::nullopt, {}, ec);
@@ -450,6 +503,7 @@ const test tests[] = {
     TEST(breakpoint_hits_report_the_cause_and_pc),
     TEST(watchpoints_report_their_hits_and_slots_run_out),
     TEST(registers_read_and_write),
+    TEST(registers_by_name_and_xstate),
     TEST(peek_reads_memory_into_any_byte_range),
     TEST(poke_patches_code),
     TEST(wait_stop_times_out_and_event_fd_follows_the_stops),

@@ -28,7 +28,7 @@ pub enum Error {
     #[error("no resource: {0}")]
     NoResource(String),
     /// EPERM/EACCES from the kernel; the text names the likely cause.
-    #[error("permission denied: {call}: {errno}{hint}")]
+    #[error("permission denied: {call}: {errno:?}{hint}")]
     Permission { call: &'static str, errno: Errno, hint: &'static str },
     /// The process does not exist (or vanished).
     #[error("no such process: {0}")]
@@ -42,8 +42,12 @@ pub enum Error {
     /// Tracee memory is not accessible at `addr`; `done` bytes were transferred before it.
     #[error("memory fault at {addr:#x} after {done} bytes: {detail}")]
     Fault { addr: u64, done: usize, detail: String },
+    /// The CPU or kernel lacks the feature (e.g. zmm registers without AVX-512).
+    #[error("not supported: {0}")]
+    NotSupported(String),
     /// Any other failing system call.
-    #[error("{call}: {errno} ({})", errno.desc())]
+    // nix's Errno shows as "ENOENT: No such file or directory": name and text, each once.
+    #[error("{call}: {errno}")]
     Os { call: &'static str, errno: Errno },
     /// A bug in the library caught before it could do harm.
     #[error("internal error: {0}")]

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod breakpoints;
+pub mod ending;
 pub mod error;
 pub(crate) mod log;
 pub mod monitor;
@@ -13,6 +14,7 @@ pub mod process;
 pub mod thread;
 pub mod tracer;
 pub mod watchpoints;
+pub mod xregs;
 
 pub use error::{Error, Result};
 pub use process::{LaunchOptions, Process};

@@ -3,6 +3,7 @@
 //! queries read the monitor's published snapshot.
 
 use super::breakpoints::Memory;
+use super::ending::Ending;
 use super::monitor::{self, Monitor, Snapshot, Start};
 use super::thread::{Cause, ThreadInfo, ThreadState};
 use super::tracer::{ExitStatus, RunState};
@@ -48,10 +49,14 @@ pub struct Process {
     monitor: Monitor,
     /// Tracee memory and breakpoints, read and written from the calling thread.
     memory: Arc<Memory>,
+    /// The XSAVE areas read during the current stops, shared with the monitor.
+    xregs: super::xregs::XRegs,
     /// Makes "the thread is stopped" and a memory transfer one step: peek/poke hold it shared
     /// from their check to the end of the transfer; continue, step and detach hold it
     /// exclusively, so no transfer overlaps a resume (or a breakpoint's lift for a step-over).
     resume_guard: std::sync::RwLock<()>,
+    /// Detach and kill calls under way, so blocked calls report the end, not its stop.
+    ending: Ending,
 }
 
 fn cstring(s: &OsStr, what: &str) -> Result<CString> {
@@ -138,7 +143,16 @@ impl Process {
 
     fn new(monitor: Monitor, pid: i32, launched: bool) -> Result<Process> {
         let memory = monitor.shared.call(|t| Ok(t.memory()))?;
-        Ok(Process { pid, launched, monitor, memory, resume_guard: std::sync::RwLock::new(()) })
+        let xregs = monitor.shared.call(|t| Ok(t.xregs()))?;
+        Ok(Process {
+            pid,
+            launched,
+            monitor,
+            memory,
+            xregs,
+            resume_guard: std::sync::RwLock::new(()),
+            ending: Ending::default(),
+        })
     }
 
     /// The process id.
@@ -194,8 +208,14 @@ impl Process {
         })
     }
 
-    /// Stops every thread; returns when all are stopped.
+    /// Stops every thread; returns when all are stopped. EXITED or BAD_STATE, not OK, when
+    /// another thread's detach or kill ends the process's tracing meanwhile.
     pub fn stop(&self) -> Result<()> {
+        self.ending.settle(&self.monitor.shared, self.stop_for_ending(), None)
+    }
+
+    /// `stop` without the wait for ending calls, for those calls themselves.
+    fn stop_for_ending(&self) -> Result<()> {
         settled(self.monitor.shared.call_until_quiet(STOP_WAIT, |t| t.request_stop())?)
     }
 
@@ -211,7 +231,10 @@ impl Process {
         let deadline = timeout.map(|t| Instant::now() + t);
         let quiet = |s: &Snapshot| (s.run != RunState::Running).then_some((s.run, s.trigger));
         match self.monitor.shared.wait_for(deadline, quiet) {
-            Ok((RunState::Stopped, trigger)) => Ok(trigger),
+            // The stop may be a detach's or a kill's on another thread: report their outcome.
+            Ok((RunState::Stopped, trigger)) => {
+                self.ending.settle(&self.monitor.shared, Ok(trigger), deadline)
+            }
             Ok((RunState::Exited, _)) => Err(Error::Exited),
             Ok(_) => Err(Error::BadState("the process was detached".into())),
             Err(_) => Err(Error::Timeout("the process is still running".into())),
@@ -225,9 +248,10 @@ impl Process {
 
     /// Stops, detaches every thread; the process runs on untraced.
     pub fn detach(&self) -> Result<()> {
+        let _ending = self.ending.begin();
         let deadline = Instant::now() + STOP_WAIT;
         loop {
-            self.stop()?;
+            self.stop_for_ending()?;
             let detached = {
                 let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
                 self.monitor.shared.call(|t| t.detach())
@@ -244,6 +268,7 @@ impl Process {
 
     /// SIGKILLs the process and waits for it to be reaped.
     pub fn kill(&self) -> Result<()> {
+        let _ending = self.ending.begin();
         match self.monitor.shared.call_until_quiet(STOP_WAIT, |t| t.kill()) {
             Ok(RunState::Exited) => Ok(()),
             Ok(other) => Err(Error::Internal(format!("after SIGKILL the process is {other:?}"))),
@@ -267,8 +292,11 @@ impl Process {
     /// Single-steps one stopped thread (over a breakpoint under its PC); the others stay
     /// stopped. Returns when the step is done (or another stop, such as a signal, ended it).
     pub fn step(&self, tid: i32) -> Result<()> {
-        let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
-        settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?)
+        let resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+        let r = settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?);
+        // Released before waiting for a detach, which needs it.
+        drop(resuming);
+        self.ending.settle(&self.monitor.shared, r, None)
     }
 
     /// Holds off resumes for a memory transfer; BadState while one is under way (the process
@@ -339,6 +367,79 @@ impl Process {
     pub fn set_regs(&self, tid: i32, regs: &libc::user_regs_struct) -> Result<()> {
         let regs = *regs;
         self.monitor.shared.call(move |t| t.set_regs(tid, &regs))
+    }
+
+    /// The FXSAVE image (`user_fpregs_struct`) of a stopped thread (see `engine::xregs`).
+    pub fn get_fpregs(&self, tid: i32) -> Result<[u8; 512]> {
+        self.check_stopped_thread(tid)?;
+        let cached = self.xregs.with(tid, |c| {
+            let mut out = [0u8; 512];
+            out[..416].copy_from_slice(&c.area[..416]);
+            out
+        });
+        if let Some(image) = cached {
+            return Ok(image);
+        }
+        self.monitor.shared.call(move |t| t.get_fpregs(tid))
+    }
+
+    /// Replaces the x87 and SSE state of a stopped thread (written before it runs again).
+    pub fn set_fpregs(&self, tid: i32, image: &[u8; 512]) -> Result<()> {
+        let image = *image;
+        self.monitor.shared.call(move |t| t.set_fpregs(tid, &image))
+    }
+
+    /// The raw XSAVE area (`NT_X86_XSTATE`) of a stopped thread, the kernel's exact size.
+    pub fn get_xstate(&self, tid: i32) -> Result<Vec<u8>> {
+        if crate::sys::xstate::layout().xsave {
+            self.check_stopped_thread(tid)?;
+            if let Some(area) = self.xregs.with(tid, |c| c.area.clone()) {
+                return Ok(area);
+            }
+        }
+        self.monitor.shared.call(move |t| t.get_xstate(tid))
+    }
+
+    /// Writes the raw XSAVE area of a stopped thread (exactly `get_xstate`'s length).
+    pub fn set_xstate(&self, tid: i32, area: &[u8]) -> Result<()> {
+        let area = area.to_vec();
+        self.monitor.shared.call(move |t| t.set_xstate(tid, &area))
+    }
+
+    /// Any register of a stopped thread by name (`engine::xregs::Catalogue`), as little-endian
+    /// bytes of its natural size.
+    pub fn read_register(&self, tid: i32, name: &str) -> Result<Vec<u8>> {
+        let reg = super::xregs::Catalogue::get().lookup(name)?;
+        // As get_regs: what was read during this stop is at hand, no trip to the monitor.
+        match &reg.location {
+            super::xregs::Location::General(i) => {
+                let regs = self.get_regs(tid)?;
+                return Ok(super::xregs::general(&regs)[*i].to_le_bytes().to_vec());
+            }
+            super::xregs::Location::Area(pieces) => {
+                self.check_stopped_thread(tid)?;
+                if let Some(bytes) = self.xregs.read(tid, pieces) {
+                    return Ok(bytes);
+                }
+            }
+            super::xregs::Location::Debug(_) => {}
+        }
+        self.monitor.shared.call(move |t| t.read_register(tid, reg))
+    }
+
+    /// Writes a register of a stopped thread by name; `bytes` must have its natural size.
+    /// Written to the thread before it runs again (debug registers at once).
+    pub fn write_register(&self, tid: i32, name: &str, bytes: &[u8]) -> Result<()> {
+        let reg = super::xregs::Catalogue::get().lookup(name)?;
+        if bytes.len() != reg.size {
+            return Err(Error::InvalidArgument(format!(
+                "register {name} has {} bytes, not {}",
+                reg.size,
+                bytes.len()
+            )));
+        }
+        let bytes = bytes.to_vec();
+        self.monitor.shared.call(move |t| t.write_register(tid, reg, &bytes))
     }
 
     /// Checks, on the published snapshot, that `tid` is a stopped thread of ours.

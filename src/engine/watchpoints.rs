@@ -79,6 +79,12 @@ pub struct Watchpoints {
     applied: HashMap<i32, u64>,
     /// A watchpoint was set at some time: SIGTRAPs must look at DR6 from then on.
     used: bool,
+    /// Slots that held a watchpoint of ours since the last exec (bit n: slot n): a hit in one
+    /// of them is ours even after the watchpoint was removed (its trap was on its way).
+    ever_slots: u8,
+    /// The caller wrote debug registers directly (`write_register` "dr0".."dr7"): detach must
+    /// clear DR7 even if no watchpoint was ever set.
+    raw: bool,
 }
 
 impl Watchpoints {
@@ -109,9 +115,22 @@ impl Watchpoints {
         Ok(())
     }
 
-    /// A watchpoint was ever set (SIGTRAPs must be checked against DR6).
+    /// A watchpoint was ever set, or the debug registers were written directly: SIGTRAPs must
+    /// be checked against DR6, and detach must clear DR7.
     pub fn used(&self) -> bool {
-        self.used
+        self.used || self.raw
+    }
+
+    /// The caller wrote a debug register directly (not through a watchpoint).
+    pub fn note_raw_write(&mut self) {
+        self.raw = true;
+    }
+
+    /// Whether DR6 hit bits `hits` are ours: some slot among them holds, or held since the
+    /// last exec, a watchpoint of ours. Hits of slots the caller programmed directly are not:
+    /// they reach the caller as the SIGTRAP they are.
+    pub fn claims(&self, hits: u64) -> bool {
+        hits & u64::from(self.ever_slots) != 0
     }
 
     /// How many are set.
@@ -159,6 +178,9 @@ impl Watchpoints {
     pub fn set(&mut self, slot: usize, w: Option<Watchpoint>) {
         self.slots[slot] = w;
         self.used |= w.is_some();
+        if w.is_some() {
+            self.ever_slots |= 1 << slot;
+        }
         self.generation += 1;
     }
 
@@ -208,6 +230,8 @@ impl Watchpoints {
     /// (`flush_ptrace_hw_breakpoint`): every watchpoint is gone and its id invalid.
     pub fn reset_for_exec(&mut self) {
         self.slots = [None; SLOTS];
+        self.ever_slots = 0;
+        self.raw = false;
         self.applied.clear();
         self.generation += 1;
     }
@@ -261,7 +285,10 @@ mod tests {
         assert_eq!(w.slot_of(9), Some(2));
         assert_eq!(w.first_hit(0b0101).map(|w| w.id), Some(9));
         assert!(w.covers(0x2004, 8, false) && !w.covers(0x2008, 8, true));
+        assert!(w.claims(0b0100) && w.claims(0b0001), "slot 0 held one, slot 2 holds one");
+        assert!(!w.claims(0b1000), "slot 3 never held one of ours");
         w.reset_for_exec();
+        assert!(!w.claims(0b0101), "an exec forgets the slots");
         assert_eq!(w.count(), 0);
         assert!(w.used(), "SIGTRAPs are still checked after exec");
     }

@@ -10,7 +10,8 @@ pub const PTRACE_DBG_OK: c_int = 0;
 /// An argument is unusable: a NULL pointer, a bad length, an unknown flag bit or enum value,
 /// an index out of range. `ptrace_dbg_last_error()` names the argument.
 pub const PTRACE_DBG_E_INVALID_ARGUMENT: c_int = -1;
-/// The process handle is NULL, was freed, or never was a handle.
+/// The process handle is NULL, was freed, never was a handle, or belongs to the parent of this
+/// forked process (handles do not survive fork).
 pub const PTRACE_DBG_E_INVALID_HANDLE: c_int = -2;
 /// The process or thread is in the wrong state for the call (e.g. registers of a running
 /// thread).
@@ -40,9 +41,11 @@ pub const PTRACE_DBG_E_INTERNAL: c_int = -14;
 /// A limited resource is used up: all four hardware watchpoint slots (debug registers DR0-DR3)
 /// are taken.
 pub const PTRACE_DBG_E_NO_RESOURCE: c_int = -15;
+/// The CPU or kernel lacks the feature (e.g. a zmm register on a CPU without AVX-512).
+pub const PTRACE_DBG_E_NOT_SUPPORTED: c_int = -17;
 
 /// Every code with its fixed text, the single table `ptrace_dbg_strerror` reads.
-const TEXTS: [(c_int, &CStr); 16] = [
+const TEXTS: [(c_int, &CStr); 17] = [
     (PTRACE_DBG_OK, c"success"),
     (PTRACE_DBG_E_INVALID_ARGUMENT, c"invalid argument"),
     (PTRACE_DBG_E_INVALID_HANDLE, c"invalid process handle"),
@@ -59,6 +62,7 @@ const TEXTS: [(c_int, &CStr); 16] = [
     (PTRACE_DBG_E_OS, c"system call failed"),
     (PTRACE_DBG_E_INTERNAL, c"internal error in ptrace_dbg"),
     (PTRACE_DBG_E_NO_RESOURCE, c"no resource left (all hardware watchpoint slots are in use)"),
+    (PTRACE_DBG_E_NOT_SUPPORTED, c"not supported by this CPU or kernel"),
 ];
 
 /// The text for a code that is not in [`TEXTS`].
@@ -97,7 +101,6 @@ mod tests {
         assert_eq!(texts.len(), TEXTS.len());
         assert!(!texts.contains(UNKNOWN_TEXT));
         assert_eq!(text(-1000), UNKNOWN_TEXT);
-        assert_eq!(text(PTRACE_DBG_E_NO_RESOURCE), text(-15));
         assert_eq!(text(1), UNKNOWN_TEXT);
         assert_eq!(text(PTRACE_DBG_E_TIMEOUT), c"timed out");
     }

@@ -58,8 +58,9 @@ pub unsafe extern "C" fn ptrace_dbg_get_regs(
 }
 
 /// Writes every register of thread `tid`. Setting `rip` onto a breakpoint is fine: the next
-/// continue steps over it first. The kernel rejects some values (e.g. a non-canonical `rip`
-/// or bad segment selectors): `PTRACE_DBG_E_OS`.
+/// continue steps over it first. The kernel refuses some values with `PTRACE_DBG_E_OS` (EIO):
+/// bad segment selectors (`cs`, `ss`, `ds`, ...) and a non-canonical `fs_base` or `gs_base`.
+/// It accepts a non-canonical `rip`: the thread then gets SIGSEGV when it resumes.
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (running or detached),
 /// `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_OS`,

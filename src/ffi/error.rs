@@ -48,6 +48,7 @@ pub fn code_of(error: &engine::Error) -> c_int {
         E::Exited => PTRACE_DBG_E_EXITED,
         E::Fault { .. } => PTRACE_DBG_E_FAULT,
         E::Os { .. } => PTRACE_DBG_E_OS,
+        E::NotSupported(_) => PTRACE_DBG_E_NOT_SUPPORTED,
         E::Internal(_) => PTRACE_DBG_E_INTERNAL,
     }
 }
@@ -121,6 +122,7 @@ mod tests {
             (engine::Error::Fault { addr: 1, done: 0, detail: "x".into() }, PTRACE_DBG_E_FAULT),
             (engine::Error::os("waitpid", Errno::ECHILD), PTRACE_DBG_E_OS),
             (engine::Error::Internal("x".into()), PTRACE_DBG_E_INTERNAL),
+            (engine::Error::NotSupported("x".into()), PTRACE_DBG_E_NOT_SUPPORTED),
         ];
         for (error, code) in cases {
             let text = error.to_string();

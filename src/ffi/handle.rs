@@ -9,6 +9,13 @@
 //! (never reused) XORed with a random salt chosen once per loaded copy of the library, so a
 //! handle from another copy (say a static copy inside a plugin) is not accepted either.
 //!
+//! A handle works only in the process that created it: in a child the host forked, the
+//! library's threads (one monitor per traced process) do not exist, so any call would wait
+//! forever for them. Each entry remembers the pid that created it, and a lookup from another
+//! pid fails at once with `PTRACE_DBG_E_INVALID_HANDLE` (issue 10). The current pid is cached
+//! in a word the kernel zeroes in a forked child (`sys::fork`), so the check costs a load,
+//! not a getpid per call.
+//!
 //! The registry lock is held only for the map operation, never across an engine call: the
 //! `Arc` returned by [`Registry::get`] keeps the object alive while a call uses it, even if
 //! another thread frees the handle meanwhile.
@@ -20,6 +27,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Bits 63..48 of every handle ("PD"): bit 63 clear, bit 62 set, so never canonical.
@@ -32,6 +40,26 @@ const ID_MASK: u64 = (1 << ID_BITS) - 1;
 /// This copy of the library's salt. RandomState is seeded from the OS's random source.
 static SALT: Lazy<u64> = Lazy::new(|| RandomState::new().hash_one(std::process::id()) & ID_MASK);
 
+/// The pid cache: a word that reads 0 in a forked child; None where the kernel lacks
+/// MADV_WIPEONFORK (then every check asks getpid).
+static PID_WORD: Lazy<Option<&'static AtomicI32>> =
+    Lazy::new(|| crate::sys::fork::wipe_on_fork_word().ok());
+
+/// This process's pid: from the cache, refilled after a fork.
+fn current_pid() -> u32 {
+    let Some(word) = *PID_WORD else {
+        return std::process::id();
+    };
+    match word.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            word.store(pid as i32, Ordering::Relaxed);
+            pid
+        }
+        pid => pid as u32,
+    }
+}
+
 /// Handles of one kind: `T` is the Rust object, `H` the opaque C type the handle points to.
 pub struct Registry<T, H> {
     /// What the handles name, for messages ("process").
@@ -41,8 +69,8 @@ pub struct Registry<T, H> {
 }
 
 struct State<T> {
-    /// Live objects by handle value.
-    live: BTreeMap<u64, Arc<T>>,
+    /// Live objects by handle value, with the pid of the process that created each.
+    live: BTreeMap<u64, (Arc<T>, u32)>,
     /// Ids handed out so far; the next id is this plus one.
     issued: u64,
 }
@@ -74,20 +102,45 @@ impl<T, H> Registry<T, H> {
         }
         state.issued += 1;
         let handle = TAG | ((state.issued ^ *SALT) & ID_MASK);
-        state.live.insert(handle, value);
+        state.live.insert(handle, (value, current_pid()));
         Ok(handle as *mut H)
     }
 
     /// The object behind `handle`, or `PTRACE_DBG_E_INVALID_HANDLE`.
     pub fn get(&self, handle: *const H) -> Result<Arc<T>, Failure> {
         let key = self.key(handle)?;
-        self.lock().live.get(&key).cloned().ok_or_else(|| self.stale(key))
+        let state = self.lock();
+        let (value, creator) = state.live.get(&key).ok_or_else(|| self.stale(key))?;
+        self.same_process(key, *creator)?;
+        Ok(Arc::clone(value))
     }
 
     /// Unregisters `handle` and returns its object; afterwards the handle is invalid forever.
+    /// In a forked child the handle stays registered (the parent's copy of it is untouched
+    /// anyway) and the call fails like `get`.
     pub fn remove(&self, handle: *const H) -> Result<Arc<T>, Failure> {
         let key = self.key(handle)?;
-        self.lock().live.remove(&key).ok_or_else(|| self.stale(key))
+        let mut state = self.lock();
+        let (_, creator) = state.live.get(&key).ok_or_else(|| self.stale(key))?;
+        self.same_process(key, *creator)?;
+        state.live.remove(&key).map(|(value, _)| value).ok_or_else(|| self.stale(key))
+    }
+
+    /// INVALID_HANDLE when this is not the process that created the handle (a forked child).
+    fn same_process(&self, key: u64, creator: u32) -> Result<(), Failure> {
+        let me = current_pid();
+        if me == creator {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                PTRACE_DBG_E_INVALID_HANDLE,
+                format!(
+                    "{} handle {key:#x} belongs to process {creator}, not to this process \
+                     {me}: handles do not survive fork",
+                    self.what
+                ),
+            ))
+        }
     }
 
     /// The map key of `handle`, if it has the form of one of our handles.
@@ -178,6 +231,12 @@ mod tests {
         assert_eq!(*registry.get(live).unwrap(), 7);
         // SAFETY: `heap` came from Box::into_raw above and was only compared, never freed.
         drop(unsafe { Box::from_raw(heap) });
+    }
+
+    #[test]
+    fn the_pid_cache_is_this_process_pid() {
+        assert_eq!(current_pid(), std::process::id());
+        assert_eq!(current_pid(), std::process::id()); // from the cache this time
     }
 
     #[test]

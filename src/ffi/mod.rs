@@ -62,5 +62,8 @@ pub mod run;
 // Breakpoints, registers, memory.
 pub mod debug;
 
+// Registers beyond ptrace_dbg_regs: x87/SSE, the XSAVE area, any register by name.
+pub mod xregs;
+
 // Hardware watchpoints.
 pub mod watch;

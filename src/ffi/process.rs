@@ -177,7 +177,9 @@ pub unsafe extern "C" fn ptrace_dbg_pid(p: *const ptrace_dbg_process, out: *mut 
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it exited
 /// first), `PTRACE_DBG_E_BAD_STATE` (already detached), `PTRACE_DBG_E_TIMEOUT` (a thread
-/// never stopped). Callable running or stopped, from any thread.
+/// never stopped). Callable running or stopped, from any thread. Calls blocked meanwhile on
+/// other threads (`ptrace_dbg_wait_stop`, `_stop`, `_step`) return `PTRACE_DBG_E_BAD_STATE`
+/// once the detach is done, never `PTRACE_DBG_OK` for the stop the detach makes first.
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_detach(p: *mut ptrace_dbg_process) -> c_int {
     boundary(|| Ok(PROCESSES.get(p)?.detach()?))
@@ -189,7 +191,8 @@ pub extern "C" fn ptrace_dbg_detach(p: *mut ptrace_dbg_process) -> c_int {
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED` (it had
 /// already exited), `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT`. Callable
-/// running or stopped, from any thread.
+/// running or stopped, from any thread. Calls blocked meanwhile on other threads
+/// (`ptrace_dbg_wait_stop`, `_stop`, `_step`) return `PTRACE_DBG_E_EXITED`.
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_kill(p: *mut ptrace_dbg_process) -> c_int {
     boundary(|| Ok(PROCESSES.get(p)?.kill()?))
@@ -199,7 +202,9 @@ pub extern "C" fn ptrace_dbg_kill(p: *mut ptrace_dbg_process) -> c_int {
 /// running, untraced, without our breakpoints); a launched one is killed and reaped. Then the
 /// library's monitor thread for it ends and the handle is dead: every later call with it gives
 /// `PTRACE_DBG_E_INVALID_HANDLE`. Freeing it again is harmless: nothing happens except that
-/// `ptrace_dbg_last_error()` says the handle was freed.
+/// `ptrace_dbg_last_error()` says the handle was freed. In a child the host forked, the handle
+/// is not the child's: nothing happens (the parent's process is untouched) and
+/// `ptrace_dbg_last_error()` says so.
 ///
 /// Callable running or stopped, from any thread, also while other threads are inside calls on
 /// the same handle: the handle is retired at once, so new calls fail, and the process is

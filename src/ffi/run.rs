@@ -17,7 +17,9 @@ use std::time::Duration;
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_EXITED`,
 /// `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_TIMEOUT` (a thread did not stop within
-/// 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread.
+/// 30 s, e.g. in uninterruptible sleep). Callable running or stopped, from any thread. A stop
+/// that meets another thread's detach or kill returns `PTRACE_DBG_E_BAD_STATE` or
+/// `PTRACE_DBG_E_EXITED` once that call is done.
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_stop(p: *mut ptrace_dbg_process) -> c_int {
     boundary(|| Ok(PROCESSES.get(p)?.stop()?))
@@ -47,6 +49,10 @@ pub extern "C" fn ptrace_dbg_continue(p: *mut ptrace_dbg_process) -> c_int {
 /// no thread is left (then see `ptrace_dbg_exit_status`); `PTRACE_DBG_E_BAD_STATE` (detached);
 /// `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`.
 /// Callable running or stopped, from any thread, by several at once (all of them wake).
+/// While another thread detaches, kills or frees the process, a wait returns what that call
+/// left (`PTRACE_DBG_E_BAD_STATE` or `PTRACE_DBG_E_EXITED`), never `PTRACE_DBG_OK` for the
+/// stop a detach makes on its way out; a wait whose time runs out first gets
+/// `PTRACE_DBG_E_TIMEOUT`.
 ///
 /// # Safety
 /// `trigger_tid` must be NULL or writable.
@@ -107,7 +113,9 @@ pub unsafe extern "C" fn ptrace_dbg_event_fd(p: *mut ptrace_dbg_process, fd: *mu
 /// A thread stopped inside a blocking system call, or on a `syscall` instruction, re-enters
 /// the call when stepped, and the step ends only when the call returns: this function gives up
 /// after 30 s with `PTRACE_DBG_E_TIMEOUT`, leaving the process running (that thread stepping);
-/// `ptrace_dbg_stop` from any thread ends the step earlier.
+/// `ptrace_dbg_stop` from any thread ends the step earlier (then `PTRACE_DBG_OK`), and so do
+/// `ptrace_dbg_detach`, `_kill` and `_process_free` (then `PTRACE_DBG_E_BAD_STATE` or
+/// `PTRACE_DBG_E_EXITED`).
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
 /// `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when
@@ -149,7 +157,11 @@ pub unsafe extern "C" fn ptrace_dbg_threads(
         if threads.len() > cap {
             return Err(Failure::new(
                 super::codes::PTRACE_DBG_E_BUFFER_TOO_SMALL,
-                format!("the process has {} threads; `cap` is {cap}", threads.len()),
+                format!(
+                    "the process has {} thread{}; `cap` is {cap}",
+                    threads.len(),
+                    if threads.len() == 1 { "" } else { "s" }
+                ),
             ));
         }
         tids[..threads.len()].copy_from_slice(&threads);

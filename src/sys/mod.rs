@@ -3,6 +3,7 @@
 
 pub mod arch;
 pub mod debugreg;
+pub mod fork;
 pub mod mem;
 pub mod procfs;
 pub mod ptrace;
@@ -10,3 +11,4 @@ pub mod signal;
 pub mod spawn;
 pub mod wait;
 pub mod x86;
+pub mod xstate;

@@ -37,6 +37,22 @@ class ExamplesTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("calls to target_fn: 7\n", out.stderr)
 
+    def test_mini_ltrace_follows_an_exec(self):
+        # Issue 10: through a shim that execs the real program, the count was 0.
+        env = shutil.which("env")
+        if env is None:
+            self.skipTest("no env")
+        out = run_example("mini_ltrace.py", "target_fn", env, helpers.TRACEE, "bp_loop", "7")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("exec'd", out.stderr)
+        self.assertIn("calls to target_fn: 7\n", out.stderr)
+
+    def test_mini_ltrace_counts_hits_among_thread_stops(self):
+        # Thread creations and exits stop the process too: only breakpoint hits count.
+        out = run_example("mini_ltrace.py", "target_fn", helpers.TRACEE, "bp_threads", "3", "5")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("calls to target_fn: 15\n", out.stderr)
+
     def test_mini_ltrace_on_ls(self):
         ls = shutil.which("ls")
         if ls is None:

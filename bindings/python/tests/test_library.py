@@ -114,6 +114,11 @@ class ErrorsTest(unittest.TestCase):
         self.assertIsInstance(e, ptrace_dbg.Os)
         self.assertEqual((e.code, e.detail, e.errno), (_lib.E_OS, "execve: ENOENT", 2))
         self.assertEqual(str(e), "system call failed: execve: ENOENT")
+        # Each phrase once (issue 10).
+        timeout = errors.error_for(_lib.E_TIMEOUT, "timed out: the process is still running")
+        self.assertEqual(str(timeout), "timed out: the process is still running")
+        exited = errors.error_for(_lib.E_EXITED, "the process has exited")
+        self.assertEqual(str(exited), "the process has exited")
         unknown = errors.error_for(-1000, "x")
         self.assertIs(type(unknown), ptrace_dbg.PtraceDbgError)
         self.assertEqual(unknown.code, -1000)

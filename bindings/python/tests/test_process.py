@@ -96,6 +96,19 @@ class LaunchTest(Base):
 
 
 class RunControlTest(Base):
+    def test_wait_stop_minus_one_waits_forever_and_state_prints_its_name(self):
+        # Issue 10: wait_stop(-1) raised Timeout after about 1 ms; str(thread_state()) was "3".
+        p = self.launch("exit_later", "1")
+        self.assertEqual(str(p.thread_state()), "stopped")
+        self.assertEqual(str(ThreadState.STOPPED_BREAKPOINT), "stopped-breakpoint")
+        with self.assertRaises(ValueError):
+            p.wait_stop(-2)
+        p.cont()
+        self.assertEqual(p.stop_cause(p.wait_stop(-1)).kind, CauseKind.THREAD_CREATE)
+        p.cont()  # the thread exits the process after a second: a wait far over 1 ms
+        trigger = p.wait_stop(-1)
+        self.assertEqual(p.stop_cause(trigger).kind, CauseKind.THREAD_EXIT)
+
     def test_stop_step_cont_kill(self):
         p = self.launch("spin", "2")
         run_until_quiet(p)  # through the two thread creations, then spinning
@@ -242,17 +255,62 @@ class LifetimeTest(Base):
         gc.collect()
         self.assertFalse(os.path.exists(f"/proc/{pid}"))
 
-    def test_close_from_another_thread_ends_a_wait(self):
+    def _end_during_wait(self, p: Process, end) -> BaseException:
+        """Calls end() while another thread waits in p.wait_stop(None); what the wait raised.
+        Issue 10: the wait returned OK (trigger 0) for the stop a detach makes first."""
         import threading
+        got = {}
+
+        def waiter():
+            got["tid"] = threading.get_native_id()
+            try:
+                got["value"] = p.wait_stop(None)
+            except BaseException as e:  # noqa: BLE001 - handed to the test thread
+                got["error"] = e
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        deadline = time.monotonic() + WAIT
+        while "tid" not in got and time.monotonic() < deadline:
+            time.sleep(0)
+        # The waiter sleeps in the library's wait (state S), not in our code.
+        while time.monotonic() < deadline:
+            with open(f"/proc/self/task/{got['tid']}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "S":
+                    break
+        end()
+        t.join(WAIT)
+        self.assertFalse(t.is_alive(), "the wait did not end")
+        self.assertNotIn("value", got, f"wait_stop returned {got.get('value')}, not an error")
+        return got["error"]
+
+    def _attached(self) -> Process:
+        child = subprocess.Popen([helpers.TRACEE, "threads", "0"], stdout=subprocess.PIPE)
+        self.addCleanup(lambda: (child.kill(), child.wait(timeout=WAIT), child.stdout.close()))
+        self.assertEqual(helpers.read_line(child.stdout), "ready")
+        try:
+            p = Process.attach(child.pid)
+        except PermissionDenied as e:
+            self.skipTest(f"ptrace attach not permitted here: {e}")
+        self.addCleanup(p.close)
+        p.cont()
+        return p
+
+    def test_close_from_another_thread_ends_a_wait(self):
         p = self.launch("spin", "0")
         p.cont()
-        timer = threading.Timer(0.3, p.close)
-        timer.start()
-        try:
-            with self.assertRaises((Exited, InvalidHandle, BadState)):
-                p.wait_stop(WAIT)
-        finally:
-            timer.join()
+        self.assertIsInstance(self._end_during_wait(p, p.close), Exited)
+
+    def test_kill_from_another_thread_ends_a_wait(self):
+        p = self.launch("spin", "0")
+        p.cont()
+        self.assertIsInstance(self._end_during_wait(p, p.kill), Exited)
+
+    def test_detach_or_close_of_an_attached_process_ends_a_wait(self):
+        for end in ("detach", "close"):
+            with self.subTest(end=end):
+                p = self._attached()
+                self.assertIsInstance(self._end_during_wait(p, getattr(p, end)), BadState)
 
 
 class AttachTest(Base):

@@ -321,9 +321,11 @@ impl Tracer {
         }
     }
 
-    /// Writes registers changed only in our copy (`regs_dirty`) to the kernel, and the debug
-    /// registers a thread does not hold yet (`watch.rs`). Must precede every resume of a thread.
+    /// Writes registers changed only in our copy (`regs_dirty`, and the XSAVE area) to the
+    /// kernel, and the debug registers a thread does not hold yet (`watch.rs`). Must precede
+    /// every resume of a thread.
     pub(super) fn flush_regs(&mut self, tid: i32) {
+        self.flush_xregs(tid);
         self.watch_before_resume(tid);
         let Some(t) = self.threads.get_mut(&tid) else { return };
         if let (true, Some(regs)) = (t.regs_dirty, t.regs) {

@@ -25,6 +25,7 @@ mod events;
 mod run;
 mod trap;
 mod watch;
+mod xregs;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -119,6 +120,8 @@ pub struct Tracer {
     vforking: HashSet<i32>,
     /// Hardware watchpoints (their hooks: `watch.rs`).
     watch: super::watchpoints::Watchpoints,
+    /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
+    xregs: super::xregs::XRegs,
     dirty: bool,
 }
 
@@ -149,6 +152,7 @@ impl Tracer {
             group_stop_reported: false,
             vforking: HashSet::new(),
             watch: Default::default(),
+            xregs: Default::default(),
             dirty: true,
         }
     }
@@ -276,6 +280,7 @@ impl Tracer {
             if !state.is_stopped() {
                 t.regs = None; // registers are only known while stopped
                 t.regs_dirty = false;
+                self.xregs.forget(tid);
             }
             if t.state != state {
                 trace!("thread {tid}: {} -> {}", t.state.name(), state.name());

@@ -24,7 +24,8 @@ pub(super) enum Trap {
     Step,
     /// An `int3` (si_code SI_KERNEL): one of our breakpoints, or the program's own.
     Int3,
-    /// Anything else: a SIGTRAP someone sent, or one we cannot tell.
+    /// Anything else: a SIGTRAP someone sent, a hit of a debug register the caller programmed
+    /// directly (si_code TRAP_HWBKPT), or one we cannot tell.
     Other,
 }
 
@@ -33,7 +34,7 @@ impl Tracer {
     /// once a watchpoint was ever set, so breakpoint-only sessions pay nothing for it.
     pub(super) fn classify_sigtrap(&mut self, tid: i32) -> Trap {
         let (hits, step) = self.watch_hits(tid);
-        if hits != 0 {
+        if hits != 0 && self.watch.claims(hits) {
             return Trap::Watch { hits, step };
         }
         match ptrace::siginfo(tid).map(|i| i.code) {

@@ -190,7 +190,8 @@ impl Tracer {
         }
         // DR6 first: one system call, where the pending-signal check reads /proc.
         let hits = dr::dr6(tid).map_or(0, |v| v & dr::DR6_HITS);
-        if hits == 0 || !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP) {
+        if !self.watch.claims(hits) || !procfs::thread_signal_pending(self.pid, tid, libc::SIGTRAP)
+        {
             return 0; // no hit on its way (a SIGTRAP of the program's own is delivered in its time)
         }
         let sig = self.threads[&tid].pending_signal;
@@ -241,6 +242,13 @@ impl Tracer {
             trace!("exec: {} watchpoints gone", self.watch.count());
         }
         self.watch.reset_for_exec();
+    }
+
+    /// Hook, when the caller writes a debug register directly (`write_register` "dr0".."dr7",
+    /// tracer/xregs.rs): the watchpoints own DR0-DR3 and DR7 once one is set (a direct write is
+    /// overwritten when they change), and detach clears DR7 in any case.
+    pub(super) fn watch_note_raw_write(&mut self) {
+        self.watch.note_raw_write();
     }
 
     /// Hook, when a thread leaves the table (its registers went with it).

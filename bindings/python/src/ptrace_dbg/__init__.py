@@ -18,7 +18,7 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoResource, NoSuchProcess, NoSuchThread, Os,
+    InvalidHandle, NoBreakpoint, NoResource, NoSuchProcess, NoSuchThread, NotSupported, Os,
     PermissionDenied, PtraceDbgError, Timeout,
 )
 from .process import (
@@ -58,5 +58,5 @@ __all__ = [
     "version", "version_info", "strerror", "signal_name", "library_name",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
-    "Exited", "Fault", "BufferTooSmall", "Os", "Internal",
+    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported",
 ]

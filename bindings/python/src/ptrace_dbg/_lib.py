@@ -35,6 +35,8 @@ WATCH_EXECUTE = 0
 WATCH_WRITE = 1
 WATCH_READ_WRITE = 3
 
+E_NOT_SUPPORTED = -17
+
 LAUNCH_DISABLE_ASLR = 1
 
 
@@ -74,6 +76,24 @@ class Regs(ctypes.Structure):
     """struct ptrace_dbg_regs (x86-64)."""
 
     _fields_ = [(name, ctypes.c_uint64) for name in REG_NAMES]
+
+
+class FpRegs(ctypes.Structure):
+    """struct ptrace_dbg_fpregs (the kernel's user_fpregs_struct, the FXSAVE image)."""
+
+    _fields_ = [
+        ("cwd", ctypes.c_uint16),
+        ("swd", ctypes.c_uint16),
+        ("ftw", ctypes.c_uint16),
+        ("fop", ctypes.c_uint16),
+        ("rip", ctypes.c_uint64),
+        ("rdp", ctypes.c_uint64),
+        ("mxcsr", ctypes.c_uint32),
+        ("mxcr_mask", ctypes.c_uint32),
+        ("st_space", ctypes.c_uint32 * 32),
+        ("xmm_space", ctypes.c_uint32 * 64),
+        ("padding", ctypes.c_uint32 * 24),
+    ]
 
 
 _handle = ctypes.c_void_p
@@ -129,6 +149,18 @@ SIGNATURES = {
     "ptrace_dbg_add_watchpoint": (_int, [_handle, _u64, _size, _i32, _i32p]),
     "ptrace_dbg_remove_watchpoint": (_int, [_handle, _i32]),
     "ptrace_dbg_watchpoint_hit": (_int, [_handle, _i32, _i32p, _u64p]),
+    "ptrace_dbg_get_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
+    "ptrace_dbg_set_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
+    "ptrace_dbg_get_xstate": (_int, [_handle, _i32, ctypes.c_void_p, _size, _sizep]),
+    "ptrace_dbg_set_xstate": (_int, [_handle, _i32, ctypes.c_void_p, _size]),
+    "ptrace_dbg_read_register": (
+        _int, [_handle, _i32, ctypes.c_char_p, ctypes.c_void_p, _size, _sizep],
+    ),
+    "ptrace_dbg_write_register": (_int, [_handle, _i32, ctypes.c_char_p, ctypes.c_void_p, _size]),
+    "ptrace_dbg_register_count": (_size, [_handle]),
+    "ptrace_dbg_register_info": (
+        _int, [_handle, _size, ctypes.POINTER(ctypes.c_char_p), _sizep],
+    ),
 }
 
 
@@ -180,7 +212,8 @@ def load() -> Tuple[ctypes.CDLL, str]:
         try:
             lib = ctypes.CDLL(name)
         except OSError as e:
-            errors.append(f"{name}: {e}")
+            # dlopen's text usually names the file already ("libptrace_dbg.so.0: cannot ...").
+            errors.append(str(e) if str(e).startswith(name) else f"{name}: {e}")
             continue
         try:
             _declare(lib)
@@ -195,8 +228,11 @@ def load() -> Tuple[ctypes.CDLL, str]:
             )
         return lib, name
     raise ImportError(
-        "cannot load libptrace_dbg (set PTRACE_DBG_LIBRARY to its path, or `make install`): "
+        "cannot load libptrace_dbg: "
         + "; ".join(errors)
+        + ". After `make install` into a system prefix (/usr/local) run `sudo ldconfig`; for"
+        " another prefix add its lib directory to LD_LIBRARY_PATH, or set PTRACE_DBG_LIBRARY to"
+        " the library's path"
     )
 
 

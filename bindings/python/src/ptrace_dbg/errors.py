@@ -22,7 +22,15 @@ class PtraceDbgError(Exception):
         if code is None:
             code = type(self).code
         text = _lib.text(_lib.lib.ptrace_dbg_strerror(code))
-        super().__init__(f"{text}: {detail}" if detail and detail != text else text)
+        # Each phrase once: a detail that starts with the code's text stands alone
+        # ("timed out: the process is still running", not "timed out: timed out: ...").
+        if not detail or detail == text:
+            message = text
+        elif detail.lower().startswith(text.lower()):
+            message = detail
+        else:
+            message = f"{text}: {detail}"
+        super().__init__(message)
         self.code = code
         self.detail = detail
         if isinstance(self, OSError):
@@ -143,6 +151,13 @@ class NoResource(PtraceDbgError):
     code = _lib.E_NO_RESOURCE
 
 
+class NotSupported(PtraceDbgError):
+    """The CPU or kernel lacks the feature, e.g. zmm registers without AVX-512
+    (PTRACE_DBG_E_NOT_SUPPORTED)."""
+
+    code = _lib.E_NOT_SUPPORTED
+
+
 #: result code -> exception class
 BY_CODE: Dict[int, Type[PtraceDbgError]] = {
     cls.code: cls
@@ -150,6 +165,7 @@ BY_CODE: Dict[int, Type[PtraceDbgError]] = {
         InvalidArgument, InvalidHandle, BadState, NoSuchThread, BreakpointExists, NoBreakpoint,
         PermissionDenied, NoSuchProcess, Timeout, Exited, Fault, BufferTooSmall, Os, Internal,
         NoResource,
+        NotSupported,
     )
 }
 

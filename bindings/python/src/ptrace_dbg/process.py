@@ -43,6 +43,10 @@ class ThreadState(enum.IntEnum):
     EXITED = 9
     DETACHED = 10
 
+    def __str__(self) -> str:
+        # Its name, as the library's messages spell it ("stopped-breakpoint"), not "4".
+        return self.name.lower().replace("_", "-")
+
 
 class CauseKind(enum.IntEnum):
     """Why a thread is stopped, PTRACE_DBG_CAUSE_*."""
@@ -205,6 +209,7 @@ class Process:
         """Wraps a raw handle (use launch() or attach() instead)."""
         self._handle = handle
         self._closed = False
+        self._launched = False
         self._lock = threading.Lock()
         pid = ctypes.c_int32()
         check(lib.ptrace_dbg_pid(handle, ctypes.byref(pid)))
@@ -248,7 +253,9 @@ class Process:
         handle = ctypes.c_void_p()
         check(lib.ptrace_dbg_launch(args[0], _strings(args), envp, ctypes.byref(opts),
                                     ctypes.byref(handle)))
-        return cls(handle)
+        p = cls(handle)
+        p._launched = True
+        return p
 
     @classmethod
     def attach(cls, pid: int) -> "Process":
@@ -330,10 +337,16 @@ class Process:
         """Waits until the process is stopped (a breakpoint, a signal, a new thread, an exit,
         an exec, or stop()); returns the tid whose event stopped it, 0 for stop().
 
-        ``timeout`` in seconds, None waits forever, 0 polls. Raises Timeout, or Exited once
-        no thread is left (see exit_status). Returns at once if already stopped.
+        ``timeout`` in seconds, None or -1 (the C habit) waits forever, 0 polls; any other
+        negative value raises ValueError. Raises Timeout, or Exited once no thread is left (see
+        exit_status). Returns at once if already stopped.
         """
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        open_at_start = not self._closed
+        if timeout is not None and timeout < 0:
+            if timeout != -1:
+                raise ValueError(f"timeout is {timeout}; it must be None or -1 (forever) or >= 0")
+            timeout = None
+        deadline = None if timeout is None else time.monotonic() + timeout
         trigger = ctypes.c_int32()
         while True:
             if deadline is None:
@@ -346,13 +359,24 @@ class Process:
                 return trigger.value
             if rc == _lib.E_TIMEOUT and (deadline is None or time.monotonic() < deadline):
                 continue
+            if rc == _lib.E_INVALID_HANDLE and open_at_start and self._closed:
+                # close() on another thread between two slices of this wait: report what it
+                # did to the process, as the library does for a wait it interrupts.
+                if self._launched:
+                    raise error_for(_lib.E_EXITED, "close() on another thread killed the process")
+                raise error_for(_lib.E_BAD_STATE,
+                                "close() on another thread detached the process")
             raise error_for(rc)
 
     async def wait_stop_async(self, timeout: Optional[float] = None) -> int:
         """wait_stop() for asyncio: waits for fileno() to become readable with
         loop.add_reader, without blocking the event loop. Same results and errors."""
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + max(0.0, timeout)
+        if timeout is not None and timeout < 0:
+            if timeout != -1:
+                raise ValueError(f"timeout is {timeout}; it must be None or -1 (forever) or >= 0")
+            timeout = None
+        deadline = None if timeout is None else loop.time() + timeout
         fd = self.fileno()
         while True:
             try:
@@ -553,5 +577,64 @@ class Process:
         if isinstance(err, Fault):
             err.done = done.value
         raise err
+
+    # ----- registers beyond Registers: x87, SSE, AVX, AVX-512 (thread stopped) -----
+
+    def register_names(self) -> List[tuple]:
+        """The registers this CPU and kernel have, as (name, size in bytes), in the library's
+        fixed order: general, st0-7, x87 control words, mxcsr, xmm, ymm, zmm, k, pkru, dr."""
+        out = []
+        for i in range(lib.ptrace_dbg_register_count(self._handle)):
+            name = ctypes.c_char_p()
+            size = ctypes.c_size_t()
+            check(lib.ptrace_dbg_register_info(self._handle, i, ctypes.byref(name),
+                                               ctypes.byref(size)))
+            out.append((_lib.text(name.value), size.value))
+        return out
+
+    def read_register(self, tid: Optional[int], name: str) -> bytes:
+        """Register ``name`` ("xmm0", "ymm3", "zmm31", "st0", "k1", "mxcsr", "rip", ...) of
+        stopped thread ``tid`` as little-endian bytes of its natural size. Unknown names raise
+        InvalidArgument; registers this CPU lacks raise NotSupported."""
+        buf = ctypes.create_string_buffer(64)
+        size = ctypes.c_size_t()
+        check(lib.ptrace_dbg_read_register(self._handle, self._tid(tid), name.encode(), buf,
+                                           len(buf), ctypes.byref(size)))
+        return buf.raw[: size.value]
+
+    def write_register(self, tid: Optional[int], name: str, data: bytes) -> None:
+        """Writes register ``name`` of stopped thread ``tid`` from ``data`` (exactly its size,
+        little-endian); the thread gets it before it runs again."""
+        data = bytes(data)
+        check(lib.ptrace_dbg_write_register(self._handle, self._tid(tid), name.encode(), data,
+                                            len(data)))
+
+    def fpregs(self, tid: Optional[int] = None) -> "_lib.FpRegs":
+        """The x87/SSE registers of stopped thread ``tid`` (struct ptrace_dbg_fpregs)."""
+        out = _lib.FpRegs()
+        check(lib.ptrace_dbg_get_fpregs(self._handle, self._tid(tid), ctypes.byref(out)))
+        return out
+
+    def set_fpregs(self, tid: Optional[int], regs: "_lib.FpRegs") -> None:
+        """Writes the x87/SSE registers of stopped thread ``tid`` (from ``fpregs``)."""
+        check(lib.ptrace_dbg_set_fpregs(self._handle, self._tid(tid), ctypes.byref(regs)))
+
+    def get_xstate(self, tid: Optional[int] = None) -> bytes:
+        """The raw XSAVE area (NT_X86_XSTATE) of stopped thread ``tid``, the kernel's size:
+        save it to restore the whole register file later with ``set_xstate``."""
+        tid = self._tid(tid)
+        size = ctypes.c_size_t()
+        rc = lib.ptrace_dbg_get_xstate(self._handle, tid, None, 0, ctypes.byref(size))
+        if rc != _lib.E_BUFFER_TOO_SMALL:
+            check(rc)
+        buf = ctypes.create_string_buffer(size.value)
+        check(lib.ptrace_dbg_get_xstate(self._handle, tid, buf, size.value, ctypes.byref(size)))
+        return buf.raw[: size.value]
+
+    def set_xstate(self, tid: Optional[int], data: bytes) -> None:
+        """Replaces the whole XSAVE area of stopped thread ``tid`` (exactly ``get_xstate``'s
+        length)."""
+        data = bytes(data)
+        check(lib.ptrace_dbg_set_xstate(self._handle, self._tid(tid), data, len(data)))
 
 
