@@ -553,3 +553,40 @@ fn a_step_onto_an_execute_watchpoint_then_continue_reports_it_once() {
 fn a_step_onto_an_execute_watchpoint_with_a_breakpoint_reports_it_once() {
     step_onto_an_execute_watchpoint(true);
 }
+
+#[test]
+fn debug_registers_written_by_name_are_cleared_at_detach_too() {
+    // No watchpoint through the API: dr0 and dr7 written directly on every thread.
+    let (child, _) = Spawned::ready(&["threads", "3"]);
+    let p = Process::attach(child.pid).unwrap();
+    let pattern = symbol_addr(child.pid, "pattern");
+    let dr7: u64 = 1 | (0b01 << 16) | (0b11 << 18); // slot 0: write, 4 bytes
+    for tid in p.threads().unwrap() {
+        p.write_register(tid, "dr0", &pattern.to_le_bytes()).unwrap();
+        p.write_register(tid, "dr7", &dr7.to_le_bytes()).unwrap();
+        assert_eq!(p.read_register(tid, "dr7").unwrap(), dr7.to_le_bytes());
+    }
+    p.detach().unwrap();
+    let left = dr7_of_every_thread(child.pid);
+    assert_eq!(left.len(), 4);
+    assert!(left.iter().all(|&(_, v)| v == 0), "DR7 left set: {left:?}");
+}
+
+#[test]
+fn a_hit_of_a_debug_register_written_by_name_is_the_callers_sigtrap() {
+    // Slot 1 programmed directly while a watchpoint of ours holds slot 0: the hit of slot 1
+    // is not taken for a watchpoint (the caller owns it): it comes as a SIGTRAP signal stop.
+    let p = launch_watch(&["reads"]);
+    let wvar = sym(&p, "wvar");
+    p.add_watchpoint(wvar + 24, 8, WatchKind::Write).unwrap(); // wvar[3]: never written
+    let tid = p.pid();
+    let dr7 = u64::from_le_bytes(p.read_register(tid, "dr7").unwrap().try_into().unwrap());
+    p.write_register(tid, "dr1", &(wvar + 16).to_le_bytes()).unwrap(); // wvar[2] = 1
+    let slot1: u64 = (1 << 2) | (0b01 << 20) | (0b10 << 22); // L1, write, 8 bytes
+    p.write_register(tid, "dr7", &(dr7 | slot1).to_le_bytes()).unwrap();
+    let (t, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!((t, kind), (tid, CauseKind::Signal));
+    assert_eq!(p.stop_cause(tid).unwrap().signal, libc::SIGTRAP);
+    assert!(p.watchpoint_hit(tid).is_err());
+    p.kill().unwrap();
+}
