@@ -2,7 +2,8 @@
  *
  *   bench [--pass NAME] [--json PATH] [--bin DIR] [--rounds R] [--hits N] [--steps N]
  *         [--mem-mib M] [--peekdata-mib M] [--small N] [--threads N] [--gdb-hits N]
- *         [--gdb-rounds R] [--no-gdb] [--only 1,3,...] [--smoke]
+ *         [--gdb-rounds R] [--no-gdb] [--only 1,3,...] [--smoke] [--sys-rounds R]
+ *         [--sys-getpid G] [--sys-write W] [--sys-all N]
  *
  * --smoke (bench/run.sh smoke, part of make test): tiny counts check the harness, not speed;
  * the table says so and shows "(smoke)" instead of yes/NO in the "met" column.
@@ -55,12 +56,24 @@ static struct {
     const char *pass, *json, *bin, *only;
     int rounds, gdb_rounds, gdb, smoke;
     long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits;
+    int sys_rounds;
+    long sys_getpid, sys_write, sys_all;
 } opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", NULL, 5, 3, 1, 0,
-         20000, 100000, 64, 4, 20000, 1000, 10000};
+         20000, 100000, 64, 4, 20000, 1000, 10000, 3, 1000000, 1000, 20000};
 
-/* --only 1,3: the workloads to run (for profiling one of them); all by default. */
-static int wanted(char w) {
-    return !opt.only || strchr(opt.only, w) != NULL;
+/* --only 1,3,10: the workloads to run (for profiling one of them); all by default. Ids are
+ * whole numbers, so 1 does not select 10. Taken: 1-6 (core), 7 out-of-line step-over,
+ * 8 system calls, 9 watchpoints, 10 symbols, 11 followed children, 12 tracepoints. */
+static int wanted(const char *w) {
+    if (!opt.only) return 1;
+    size_t n = strlen(w);
+    for (const char *s = opt.only; *s;) {
+        size_t len = strcspn(s, ",");
+        if (len == n && strncmp(s, w, n) == 0) return 1;
+        s += len;
+        if (*s == ',') s++;
+    }
+    return 0;
 }
 
 static char target_path[4096], baseline_path[4096];
@@ -291,7 +304,78 @@ out:
     return rate;
 }
 
-/* Workload 7: n hits of a write watchpoint on bench_counter (bench_hit increments it), each
+/* Workload 7: n hits of a breakpoint on the call in bench_call (not executed in place: the
+ * library steps over it out of line, or with PTRACE_DBG_NO_OUT_OF_LINE set, the old way:
+ * breakpoint lifted, single step, others held), `spinners` other threads spinning. Each hit:
+ * wait_stop + get_pc + continue. Hits per second, NAN on failure. */
+static double lib_call(long n, long spinners) {
+    double rate = NAN;
+    char count[32], spin[32];
+    snprintf(count, sizeof count, "%ld", n);
+    snprintf(spin, sizeof spin, "%ld", spinners);
+    const char *argv[] = {target_path, "calls", count, spin, NULL};
+    ptrace_dbg_process *p = NULL;
+    int32_t tid = 0, code = -2, sig = -2;
+    uint64_t pc = 0;
+    LIB(ptrace_dbg_launch(target_path, argv, NULL, NULL, &p));
+    LIB(ptrace_dbg_add_breakpoint(p, BENCH_CALL_SITE_ADDR));
+    double t0 = now();
+    long hits = 0;
+    while (hits < n) {
+        LIB(ptrace_dbg_continue(p));
+        LIB(wait_stop(p, &tid));
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind != PTRACE_DBG_CAUSE_BREAKPOINT) continue; /* a spinner's creation */
+        LIB(ptrace_dbg_get_pc(p, tid, &pc));
+        if (pc != BENCH_CALL_SITE_ADDR) {
+            fail("library: call hit %ld stopped at %#llx", hits, (unsigned long long)pc);
+            goto out;
+        }
+        hits++;
+    }
+    double t = now() - t0;
+    for (int left = 16 + (int)spinners;; left--) {
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind == PTRACE_DBG_CAUSE_BREAKPOINT || left == 0) {
+            fail("library: after %ld call hits, a stop of kind %d", n, (int)cause.kind);
+            goto out;
+        }
+    }
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the calls target exited %d (signal %d)", code, sig);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    if (p) ptrace_dbg_process_free(p);
+    return rate;
+}
+
+/* lib_call in a child process with PTRACE_DBG_NO_OUT_OF_LINE set (the library reads it once
+ * per process): the old lift-and-step, for comparison. */
+static double lib_call_lifted(long n, long spinners) {
+    char count[32], spin[32], out[4096];
+    snprintf(count, sizeof count, "%ld", n);
+    snprintf(spin, sizeof spin, "%ld", spinners);
+    char *argv[] = {"/proc/self/exe", "--call-child", count, spin, "lift", "--bin",
+                    (char *)opt.bin, NULL};
+    int st = run_child(argv, CHILD_DEADLINE, out, sizeof out);
+    double rate = NAN;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || sscanf(out, "ok %lf", &rate) != 1) {
+        fail("lift-and-step child failed (status 0x%x): %s", st, out);
+        return NAN;
+    }
+    return rate;
+}
+
+/* Workload 9: n hits of a write watchpoint on bench_counter (bench_hit increments it), each
  * wait_stop + get_pc + continue, as workload 1 does for its breakpoint. Hits per second. */
 static double lib_watch(long n) {
     double rate = NAN;
@@ -380,7 +464,7 @@ typedef struct {
     double target; /* ratio the median must reach; NAN: report only */
 } result;
 
-#define MAX_RESULTS 16
+#define MAX_RESULTS 24
 static result results[MAX_RESULTS];
 static int nresults;
 
@@ -702,6 +786,31 @@ static void w5(void) {
     waitpid(pid, NULL, 0);
 }
 
+static void w7(void) {
+    result *ra = new_result("7a", "non-emulated breakpoint (a call): out of line", "hits/s",
+                            "out of line", "lift-and-step", 0.9, ">= 0.9x");
+    result *rb = new_result("7b", "the same, 2 other threads spinning", "hits/s",
+                            "out of line", "lift-and-step", NAN, "report");
+    ra->note = "breakpoint on the call in bench_call, wait_stop + get_pc + continue per hit; "
+               "baseline: the library with PTRACE_DBG_NO_OUT_OF_LINE (breakpoint lifted, "
+               "single step, others held), in a child process";
+    rb->note = "as 7a, while 2 threads of the target spin (they no longer wait for the step)";
+    for (int round = 0; round < opt.rounds; round++) {
+        double a = NAN, b = NAN, c = NAN, d = NAN;
+        for (int k = 0; k < 4; k++) {
+            int which = (k + round) % 4;
+            if (which == 0) a = lib_call(opt.hits / 2, 0);
+            if (which == 1) b = lib_call_lifted(opt.hits / 2, 0);
+            if (which == 2) c = lib_call(opt.hits / 4, 2);
+            if (which == 3) d = lib_call_lifted(opt.hits / 4, 2);
+        }
+        record(ra, round, a, b);
+        record(rb, round, c, d);
+        fprintf(stderr, "  [%s] round %d: 7: %.0f vs %.0f hits/s; spinning: %.0f vs %.0f\n",
+                opt.pass, round + 1, a, b, c, d);
+    }
+}
+
 /* gdb on `target loop n`; mode "ignore" or "commands". Seconds, NAN on failure. */
 static double gdb_run(const char *mode, long n) {
     char count[32], out[16384], script[4200];
@@ -779,15 +888,178 @@ static void w6(void) {
     }
 }
 
-/* Workload 7: a data watchpoint's round trip against a software breakpoint's, the same
+/* ---------------------------------------------------------------- workload 8: syscalls */
+
+/* Runs `target syscalls G W` under the library, tracing `nrs` (NULL: every call) at entry and
+ * exit with `flags` added; each stop is wait_stop + syscall_info + continue. Returns the
+ * seconds from the launch to the exit (NAN on failure); *stops gets the syscall stops seen. */
+static double lib_syscalls(long g, long w, const int32_t *nrs, size_t n, uint32_t flags,
+                           long *stops) {
+    double t = NAN;
+    char gs[32], ws[32];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    const char *argv[] = {target_path, "syscalls", gs, ws, NULL};
+    ptrace_dbg_process *p = NULL;
+    int32_t tid = 0, code = -2, sig = -2;
+    ptrace_dbg_syscall s;
+    *stops = 0;
+    double t0 = now();
+    LIB(ptrace_dbg_launch(target_path, argv, NULL, NULL, &p));
+    LIB(ptrace_dbg_trace_syscalls(p, nrs, n,
+                                  PTRACE_DBG_SYSCALL_ENTRY | PTRACE_DBG_SYSCALL_EXIT | flags));
+    for (;;) {
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        if (ptrace_dbg_syscall_info(p, tid, &s) == PTRACE_DBG_OK) ++*stops;
+    }
+    t = now() - t0;
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the syscalls target exited %d (signal %d)", code, sig);
+        t = NAN;
+    }
+out:
+    ptrace_dbg_process_free(p);
+    return t;
+}
+
+/* Seconds of `target syscalls G W` run untraced (fork to exit), by the baseline. */
+static double untraced_time(long g, long w) {
+    char gs[32], ws[32], out[1024];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    char *argv[] = {baseline_path, "untraced", target_path, gs, ws, NULL};
+    int st = run_child(argv, CHILD_DEADLINE, out, sizeof out);
+    double t = NAN;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || sscanf(out, "ok %lf", &t) != 1) {
+        fail("baseline untraced failed: %s", out);
+        return NAN;
+    }
+    return t;
+}
+
+/* Seconds of `strace -f [--seccomp-bpf] -e trace=write -o /dev/null target syscalls G W`,
+ * start to exit; NAN if it failed. */
+static double strace_time(int seccomp, long g, long w) {
+    char gs[32], ws[32], out[4096];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    char *with[] = {"strace", "-f", "--seccomp-bpf", "-e", "trace=write", "-o", "/dev/null",
+                    target_path, "syscalls", gs, ws, NULL};
+    char *without[] = {"strace", "-f", "-e", "trace=write", "-o", "/dev/null",
+                       target_path, "syscalls", gs, ws, NULL};
+    double t0 = now();
+    int st = run_child(seccomp ? with : without, CHILD_DEADLINE, out, sizeof out);
+    double t = now() - t0;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fail("strace%s failed (status 0x%x): %s", seccomp ? " --seccomp-bpf" : "", st, out);
+        return NAN;
+    }
+    return t;
+}
+
+static void w8(void) {
+    static char note_a[256], note_b[256], note_e[256];
+    const int32_t write_nr = 1;
+    long g = opt.sys_getpid, w = opt.sys_write, g_slow = opt.sys_getpid / 10;
+    char out[1024];
+    char *version[] = {"strace", "-V", NULL};
+    int st = run_child(version, 30, out, sizeof out);
+    int have_strace = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!have_strace) {
+        if (st < 0) failures--; /* strace is optional; run_child counted its timeout */
+        fprintf(stderr, "  [%s] workload 8c/8d skipped: no strace\n", opt.pass);
+    }
+    snprintf(note_a, sizeof note_a,
+             "%ld getpid + %ld write; library traces write (entry+exit) with the seccomp filter, "
+             "launch to exit; baseline: the same program untraced, fork to exit",
+             g, w);
+    snprintf(note_b, sizeof note_b,
+             "the same with %ld getpid and no seccomp filter: PTRACE_SYSCALL, the monitor thread "
+             "lets every getpid stop go",
+             g_slow);
+    snprintf(note_e, sizeof note_e,
+             "%ld getpid, every call traced: wait_stop + syscall_info + continue per stop; "
+             "baseline: PTRACE_SYSCALL + waitpid per stop",
+             opt.sys_all);
+    result *ra = new_result("8a", "trace write only (seccomp) vs untraced", "runs/s",
+                            "library", "untraced", 1 / 1.2, "<= 1.2x time");
+    result *rb = new_result("8b", "trace write only (PTRACE_SYSCALL) vs untraced", "runs/s",
+                            "library", "untraced", NAN, "report");
+    result *rc = have_strace ? new_result("8c", "trace write: library vs strace -f", "runs/s",
+                                          "library", "strace", NAN, "report")
+                             : NULL;
+    result *rd = have_strace ? new_result("8d", "trace write: library vs strace --seccomp-bpf",
+                                          "runs/s", "library", "strace --seccomp-bpf", NAN,
+                                          "report")
+                             : NULL;
+    result *re = new_result("8e", "trace every call vs raw PTRACE_SYSCALL", "stops/s",
+                            "library", "raw ptrace", 0.8, ">= 0.8x");
+    ra->note = note_a, rb->note = note_b, re->note = note_e;
+    static char note_c[256];
+    snprintf(note_c, sizeof note_c,
+             "%ld getpid + %ld write (strace without seccomp stops at all 2 x %ld calls): strace -f "
+             "-e trace=write -o /dev/null, start to exit; library with the seccomp filter",
+             g_slow, w, g_slow);
+    if (rc) rc->note = note_c;
+    if (rd) rd->note = "strace -f --seccomp-bpf -e trace=write -o /dev/null; library as in 8a";
+    int rounds = opt.sys_rounds < opt.rounds ? opt.sys_rounds : opt.rounds;
+    for (int round = 0; round < rounds; round++) {
+        long stops = 0, all_stops = 0, raw_stops = 0;
+        double lib = NAN, base = NAN, lib_slow = NAN, base_slow = NAN, s1 = NAN, s2 = NAN;
+        double lib_small = NAN;
+        double lib_all = NAN, raw_all = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 7; k++) {
+            switch ((k + round) % 7) {
+            case 0:
+                lib = lib_syscalls(g, w, &write_nr, 1, PTRACE_DBG_SYSCALL_SECCOMP, &stops);
+                if (stops != 2 * w) fail("library (seccomp): %ld write stops, not %ld", stops, 2 * w);
+                break;
+            case 1: base = untraced_time(g, w); break;
+            case 2: lib_slow = lib_syscalls(g_slow, w, &write_nr, 1, 0, &stops);
+                if (stops != 2 * w) fail("library: %ld write stops, not %ld", stops, 2 * w);
+                break;
+            case 3: base_slow = untraced_time(g_slow, w); break;
+            case 4:
+                if (!have_strace) break;
+                s1 = strace_time(0, g_slow, w);
+                lib_small = lib_syscalls(g_slow, w, &write_nr, 1, PTRACE_DBG_SYSCALL_SECCOMP, &stops);
+                break;
+            case 5: if (have_strace) s2 = strace_time(1, g, w); break;
+            case 6:
+                lib_all = lib_syscalls(opt.sys_all, 0, NULL, 0, 0, &all_stops);
+                if (baseline("sysall", target_path, opt.sys_all, &a, &b, NULL) == 0)
+                    raw_all = b / a, raw_stops = (long)b;
+                break;
+            }
+        }
+        record(ra, round, 1 / lib, 1 / base);
+        record(rb, round, 1 / lib_slow, 1 / base_slow);
+        if (rc) record(rc, round, 1 / lib_small, 1 / s1);
+        if (rd) record(rd, round, 1 / lib, 1 / s2);
+        lib_all = (double)all_stops / lib_all;
+        record(re, round, lib_all, raw_all);
+        fprintf(stderr,
+                "  [%s] round %d: 8: seccomp %.3f s vs untraced %.3f s; PTRACE_SYSCALL %.3f s vs "
+                "%.3f s; strace (1/10 getpid) %.3f s, --seccomp-bpf %.3f s; all: %.0f vs %.0f stops/s "
+                "(%ld, %ld stops)\n",
+                opt.pass, round + 1, lib, base, lib_slow, base_slow, s1, s2, lib_all, raw_all,
+                all_stops, raw_stops);
+    }
+}
+
+/* Workload 9: a data watchpoint's round trip against a software breakpoint's, the same
  * target, loop and calls, alternately in each round. No step-over is needed after a data
  * watchpoint hit (it traps after the store), so >= 1.0x is expected. */
-static void w7(void) {
-    result *r = new_result("7", "data watchpoint round trip vs breakpoint", "hits/s",
+static void w9(void) {
+    result *r = new_result("9a", "data watchpoint round trip vs breakpoint", "hits/s",
                            "library, watchpoint", "library, breakpoint", 1.0, ">= 1.0x (expected)");
     r->note = "write watchpoint on bench_counter vs breakpoint on bench_hit, same loop target; "
               "wait_stop + get_pc + continue per hit";
-    result *rb = new_result("7b", "data watchpoint round trip", "hits/s", "library",
+    result *rb = new_result("9b", "data watchpoint round trip", "hits/s", "library",
                             "raw ptrace", 0.8, ">= 0.8x");
     rb->note = "the same watchpoint; baseline: waitpid, GETREGS, PEEKUSER DR6, POKEUSER DR6, CONT "
                "(the floor: what the kernel's debug-register path costs any tracer)";
@@ -803,7 +1075,7 @@ static void w7(void) {
         record(r, round, watch, bp);
         record(rb, round, watch, raw);
         fprintf(stderr,
-                "  [%s] round %d: 7: watchpoint %.0f vs breakpoint %.0f hits/s; raw watchpoint "
+                "  [%s] round %d: 9: watchpoint %.0f vs breakpoint %.0f hits/s; raw watchpoint "
                 "%.0f\n",
                 opt.pass, round + 1, watch, bp, raw);
     }
@@ -975,6 +1247,16 @@ static long num_arg(const char *name, const char *v) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 7 && strcmp(argv[1], "--call-child") == 0 && strcmp(argv[5], "--bin") == 0) {
+        /* lib_call_lifted's child (MODE lift), or workload 7 alone (ool) for profiling:
+         * bench --call-child N SPINNERS lift|ool --bin DIR. Set before the library's first use. */
+        if (strcmp(argv[4], "lift") == 0) setenv("PTRACE_DBG_NO_OUT_OF_LINE", "1", 1);
+        opt.bin = argv[6];
+        snprintf(target_path, sizeof target_path, "%s/bench-target", opt.bin);
+        double rate = lib_call(num_arg("--call-child", argv[2]), num_arg("spinners", argv[3]));
+        printf("ok %.3f\n", rate);
+        return isfinite(rate) ? 0 : 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--no-gdb") == 0) {
@@ -1003,6 +1285,10 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--small") == 0) opt.small = num_arg(a, v);
         else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
         else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
+        else if (strcmp(a, "--sys-rounds") == 0) opt.sys_rounds = (int)num_arg(a, v);
+        else if (strcmp(a, "--sys-getpid") == 0) opt.sys_getpid = num_arg(a, v);
+        else if (strcmp(a, "--sys-write") == 0) opt.sys_write = num_arg(a, v);
+        else if (strcmp(a, "--sys-all") == 0) opt.sys_all = num_arg(a, v);
         else {
             fprintf(stderr, "bench: unknown option %s\n", a);
             return 2;
@@ -1023,12 +1309,14 @@ int main(int argc, char **argv) {
     machine_info();
     fprintf(stderr, "bench: pass \"%s\", %d rounds, library %s\n", opt.pass, opt.rounds,
             ptrace_dbg_version());
-    if (wanted('1') || wanted('2')) w1_w2();
-    if (wanted('3')) w3();
-    if (wanted('4')) w4();
-    if (wanted('5')) w5();
-    if (wanted('6')) w6();
-    if (wanted('7')) w7();
+    if (wanted("1") || wanted("2")) w1_w2();
+    if (wanted("3")) w3();
+    if (wanted("4")) w4();
+    if (wanted("5")) w5();
+    if (wanted("6")) w6();
+    if (wanted("7")) w7();
+    if (wanted("8")) w8();
+    if (wanted("9")) w9();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

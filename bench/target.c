@@ -7,6 +7,11 @@
  *                      breaks), then exits 0 (workload 4)
  *   target threads N   starts N threads blocked in pause(), writes "ready\n" to stdout, and
  *                      pauses (workload 5; the harness kills it)
+ *   target calls N S   calls bench_call() N times while S other threads spin, then exits 0
+ *                      (workload 7: bench_call's first instruction is a call, which the
+ *                      library cannot execute in place)
+ *   target syscalls G W  G getpid, then W one-byte writes to /dev/null, each a raw
+ *                      syscall(2), then exits 0 (workload 8)
  *
  * Built without PIE (see the Makefile) so that the tracers know every address at link time:
  * the Makefile writes them into build/bench/target_addrs.h with nm. bench_unused() is never
@@ -18,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "bench_target.h"
@@ -44,6 +51,31 @@ __attribute__((noinline, used, noreturn)) void bench_spin(void) {
 
 __attribute__((noinline, used)) void bench_ready(void) {
     __asm__ volatile("" ::: "memory");
+}
+
+/* Its first instruction (after endbr64) is a call: the breakpoint of workload 7 goes on it. */
+__attribute__((noinline, used)) void bench_call_inner(void) {
+    bench_counter++;
+    __asm__ volatile("" ::: "memory");
+}
+void bench_call(void);
+void bench_call_site(void);
+__asm__(".text\n"
+        ".globl bench_call\n"
+        ".type bench_call, @function\n"
+        "bench_call:\n"
+        "  endbr64\n"
+        ".globl bench_call_site\n"
+        "bench_call_site:\n"
+        "  call bench_call_inner\n"
+        "  ret\n"
+        ".size bench_call, .-bench_call\n");
+
+static volatile int spinning = 1;
+static void *spinner(void *arg) {
+    (void)arg;
+    while (spinning) __asm__ volatile("" ::: "memory");
+    return NULL;
 }
 
 static void *blocked(void *arg) {
@@ -79,6 +111,26 @@ int main(int argc, char **argv) {
         if (write(1, "ready\n", 6) != 6) return 3;
         for (;;) pause();
     }
-    fprintf(stderr, "usage: target loop N | spin | mem | threads N\n");
+    if (argc >= 4 && strcmp(argv[1], "calls") == 0) {
+        long n = atol(argv[2]), s = atol(argv[3]);
+        pthread_t t[16];
+        if (s > 16) s = 16;
+        for (long i = 0; i < s; i++)
+            if (pthread_create(&t[i], NULL, spinner, NULL) != 0) return 2;
+        for (long i = 0; i < n; i++) bench_call();
+        spinning = 0;
+        for (long i = 0; i < s; i++) pthread_join(t[i], NULL);
+        return bench_counter == (unsigned long)n ? 0 : 1;
+    }
+        if (argc >= 4 && strcmp(argv[1], "syscalls") == 0) {
+        long g = atol(argv[2]), w = atol(argv[3]);
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd < 0) return 2;
+        for (long i = 0; i < g; i++) syscall(SYS_getpid);
+        for (long i = 0; i < w; i++)
+            if (syscall(SYS_write, fd, "x", 1) != 1) return 3;
+        return 0;
+    }
+    fprintf(stderr, "usage: target loop N | spin | mem | threads N | calls N S | syscalls G W\n");
     return 2;
 }

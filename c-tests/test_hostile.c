@@ -469,6 +469,21 @@ static int op_poke(ptrace_dbg_process *p, const struct args *a) {
 static int op_poke_no_done(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_poke(p, a->tid, a->addr, OUT(a->buf), a->len, NULL);
 }
+/* System calls. trace_syscalls with flags 0 (tracing off) is harmless to the stopped world. */
+static ptrace_dbg_syscall syscall_out;
+static int op_trace_syscalls_off(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_trace_syscalls(p, NULL, 0, 0);
+}
+static int op_syscall_info(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_syscall_info(p, a->tid, OUT(&syscall_out));
+}
+static int op_set_syscall(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_set_syscall(p, a->tid, 39, NULL);
+}
+static int op_set_syscall_return(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_set_syscall_return(p, a->tid, -EPERM);
+}
 
 /* Flags of an operation. */
 #define TID 1u     /* takes a thread id */
@@ -525,6 +540,10 @@ static const struct op OPS[] = {
     {"peek(done NULL)", op_peek_no_done, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"poke", op_poke, TID | NEEDS | MEM, E_STATE, E_EXITED, E_STATE},
     {"poke(done NULL)", op_poke_no_done, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"trace_syscalls(off)", op_trace_syscalls_off, 0, E_STATE, E_EXITED, E_STATE},
+    {"syscall_info", op_syscall_info, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"set_syscall", op_set_syscall, TID, E_STATE, E_EXITED, E_STATE},
+    {"set_syscall_return", op_set_syscall_return, TID, E_STATE, E_EXITED, E_STATE},
 };
 #define N_OPS (sizeof OPS / sizeof OPS[0])
 
@@ -1043,6 +1062,35 @@ static void bad_arguments_stopped(const struct world *w) {
              "register_info(index %zu)", reg_indices[i]);
     check_stopped_unharmed(w, "bad register names and sizes");
 
+    /* System calls: bad sets and flags, calls outside a syscall stop, SECCOMP once the
+     * program has run (this one has). */
+    const int32_t bad_numbers[] = {-1, 1024, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++) {
+        CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, &bad_numbers[i], 1, 1),
+             "trace_syscalls(number %d)", bad_numbers[i]);
+        CASE(CODES(E_ARG), ptrace_dbg_set_syscall(p, tid, bad_numbers[i] == -1 ? -2 : bad_numbers[i], NULL),
+             "set_syscall(number %d)", bad_numbers[i] == -1 ? -2 : bad_numbers[i]);
+    }
+    const int32_t write_nr = 1;
+    CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, NULL, 5, 1), "trace_syscalls(NULL, 5)");
+    CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, NULL, SIZE_MAX, 1),
+         "trace_syscalls(NULL, SIZE_MAX)");
+    uint32_t bad_flags[] = {8, 0x80000000u, UINT32_MAX, PTRACE_DBG_SYSCALL_SECCOMP};
+    for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, &write_nr, 1, bad_flags[i]),
+             "trace_syscalls(flags %#x)", bad_flags[i]);
+    CASE(CODES(E_STATE),
+         ptrace_dbg_trace_syscalls(p, &write_nr, 1,
+                                   PTRACE_DBG_SYSCALL_ENTRY | PTRACE_DBG_SYSCALL_SECCOMP),
+         "trace_syscalls(SECCOMP after the program ran)");
+    CASE(CODES(E_STATE), ptrace_dbg_syscall_info(p, tid, &syscall_out),
+         "syscall_info(not at a syscall stop)");
+    CASE(CODES(E_STATE), ptrace_dbg_set_syscall(p, tid, -1, NULL), "set_syscall(not at an entry)");
+    CASE(CODES(E_STATE), ptrace_dbg_set_syscall_return(p, tid, 0),
+         "set_syscall_return(not at an exit)");
+    CASE(CODES(OK), ptrace_dbg_trace_syscalls(p, &write_nr, 0, 0), "trace_syscalls(off)");
+    check_stopped_unharmed(w, "the system-call calls");
+
     /* Memory: unmapped, kernel-space and wrapping ranges, zero and absurd lengths. */
     struct {
         const char *name;
@@ -1266,6 +1314,21 @@ static void handleless(const struct world *w) {
         if (name == NULL || strcmp(name, "<invalid>") != 0)
             fail_case("gave \"%s\"", name ? name : "(NULL)");
     }
+    int32_t weird_syscalls[] = {-1, 400, 512, 100000, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof weird_syscalls / sizeof weird_syscalls[0]; i++) {
+        begin_case("syscall_name(%d)", weird_syscalls[i]);
+        const char *name = ptrace_dbg_syscall_name(weird_syscalls[i]);
+        end_case(OK, CODES(OK));
+        if (name != NULL) fail_case("gave \"%s\"", name);
+    }
+    int32_t nr = -7;
+    CASE(CODES(E_ARG), ptrace_dbg_syscall_number(NULL, &nr), "syscall_number(NULL)");
+    CASE(CODES(E_ARG), ptrace_dbg_syscall_number("", &nr), "syscall_number(\"\")");
+    CASE(CODES(E_ARG), ptrace_dbg_syscall_number("openat\n", &nr), "syscall_number(openat\\n)");
+    CASE(CODES(E_ARG), ptrace_dbg_syscall_number("openat", NULL), "syscall_number(NULL out)");
+    if (nr != -7) fail_case("out written on failure");
+    CASE(CODES(OK), ptrace_dbg_syscall_number("openat", &nr), "syscall_number(openat)");
+    if (nr != 257) fail_case("openat is %d", nr);
     begin_case("version, reg_count, last_error, launch_options_init(NULL)");
     const char *version = ptrace_dbg_version();
     size_t count = ptrace_dbg_reg_count();

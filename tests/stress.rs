@@ -107,3 +107,35 @@ fn eight_threads_hitting_breakpoints_are_counted_exactly() {
     assert_eq!(hits, total, "every call of target_fn by 8 threads is one BREAKPOINT cause");
     assert_eq!(p.exit_status().unwrap().code, 0);
 }
+
+#[test]
+fn eight_threads_hitting_a_breakpoint_stepped_out_of_line_are_counted_exactly() {
+    // hit_target (c-tests/tracees/ool.c) starts with a call: never executed in place.
+    let total = bp_hits() / 8 * 8;
+    let per_thread = (total / 8).to_string();
+    let exe = build_tracee("ool");
+    let mut opts = ptrace_dbg::engine::LaunchOptions::new();
+    opts.argv = ["ool", "hits", "8", &per_thread].iter().map(Into::into).collect();
+    let p = Process::launch(&exe, &opts).expect("launch ool");
+    let addr = program_symbol(&exe, p.pid(), "hit_target");
+    p.add_breakpoint(addr).unwrap();
+    let mut hits = 0;
+    loop {
+        match cont_and_wait(&p) {
+            Ok(_) => {
+                let stepped = p.stepped_out_of_line().unwrap();
+                assert!(stepped >= hits as u64, "{stepped} steps out of line for {hits} hits");
+                for tid in p.threads().unwrap() {
+                    if p.stop_cause(tid).is_ok_and(|c| c.kind == CauseKind::Breakpoint) {
+                        assert_eq!(p.get_regs(tid).unwrap().rip, addr);
+                        hits += 1;
+                    }
+                }
+            }
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e} after {hits} hits"),
+        }
+    }
+    assert_eq!(hits, total, "every call of hit_target by 8 threads is one BREAKPOINT cause");
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}

@@ -491,6 +491,51 @@ void destructor_frees_the_process() {
     close(out);
 }
 
+// build/tracees/syscalls "change": getpid's result changed at its exit, the skipped
+// unlinkat's at its entry; the program prints what it saw.
+void syscalls_are_traced_and_changed() {
+    std::string path = tracee_path();
+    path = path.substr(0, path.rfind('/') + 1) + "syscalls";
+    int fds[2];
+    CHECK(pipe2(fds, O_CLOEXEC) == 0);
+    pd::launch_options options;
+    options.stdout_fd = fds[1];
+    pd::process p = pd::process::launch(path, {path, "change", "/nonexistent/x", "/dev/null"},
+                                        std::nullopt, options);
+    close(fds[1]);
+    auto getpid_nr = pd::syscall_number("getpid"), unlinkat_nr = pd::syscall_number("unlinkat");
+    CHECK(getpid_nr && unlinkat_nr && !pd::syscall_number("nope"));
+    CHECK(pd::syscall_name(*getpid_nr) == "getpid");
+    p.trace_syscalls({*getpid_nr, *unlinkat_nr}, PTRACE_DBG_SYSCALL_ENTRY | PTRACE_DBG_SYSCALL_EXIT);
+    int seen = 0;
+    for (int stops = 0; stops < 1000; stops++) {
+        std::error_code ec;
+        p.cont();
+        auto trigger = p.wait_stop(WAIT, ec);
+        if (ec == pd::errc::exited) break;
+        CHECK(!ec && trigger);
+        pd::cause c = p.stop_cause(*trigger);
+        if (c.kind != pd::cause_kind::syscall_entry && c.kind != pd::cause_kind::syscall_exit)
+            continue;
+        pd::syscall_info_t s = p.syscall_info(*trigger);
+        CHECK_EQ(s.is_exit, c.kind == pd::cause_kind::syscall_exit ? 1 : 0);
+        seen++;
+        if (s.number == *unlinkat_nr && !s.is_exit) {
+            p.set_syscall(*trigger, -1);
+            p.set_syscall_return(*trigger, -EROFS);
+        }
+        if (s.number == *getpid_nr && s.is_exit) p.set_syscall_return(*trigger, 99);
+    }
+    CHECK_EQ(seen, 4);
+    char line[128];
+    CHECK(read_line(fds[0], line, sizeof line, 10000));
+    CHECK(std::string(line) == "unlinkat=-1 errno=" + std::to_string(EROFS) + " exists=0");
+    CHECK(read_line(fds[0], line, sizeof line, 10000));
+    CHECK(read_line(fds[0], line, sizeof line, 10000));
+    CHECK(std::string(line).rfind("getpid=99 ", 0) == 0);
+    close(fds[0]);
+}
+
 struct test {
     const char *name;
     void (*body)();
@@ -511,6 +556,7 @@ const test tests[] = {
     TEST(errors_carry_code_text_and_detail),
     TEST(moves_transfer_ownership),
     TEST(destructor_frees_the_process),
+    TEST(syscalls_are_traced_and_changed),
 };
 
 }  // namespace

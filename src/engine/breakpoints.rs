@@ -147,7 +147,17 @@ struct Inner {
     breakpoints: Breakpoints,
     /// The instruction under each breakpoint, decoded on first need (None: not one we can
     /// execute ourselves). Cleared by any write and any breakpoint added or removed.
-    decoded: std::collections::HashMap<u64, Option<x86::Insn>>,
+    /// With the original bytes there (up to 15, as many as were readable), which an
+    /// out-of-line step copies.
+    decoded: std::collections::HashMap<u64, Decoded>,
+}
+
+/// What `Memory::decoded` keeps per breakpoint address.
+#[derive(Clone, Copy)]
+struct Decoded {
+    insn: Option<x86::Insn>,
+    code: [u8; 15],
+    len: u8,
 }
 
 impl Inner {
@@ -259,6 +269,18 @@ impl Memory {
         }
     }
 
+    /// Reads the bytes as they really are in memory (our int3s included). True if all read.
+    pub fn read_raw(&self, addr: u64, buf: &mut [u8]) -> bool {
+        let n = buf.len();
+        self.with(|mem, _| Ok(mem.read_at(addr, buf).0 == n)).unwrap_or(false)
+    }
+
+    /// Writes bytes as they are, past the breakpoint table (the out-of-line scratch area, a
+    /// system call briefly planted under a stopped thread). True if all written.
+    pub fn write_raw(&self, addr: u64, data: &[u8]) -> bool {
+        self.with(|mem, _| Ok(mem.write_at(addr, data).0 == data.len())).unwrap_or(false)
+    }
+
     /// After exec: a new address space, no breakpoints, a memory file to reopen.
     pub fn reset_for_exec(&self) {
         let mut inner = self.lock();
@@ -269,6 +291,17 @@ impl Memory {
 
     /// The instruction under the breakpoint at `addr`, if it is one `sys::x86` can execute.
     pub fn decoded(&self, addr: u64) -> Option<x86::Insn> {
+        self.decode(addr).insn
+    }
+
+    /// The original bytes of the instruction at `addr` (our int3s hidden): up to 15, as many
+    /// as are readable. Cached like `decoded`.
+    pub fn code(&self, addr: u64) -> ([u8; 15], usize) {
+        let d = self.decode(addr);
+        (d.code, d.len as usize)
+    }
+
+    fn decode(&self, addr: u64) -> Decoded {
         if let Some(d) = self.lock().decoded.get(&addr) {
             return *d;
         }
@@ -277,9 +310,9 @@ impl Memory {
             Ok(n) => n,
             Err((n, _)) => n,
         };
-        let insn = x86::decode(&code[..n]);
-        self.lock().decoded.insert(addr, insn);
-        insn
+        let d = Decoded { insn: x86::decode(&code[..n]), code, len: n as u8 };
+        self.lock().decoded.insert(addr, d);
+        d
     }
 
     /// One byte as it really is in memory (our int3s included).

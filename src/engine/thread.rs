@@ -97,6 +97,10 @@ pub enum CauseKind {
     Exec = 5,
     /// Tripped a hardware watchpoint (only ever seen by callers that set one).
     Watchpoint = 6,
+    /// At the entry of a traced system call (only while tracing system calls).
+    SyscallEntry = 7,
+    /// At the exit of a traced system call (only while tracing system calls).
+    SyscallExit = 8,
 }
 
 /// A stop cause with its details (see `ptrace_dbg_cause`).
@@ -114,12 +118,14 @@ pub struct Cause {
     /// Watchpoint (or a breakpoint shared with an execute watchpoint): the watchpoint's id;
     /// 0 otherwise.
     pub watch_id: i32,
+    /// SyscallEntry/SyscallExit: the call, decoded at the stop (changed by set_syscall*).
+    pub syscall: Option<crate::engine::syscalls::SyscallStop>,
 }
 
 impl Cause {
     /// A cause with only its kind set.
     pub fn of(kind: CauseKind) -> Cause {
-        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0, watch_id: 0 }
+        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0, watch_id: 0, syscall: None }
     }
     /// A signal about to be delivered.
     pub fn signal(signal: i32) -> Cause {
@@ -137,6 +143,11 @@ impl Cause {
             (libc::WEXITSTATUS(wait_status), 0)
         };
         Cause { signal, exit_status, ..Cause::of(CauseKind::ThreadExit) }
+    }
+    /// Stopped at a traced system call's entry or exit.
+    pub fn syscall(stop: crate::engine::syscalls::SyscallStop) -> Cause {
+        let kind = if stop.is_exit { CauseKind::SyscallExit } else { CauseKind::SyscallEntry };
+        Cause { syscall: Some(stop), ..Cause::of(kind) }
     }
     /// Stopped at the breakpoint at `pc`.
     pub fn breakpoint(pc: u64) -> Cause {
@@ -172,9 +183,6 @@ pub struct Thread {
     /// Its step ended by another stop (an interrupt, a signal): the step's own trap may still
     /// be queued and comes at its next resume, to be swallowed then.
     pub stale_step_trap: bool,
-    /// It is stepping over a breakpoint while the other threads run (its step blocked in a
-    /// system call); when the step ends it is simply resumed.
-    pub resume_after_step: bool,
 }
 
 impl Thread {
@@ -190,7 +198,6 @@ impl Thread {
             regs: None,
             regs_dirty: false,
             stale_step_trap: false,
-            resume_after_step: false,
         }
     }
 }

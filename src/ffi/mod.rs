@@ -67,3 +67,6 @@ pub mod xregs;
 
 // Hardware watchpoints.
 pub mod watch;
+
+// System-call stops.
+pub mod syscalls;

@@ -7,6 +7,7 @@ pub mod fork;
 pub mod mem;
 pub mod procfs;
 pub mod ptrace;
+pub mod relocate;
 pub mod signal;
 pub mod spawn;
 pub mod wait;

@@ -87,12 +87,40 @@ pub fn fd_is_open(fd: i32) -> bool {
 /// Whether signal `sig` is pending for thread `tid` alone (`SigPnd` of its status; signals a
 /// fault or an int3 raised are thread-directed).
 pub fn thread_signal_pending(pid: i32, tid: i32, sig: i32) -> bool {
+    thread_sigmask(pid, tid, "SigPnd:").is_some_and(|m| sig >= 1 && m & (1u64 << (sig - 1)) != 0)
+}
+
+/// Whether signal `sig` is pending for thread `tid` alone and not blocked by it, so that the
+/// thread takes it as soon as it runs (a trap the CPU raised is never blocked: the kernel
+/// unblocks it as it queues it).
+pub fn thread_signal_deliverable(pid: i32, tid: i32, sig: i32) -> bool {
     let Some(status) = read_small(&format!("/proc/{pid}/task/{tid}/status")) else {
         return false;
     };
+    let bit = |key: &str| mask_in(&status, key).is_some_and(|m| m & (1u64 << (sig - 1)) != 0);
+    sig >= 1 && bit("SigPnd:") && !bit("SigBlk:")
+}
+
+fn thread_sigmask(pid: i32, tid: i32, key: &str) -> Option<u64> {
+    mask_in(&read_small(&format!("/proc/{pid}/task/{tid}/status"))?, key)
+}
+
+fn mask_in(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("SigPnd:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|mask| sig >= 1 && mask & (1u64 << (sig - 1)) != 0)
+}
+
+/// The address range of the first mapping of `/proc/PID/maps` whose path column is `name`
+/// (e.g. "[vdso]").
+pub fn mapping(pid: i32, name: &str) -> Option<(u64, u64)> {
+    let maps = fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    maps.lines().find_map(|line| {
+        if line.split_whitespace().nth(5) != Some(name) {
+            return None;
+        }
+        let (start, end) = line.split_whitespace().next()?.split_once('-')?;
+        Some((u64::from_str_radix(start, 16).ok()?, u64::from_str_radix(end, 16).ok()?))
+    })
 }

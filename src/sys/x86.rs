@@ -135,7 +135,7 @@ fn multibyte_nop_len(code: &[u8]) -> Option<usize> {
 }
 
 /// A general register by hardware number.
-fn reg_mut(regs: &mut libc::user_regs_struct, n: u8) -> &mut u64 {
+pub(crate) fn reg_mut(regs: &mut libc::user_regs_struct, n: u8) -> &mut u64 {
     match n {
         0 => &mut regs.rax,
         1 => &mut regs.rcx,

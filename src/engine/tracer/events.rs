@@ -34,6 +34,7 @@ impl Tracer {
         if was_stepping {
             self.end_step(tid); // put back the breakpoint its step lifted
         }
+        self.out_of_line_forget(tid);
         self.remove_thread(tid);
         if was_stepping && self.resuming && self.run == RunState::Running {
             // It died during its step over a breakpoint: on with the continue.
@@ -57,6 +58,9 @@ impl Tracer {
     /// The first stop of a task we have not registered: a new thread whose parent's clone event
     /// is still to come, or a child the program forked.
     pub(super) fn on_unknown_stop(&mut self, tid: i32, sig: i32, event: i32) {
+        if self.on_filtered_child_stop(tid, sig, event) {
+            return; // a fork child that inherited our seccomp filter (see `syscalls.rs`)
+        }
         let is_thread = procfs::status_field(tid, "Tgid") == Some(self.pid as i64);
         if is_thread && event == ptrace::EVENT_STOP {
             // Its initial stop. Keep it stopped: the parent's PTRACE_EVENT_CLONE stop will stop
@@ -87,6 +91,10 @@ impl Tracer {
         if self.vforking.is_empty() {
             self.memory.lift_all_in(child);
         }
+        self.out_of_line_child(child);
+        if self.keep_filtered_child(child) {
+            return;
+        }
         let _ = ptrace::detach(child, 0);
     }
 
@@ -97,42 +105,89 @@ impl Tracer {
             self.set_state(tid, ThreadState::Exiting);
             return;
         }
-        let (stepping, stale) = {
+        // Hook: system-call and seccomp stops (SIGTRAP|0x80, PTRACE_EVENT_SECCOMP) are
+        // classified before anything else looks at a SIGTRAP (see `syscalls.rs`).
+        if self.on_syscall_trap(tid, sig, event) {
+            return;
+        }
+        let (mut sig, mut event) = (sig, event);
+        let stepping = self.threads[&tid].stepping;
+        if stepping
+            && event == ptrace::EVENT_STOP
+            && self.take_queued_trap(tid, &mut sig, &mut event)
+        {
+            return;
+        }
+        // A trap that may still be queued comes before any other signal, but an interrupt can
+        // be reported ahead of it: keep expecting it across those.
+        let stale = {
             let t = self.threads.get_mut(&tid).unwrap();
-            (t.stepping, std::mem::take(&mut t.stale_step_trap))
+            if event == ptrace::EVENT_STOP {
+                t.stale_step_trap
+            } else {
+                std::mem::take(&mut t.stale_step_trap)
+            }
         };
-        // A plain SIGTRAP is classified once, in one place (`trap.rs`); events come as events.
+        // A plain SIGTRAP is classified once, in one place (`trap.rs`: DR6, then si_code;
+        // system-call stops were taken above); events come as events.
         let trap = (event == 0 && sig == libc::SIGTRAP).then(|| self.classify_sigtrap(tid));
         let step_trap = trap == Some(Trap::Step);
         if stepping {
             let own_int3 = trap == Some(Trap::Int3) && self.stepped_own_int3(tid);
             self.end_step(tid);
+            // Out of line: registers back from the scratch area, whatever this stop is.
+            let out_of_line = self.out_of_line_end(tid, event);
             if let Some(Trap::Watch { hits, step }) = trap {
-                // The step tripped a watchpoint: reported, and the step is over too.
+                // The step tripped a watchpoint (DR6 on this same trap): reported, and the step
+                // is over too (out of line: the registers are back at the original place).
                 self.watch_stop(tid, hits, step);
                 return;
             }
-            if step_trap {
-                self.on_step_done(tid);
-                return;
+            match out_of_line {
+                Some(step) if step_trap => return self.on_out_of_line_done(tid, step),
+                None if step_trap => return self.on_step_done(tid),
+                _ => {}
             }
             if own_int3 {
                 // The instruction under our breakpoint was the program's own int3 (gdb's
                 // "permanent breakpoint"): it has executed, its trap is the program's. Report it
                 // as a signal (delivered at the next resume), never as our breakpoint again, or
                 // a continue would never get past it. The instruction is done: no step trap
-                // follows.
+                // follows. (Never out of line: `sys::relocate` refuses int3.)
                 self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(libc::SIGTRAP));
                 self.threads.get_mut(&tid).unwrap().pending_signal = libc::SIGTRAP;
                 return;
             }
             // The step ended some other way; its trap may still be queued (`flush_pending_trap`
-            // takes it before a detach). Whatever a blocked step over was to do at its end is
-            // void too: this stop is handled like any other.
+            // takes it before a detach). If the instruction did not run, the thread is still on
+            // the breakpoint, whose hit was reported: the next continue must step over it, not
+            // hit it again.
             let t = self.threads.get_mut(&tid).unwrap();
             t.stale_step_trap = true;
-            t.resume_after_step = false;
+            t.check_pc = true;
+            let state = self.threads[&tid].state;
+            if out_of_line.is_some()
+                && event == ptrace::EVENT_STOP
+                && state == ThreadState::SingleStepping
+                && !is_group_stop_signal(sig)
+            {
+                // A late interrupt of an earlier all-stop ended the step out of line, the
+                // other threads running: back on the breakpoint (not executed), step again;
+                // past it, run on.
+                self.set_state(tid, ThreadState::Stopped);
+                let pc = self.pc(tid);
+                if pc.is_some_and(|pc| self.memory.has_breakpoint(pc)) {
+                    if self.start_out_of_line(tid) {
+                        return;
+                    }
+                    self.threads.get_mut(&tid).unwrap().check_pc = true;
+                    self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
+                    return;
+                }
+                return self.resume_quietly(tid);
+            }
         } else if stale && step_trap {
+            self.threads.get_mut(&tid).unwrap().stale_step_trap = false;
             trace!("thread {tid}: late trap of an interrupted step swallowed");
             self.resume_quietly(tid);
             return;
@@ -162,8 +217,33 @@ impl Tracer {
             0 => self.on_signal_stop(tid, sig, trap),
             other => {
                 trace!("thread {tid}: unexpected event {other}, resuming");
-                let _ = ptrace::cont(tid, 0);
+                let _ = self.resume_thread(tid, 0);
             }
+        }
+    }
+
+    /// A stepping thread reported an interrupt while its step's trap is already queued (the
+    /// step completed; the interrupt was reported first). Lets it take the trap now, so that the
+    /// step ends as a step, not as an interrupt whose trap would surface at some later resume
+    /// (and be taken for the end of the next step). `sig`/`event` become that stop's. Returns
+    /// true when the thread's stop was handled otherwise (it died).
+    pub(super) fn take_queued_trap(&mut self, tid: i32, sig: &mut i32, event: &mut i32) -> bool {
+        if !procfs::thread_signal_deliverable(self.pid, tid, libc::SIGTRAP)
+            || ptrace::cont(tid, 0).is_err()
+        {
+            return false;
+        }
+        match wait::waitpid(tid, libc::__WALL) {
+            Ok(Some((_, wait::Status::Stopped { sig: s, event: e }))) => {
+                trace!("thread {tid}: interrupt reported before its step's trap; trap taken");
+                (*sig, *event) = (s, e);
+                false
+            }
+            Ok(Some((t, st))) => {
+                self.on_wait(t, st);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -175,11 +255,16 @@ impl Tracer {
             ThreadState::Stopping => {
                 self.set_state(tid, ThreadState::Stopped);
                 self.set_cause(tid, Cause::of(CauseKind::Stopped));
-                // Interrupted right after executing one of our int3s, its trap still queued:
-                // report the hit at this stop, its PC on the breakpoint, as gdb does.
+                self.out_of_line_child(tid); // a new thread born in a slot
+                                             // Interrupted right after executing one of our int3s, its trap still queued:
+                                             // report the hit at this stop, its PC on the breakpoint, as gdb does (unless
+                                             // the int3 was the restart of a system call interrupted out of line).
                 if self.ever_had_breakpoints {
                     if let Some(addr) = self.flush_pending_trap(tid) {
-                        if self.memory.has_breakpoint(addr) {
+                        let rsp = self.regs(tid).map_or(0, |r| r.rsp);
+                        if self.memory.has_breakpoint(addr)
+                            && !self.out_of_line_restart(tid, addr, rsp)
+                        {
                             self.set_state(tid, ThreadState::StoppedBreakpoint);
                             self.set_cause(tid, Cause::breakpoint(addr));
                         }
@@ -204,7 +289,7 @@ impl Tracer {
             ThreadState::Running => {
                 // A late PTRACE_INTERRUPT from an earlier all-stop, which the thread had already
                 // reached by another stop: nothing to report.
-                let _ = ptrace::cont(tid, 0);
+                let _ = self.resume_thread(tid, 0);
             }
             ThreadState::SingleStepping => {
                 // Same, during a step: the step ended at this stop (see on_stop); do it over
@@ -244,12 +329,7 @@ impl Tracer {
     /// Our single step of `tid` completed.
     pub(super) fn on_step_done(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Stopped);
-        if std::mem::take(&mut self.threads.get_mut(&tid).unwrap().resume_after_step) {
-            // Stepped over a breakpoint while the others ran: it runs on too, unless an all-stop
-            // began meanwhile.
-            self.resume_quietly(tid);
-            return;
-        }
+        self.out_of_line_stepped_in_place(tid);
         if self.resuming {
             // Stepped over a breakpoint during a continue: on with the continue.
             self.advance_resume();
@@ -283,6 +363,28 @@ impl Tracer {
             return false;
         }
         regs.rip = addr;
+        if ours && self.out_of_line_restart(tid, addr, regs.rsp) {
+            // The kernel restarting a system call interrupted out of line: not a new hit; the
+            // thread steps over it out of line again (or waits at it, during an all-stop).
+            trace!("thread {tid}: restarts its system call at {addr:#x}");
+            let running = self.run == RunState::Running && !self.stopping_all;
+            let was = self.threads[&tid].state;
+            self.set_state(tid, ThreadState::Stopped);
+            let t = self.threads.get_mut(&tid).unwrap();
+            t.regs = Some(regs);
+            t.regs_dirty = true;
+            t.check_pc = true;
+            if running && was == ThreadState::Running && self.start_out_of_line(tid) {
+                self.threads.get_mut(&tid).unwrap().check_pc = false;
+                return true;
+            }
+            self.set_cause(tid, Cause::of(CauseKind::Stopped));
+            if self.run == RunState::Running && !self.stopping_all {
+                // Cannot step it now (a user step, say): stop here, on the breakpoint.
+                self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
+            }
+            return true;
+        }
         if ours {
             // The PC goes back onto the breakpoint in our copy now and in the kernel's when the
             // thread next runs (flush_regs): executing the instruction in place then writes
@@ -314,7 +416,7 @@ impl Tracer {
             return;
         }
         self.flush_regs(tid);
-        if ptrace::cont(tid, 0).is_ok() {
+        if self.resume_thread(tid, 0).is_ok() {
             self.set_state(tid, ThreadState::Running);
         } else {
             self.set_state(tid, ThreadState::Exiting);
@@ -394,6 +496,7 @@ impl Tracer {
     pub(super) fn on_exec(&mut self, tid: i32) {
         let former = ptrace::event_msg(tid).unwrap_or(tid as u64) as i32;
         trace!("thread {former}: exec, now thread {tid}");
+        self.sys.on_exec(former, tid);
         let others: Vec<i32> = self.threads.keys().copied().filter(|&t| t != tid).collect();
         for t in others {
             self.remove_thread(t);
@@ -403,6 +506,7 @@ impl Tracer {
         // in it any more.
         self.memory.reset_for_exec();
         self.watch_on_exec();
+        self.out_of_line_exec();
         self.vforking.clear();
         self.set_state(tid, ThreadState::Running);
         if self.run == RunState::Running {

@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 mod attach;
 mod events;
+mod out_of_line;
 mod run;
+mod syscalls;
 mod trap;
 mod watch;
 mod xregs;
@@ -60,10 +62,6 @@ impl ExitStatus {
         }
     }
 }
-
-/// How long a step over a breakpoint may sit in a system call before the other threads are
-/// let run (see `Tracer::unblock_step_over`).
-const STEP_OVER_PATIENCE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Job-control stop signals: a PTRACE_EVENT_STOP carrying one of these is a group-stop.
 fn is_group_stop_signal(sig: i32) -> bool {
@@ -109,9 +107,8 @@ pub struct Tracer {
     /// A group stop (job control) was reported to the caller; the other threads' reports of
     /// the same group stop are not news. Reset when we deliver the next stop signal.
     group_stop_reported: bool,
-    /// When the current step over a breakpoint (during a continue) began, if the instruction
-    /// is a system call (which may block).
-    step_over_since: Option<std::time::Instant>,
+    /// Steps over breakpoints out of line: the scratch area and who is in it.
+    ool: out_of_line::OutOfLine,
     /// Callers waiting for the process to stop running (answered at the next publish that
     /// shows it stopped, exited or detached).
     quiet_waiters: Vec<std::sync::mpsc::SyncSender<Result<RunState>>>,
@@ -122,6 +119,9 @@ pub struct Tracer {
     watch: super::watchpoints::Watchpoints,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
+    /// System-call tracing: the traced set, the mode, each thread's call in progress
+    /// (`engine::syscalls`; its hooks are in `syscalls.rs`).
+    sys: crate::engine::syscalls::SyscallTrace,
     dirty: bool,
 }
 
@@ -148,11 +148,12 @@ impl Tracer {
             published_run: RunState::Running,
             state_counts: [0; 11],
             quiet_waiters: Vec::new(),
-            step_over_since: None,
+            ool: Default::default(),
             group_stop_reported: false,
             vforking: HashSet::new(),
             watch: Default::default(),
             xregs: Default::default(),
+            sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
         }
     }
@@ -186,8 +187,7 @@ impl Tracer {
     /// destroying sit in their exit stops: the monitor must poll instead of blocking (see
     /// `release_threads_killed_by_exec`).
     pub fn needs_poll(&self) -> bool {
-        (self.stopping_all && self.exec_may_wait_on_exit_stops())
-            || (self.resuming && self.step_over_since.is_some())
+        self.stopping_all && self.exec_may_wait_on_exit_stops()
     }
 
     /// Some thread sits in its exit stop while another may be blocked in execve waiting for it
@@ -202,7 +202,6 @@ impl Tracer {
     pub fn poll_tick(&mut self) {
         self.release_threads_killed_by_exec();
         self.give_up_on_zombies();
-        self.unblock_step_over();
     }
 
     /// A thread we interrupted can die without a stop of any kind (killed while the SIGKILL's
@@ -305,6 +304,7 @@ impl Tracer {
 
     fn remove_thread(&mut self, tid: i32) {
         self.watch_forget_thread(tid);
+        self.sys.forget(tid);
         self.set_state(tid, ThreadState::Exited);
         if self.threads.remove(&tid).is_some() {
             self.state_counts[ThreadState::Exited as usize] -= 1;
@@ -403,6 +403,7 @@ impl Tracer {
     pub fn remove_breakpoint(&mut self, addr: u64) -> Result<()> {
         self.require_stopped()?;
         self.memory.remove_breakpoint(addr)?;
+        self.out_of_line_breakpoint_removed(addr);
         trace!("breakpoint {addr:#x}: removed");
         Ok(())
     }
@@ -417,6 +418,7 @@ impl Tracer {
     pub fn set_regs(&mut self, tid: i32, regs: &libc::user_regs_struct) -> Result<()> {
         self.stopped_thread(tid)?;
         ptrace::set_regs(tid, regs).map_err(|e| thread_error(tid, "ptrace(PTRACE_SETREGS)", e))?;
+        self.out_of_line_regs_written(tid);
         let t = self.threads.get_mut(&tid).unwrap();
         // Its PC may now be on a breakpoint: the next continue must check.
         t.check_pc = true;

@@ -101,71 +101,56 @@ impl Tracer {
         Ok(())
     }
 
-    /// The next step of a continue: step the next thread that sits on a breakpoint over it
-    /// (its step trap brings us back here), or, when none is left, resume every stopped thread.
+    /// The next step of a continue. Threads sitting on breakpoints go on from them: the
+    /// instruction executed in place when `sys::x86` can, else stepped out of line (the other
+    /// threads run meanwhile, see `out_of_line`), else (where out of line is impossible)
+    /// stepped in place with the breakpoint lifted, one thread at a time and every other
+    /// thread held until the step ends, however long (its step trap brings us back here).
+    /// Those come first, before any thread runs; then the out-of-line steps start and every
+    /// other stopped thread resumes.
     pub(super) fn advance_resume(&mut self) {
         // A thread in its exit stop runs no more user code: its PC does not matter.
-        let needs_check = |t: &&Thread| {
+        let needs_check = |t: &Thread| {
             t.check_pc && t.state.is_stopped() && t.state != ThreadState::StoppedExiting
         };
+        let mut out_of_line: Vec<i32> = Vec::new();
         loop {
-            let next = self.threads.values().find(needs_check);
+            let next =
+                self.threads.values().find(|t| needs_check(t) && !out_of_line.contains(&t.tid));
             let Some(tid) = next.map(|t| t.tid) else { break };
-            self.threads.get_mut(&tid).unwrap().check_pc = false;
-            if !self.memory.has_breakpoints() {
-                continue;
-            }
-            if let Some(pc) = self.pc(tid) {
-                if self.memory.has_breakpoint(pc) {
+            let pc = if self.memory.has_breakpoints() { self.pc(tid) } else { None };
+            match pc {
+                Some(pc) if self.memory.has_breakpoint(pc) => {
                     if self.execute_in_place(tid) {
-                        continue;
-                    }
-                    // Only a system call can keep a single step from ending: watch those.
-                    let mut insn = [0u8; 2];
-                    let syscall = self.memory.read(pc, &mut insn).is_ok() && insn == [0x0F, 0x05];
-                    if self.start_step(tid, Some(pc)) {
-                        self.step_over_since = syscall.then(std::time::Instant::now);
-                        return;
+                        self.threads.get_mut(&tid).unwrap().check_pc = false;
+                    } else if self.sys.active() && self.is_syscall_insn(pc) {
+                        // Hook: with system calls traced, a `syscall` under a breakpoint is
+                        // stepped with PTRACE_SYSCALL (a single step would run the call with no
+                        // syscall stops). Its entry stop comes as soon as the instruction ran,
+                        // so the others are held only that long (see `syscall_step_over`).
+                        self.threads.get_mut(&tid).unwrap().check_pc = false;
+                        if self.syscall_step_over(tid, pc) {
+                            return;
+                        }
+                    } else if !self.watch_executes_at(tid, pc)
+                        && self.can_step_out_of_line(tid, pc, out_of_line.len())
+                    {
+                        out_of_line.push(tid);
+                    } else {
+                        self.threads.get_mut(&tid).unwrap().check_pc = false;
+                        if self.start_step(tid, Some(pc)) {
+                            return;
+                        }
                     }
                 }
+                _ => self.threads.get_mut(&tid).unwrap().check_pc = false,
             }
         }
         self.resuming = false;
-        self.step_over_since = None;
-        self.resume_all_stopped();
-    }
-
-    /// A step over a breakpoint keeps the other threads stopped, so none can run past the
-    /// lifted breakpoint. If the instruction is a system call that blocks (a `read` waiting
-    /// for another thread, say), that would hang the program: after a moment of it, the others
-    /// run on (they may miss that one breakpoint meanwhile) and the stepping thread is resumed
-    /// when its step ends. Called by the monitor's polling while a step-over is under way, and
-    /// only when no other thread still waits for a step over a breakpoint of its own.
-    pub(super) fn unblock_step_over(&mut self) {
-        let Some(since) = self.step_over_since else { return };
-        if !self.resuming || since.elapsed() < STEP_OVER_PATIENCE {
-            return;
+        for tid in out_of_line {
+            self.threads.get_mut(&tid).unwrap().check_pc = false;
+            self.start_out_of_line(tid);
         }
-        let stepping = self
-            .threads
-            .values()
-            .find(|t| t.state == ThreadState::SingleStepping && t.step_over.is_some())
-            .map(|t| t.tid);
-        let Some(tid) = stepping else { return };
-        if !procfs::in_syscall(self.pid, tid) {
-            return;
-        }
-        let others_waiting = self
-            .threads
-            .values()
-            .any(|t| t.check_pc && t.state.is_stopped() && t.state != ThreadState::StoppedExiting);
-        if others_waiting {
-            return;
-        }
-        trace!("thread {tid}: step over a breakpoint blocked in a system call; others resume");
-        self.threads.get_mut(&tid).unwrap().resume_after_step = true;
-        self.resuming = false;
-        self.step_over_since = None;
         self.resume_all_stopped();
     }
 
@@ -275,9 +260,6 @@ impl Tracer {
         if let Some(addr) = t.step_over.take() {
             self.memory.restore(addr);
         }
-        if !self.threads.values().any(|t| t.stepping) {
-            self.step_over_since = None;
-        }
     }
 
     /// ptrace_dbg_step: one instruction of one stopped thread, the others staying stopped.
@@ -318,7 +300,7 @@ impl Tracer {
             ThreadState::Running
         };
         self.flush_regs(tid);
-        match ptrace::cont(tid, sig) {
+        match self.resume_thread(tid, sig) {
             Ok(()) => self.set_state(tid, next),
             // Killed while stopped: it is on its way out, its exit status will come.
             Err(_) => self.set_state(tid, ThreadState::Exiting),
@@ -329,6 +311,7 @@ impl Tracer {
     /// Must be called with the process stopped.
     pub fn detach(&mut self) -> Result<()> {
         self.require_stopped()?;
+        self.syscalls_before_detach()?;
         // No trap of our making may stay queued in a process that runs on untraced: it would
         // die of it. (Steps under way were ended by the stop before the detach: a thread in
         // SINGLE_STEPPING cannot be left, require_stopped says so; an interrupted step may
@@ -348,6 +331,7 @@ impl Tracer {
         }
         self.watch_release_all();
         self.require_stopped()?;
+        self.out_of_line_detach();
         self.memory.lift_all();
         let tids: Vec<(i32, ThreadState, i32)> =
             self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();

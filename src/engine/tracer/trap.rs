@@ -2,8 +2,9 @@
 //!
 //! The order (DESIGN.md, "Shape for the second stage"): a ptrace event stop first (told by
 //! the event number in the wait status, and dispatched before this is called), then a
-//! system-call stop (SIGTRAP|0x80 with PTRACE_O_TRACESYSGOOD; not a plain SIGTRAP either),
-//! then the debug status register DR6, then si_code. DR6 comes before si_code because a single
+//! system-call stop (SIGTRAP|0x80 with PTRACE_O_TRACESYSGOOD, and PTRACE_EVENT_SECCOMP: taken
+//! by `syscalls.rs`'s `on_syscall_trap` at the top of `on_stop`, before this), then the debug
+//! status register DR6, then si_code. DR6 comes before si_code because a single
 //! step whose instruction also trips a watchpoint arrives as TRAP_TRACE with a DR6 hit bit
 //! set (arch/x86/kernel/traps.c `get_si_code`: DR_STEP wins), and lldb's `MonitorSIGTRAP`
 //! checks watchpoints first for the same reason.

@@ -278,6 +278,16 @@ impl Tracer {
         }
     }
 
+    /// Hook of the step over a breakpoint: an execute watchpoint at `pc` that has not fired
+    /// yet for thread `tid` (RF clear) must see the instruction run at its own address, so
+    /// the step is done in place, not out of line.
+    pub(super) fn watch_executes_at(&mut self, tid: i32, pc: u64) -> bool {
+        if self.watch.count() == 0 || !self.watch.executes_at(pc) {
+            return false;
+        }
+        self.regs(tid).is_ok_and(|r| r.eflags & dr::RF == 0)
+    }
+
     /// Whether the instruction at `pc` must run on the CPU rather than be emulated: its memory
     /// access (`access`: address, length, write) would trip a data watchpoint, or an execute
     /// watchpoint sits at `pc` and has not fired yet (RF clear in `eflags`).

@@ -22,7 +22,8 @@ from .errors import (
     PermissionDenied, PtraceDbgError, Timeout,
 )
 from .process import (
-    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, ThreadState, WatchKind,
+    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, Syscall, ThreadState,
+    WatchKind, syscall_name, syscall_number,
 )
 
 __version__ = "0.1.0"
@@ -56,6 +57,7 @@ __all__ = [
     "Process", "StopCause", "CauseKind", "ThreadState", "ExitStatus", "Registers", "REG_NAMES",
     "WatchKind", "NoResource",
     "version", "version_info", "strerror", "signal_name", "library_name",
+    "Syscall", "syscall_name", "syscall_number",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
     "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported",
