@@ -47,6 +47,9 @@
 /* A case that takes longer than this is a hang (the slowest legitimate ones, a failed launch
  * or a kill, take milliseconds). */
 #define CASE_LIMIT_MS 15000
+/* A case that tests a timeout itself (wait_stop with a finite timeout) gets this much: a
+ * wait that ignores its timeout fails in seconds, named, not after CASE_LIMIT_MS. */
+#define TIMEOUT_CASE_LIMIT_MS 3000
 
 #define OK PTRACE_DBG_OK
 #define E_ARG PTRACE_DBG_E_INVALID_ARGUMENT
@@ -77,6 +80,8 @@
 static int cases, failures, known_skipped;
 static char current[512];
 static _Atomic long long case_started_ms;
+/* The current case's limit: CASE_LIMIT_MS unless the case tests a timeout (short_deadline). */
+static _Atomic int case_limit_ms = CASE_LIMIT_MS;
 /* ptrace_dbg_last_error() after a failing call we make before each case: a failing case must
  * replace it. */
 static char marker_error[512];
@@ -108,6 +113,7 @@ static void begin_case(const char *fmt, ...) {
     snprintf(marker_error, sizeof marker_error, "%s", ptrace_dbg_last_error());
     memset(&outs, SENTINEL, sizeof outs);
     done_out = count_out = (size_t)0xa5a5a5a5;
+    atomic_store(&case_limit_ms, CASE_LIMIT_MS);
     atomic_store(&case_started_ms, now_ms());
     cases++;
 }
@@ -288,9 +294,10 @@ static void *watchdog(void *arg) {
         struct timespec tick = {0, 100 * 1000 * 1000};
         nanosleep(&tick, NULL);
         long long started = atomic_load(&case_started_ms);
-        if (started && now_ms() - started > CASE_LIMIT_MS)
+        int limit = atomic_load(&case_limit_ms);
+        if (started && now_ms() - started > limit)
             runner_fail(__FILE__, __LINE__, "hang: case \"%s\" still runs after %d ms", current,
-                        CASE_LIMIT_MS);
+                        limit);
     }
     return NULL;
 }
@@ -363,12 +370,21 @@ static int op_continue(ptrace_dbg_process *p, const struct args *a) {
     (void)a;
     return ptrace_dbg_continue(p);
 }
+/* The case under way tests a timeout: it gets TIMEOUT_CASE_LIMIT_MS, not CASE_LIMIT_MS. */
+static void short_deadline(void) { atomic_store(&case_limit_ms, TIMEOUT_CASE_LIMIT_MS); }
+/* wait_stop under the short deadline: for CASE()s that test wait_stop's timeout handling. */
+static int short_wait_stop(ptrace_dbg_process *p, int32_t timeout_ms, int32_t *trigger) {
+    short_deadline();
+    return ptrace_dbg_wait_stop(p, timeout_ms, trigger);
+}
 static int op_wait_poll(ptrace_dbg_process *p, const struct args *a) {
     (void)a;
+    short_deadline();
     return ptrace_dbg_wait_stop(p, 0, &outs.i32[0]);
 }
 static int op_wait_50ms(ptrace_dbg_process *p, const struct args *a) {
     (void)a;
+    short_deadline();
     return ptrace_dbg_wait_stop(p, 50, NULL);
 }
 static int op_event_fd(ptrace_dbg_process *p, const struct args *a) {
@@ -794,9 +810,9 @@ static void bad_handles(const struct world *w) {
         }
         a.null_out = 0;
         /* wait_stop forever on a dead handle must not wait; a bad timeout too. */
-        CASE(CODES(E_HANDLE), ptrace_dbg_wait_stop(handles[h].h, -1, NULL), "wait_stop(%s, -1)",
+        CASE(CODES(E_HANDLE), short_wait_stop(handles[h].h, -1, NULL), "wait_stop(%s, -1)",
              handles[h].name);
-        CASE(CODES(E_HANDLE, E_ARG), ptrace_dbg_wait_stop(handles[h].h, -2, &outs.i32[0]),
+        CASE(CODES(E_HANDLE, E_ARG), short_wait_stop(handles[h].h, -2, &outs.i32[0]),
              "wait_stop(%s, -2)", handles[h].name);
         CASE(CODES(E_HANDLE, E_ARG), ptrace_dbg_threads(handles[h].h, NULL, 5, &count_out),
              "threads(%s, NULL, 5)", handles[h].name);
@@ -932,7 +948,7 @@ static void wrong_states(const struct world *w) {
             CASE(states[s].state == 0   ? CODES(E_ARG)
                  : states[s].state == 1 ? CODES(E_ARG, E_EXITED)
                                         : CODES(E_ARG, E_STATE),
-                 ptrace_dbg_wait_stop(states[s].p, timeouts[t], &outs.i32[0]),
+                 short_wait_stop(states[s].p, timeouts[t], &outs.i32[0]),
                  "wait_stop(%s, timeout %d)", states[s].name, timeouts[t]);
     }
     /* An exited process's status stays readable; no thread is left. */
@@ -1285,13 +1301,13 @@ static void bad_arguments_stopped(const struct world *w) {
     /* Timeouts: below -1 refused; the largest and "forever" return at once when stopped. */
     int32_t timeouts[] = {-2, -3, -1000, INT32_MIN, INT32_MIN + 1};
     for (size_t t = 0; t < sizeof timeouts / sizeof timeouts[0]; t++) {
-        CASE(CODES(E_ARG), ptrace_dbg_wait_stop(p, timeouts[t], &outs.i32[0]),
+        CASE(CODES(E_ARG), short_wait_stop(p, timeouts[t], &outs.i32[0]),
              "wait_stop(stopped, timeout %d)", timeouts[t]);
-        CASE(CODES(E_ARG), ptrace_dbg_wait_stop(w->running, timeouts[t], NULL),
+        CASE(CODES(E_ARG), short_wait_stop(w->running, timeouts[t], NULL),
              "wait_stop(running, timeout %d)", timeouts[t]);
     }
-    CASE(CODES(OK), ptrace_dbg_wait_stop(p, INT32_MAX, NULL), "wait_stop(stopped, INT32_MAX)");
-    CASE(CODES(OK), ptrace_dbg_wait_stop(p, -1, NULL), "wait_stop(stopped, -1)");
+    CASE(CODES(OK), short_wait_stop(p, INT32_MAX, NULL), "wait_stop(stopped, INT32_MAX)");
+    CASE(CODES(OK), short_wait_stop(p, -1, NULL), "wait_stop(stopped, -1)");
     CASE(CODES(E_STATE), ptrace_dbg_exit_status(p, &outs.i32[0], &outs.i32[1]),
          "exit_status(stopped)");
     check_stopped_unharmed(w, "the bad arguments");

@@ -29,7 +29,7 @@
 
 /** The version of the header; ptrace_dbg_version() gives the loaded library's. */
 #define PTRACE_DBG_VERSION_MAJOR 0
-#define PTRACE_DBG_VERSION_MINOR 1
+#define PTRACE_DBG_VERSION_MINOR 2
 #define PTRACE_DBG_VERSION_PATCH 0
 
 
@@ -718,8 +718,10 @@ int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
  * `PTRACE_DBG_E_EXITED`).
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
- * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when
- * the step ended the process), `PTRACE_DBG_E_TIMEOUT`. Callable from any thread while stopped.
+ * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached, or the thread is in its exit
+ * stop, `PTRACE_DBG_STATE_STOPPED_EXITING`: it runs no more user code), `PTRACE_DBG_E_EXITED`
+ * (also when the step ended the process), `PTRACE_DBG_E_TIMEOUT`. Callable from any thread
+ * while stopped.
  */
 int ptrace_dbg_step(struct ptrace_dbg_process *p, int32_t tid);
 

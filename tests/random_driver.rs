@@ -889,6 +889,9 @@ impl Driver {
     }
 
     fn op_poke(&mut self, ep: &mut Episode) {
+        if ep.model == Model::Stopped && ep.bp && !ep.may_be_gone() && self.rng.chance(1, 3) {
+            return self.op_poke_over_breakpoint(ep);
+        }
         let (tid, known) = self.pick_tid(ep);
         // Writes go to `pattern` (or nowhere): never into the program's code or data.
         let target = loop {
@@ -920,6 +923,64 @@ impl Driver {
             ep.shadow[off..off + written].copy_from_slice(&data[..written]);
         }
         self.check_memory_result(ep, "poke", tid, known, target, &r, None);
+    }
+
+    /// A poke over the breakpoint on target_fn (stopped, breakpoint set), random bytes on a
+    /// random range covering it. Invariant: the int3 stays in memory and in the table (adding
+    /// it again says it exists, so it still hits), peek shows the poked bytes (the byte under
+    /// the breakpoint became the new original). Then the original code is poked back the same
+    /// way and checked again; no thread runs in between, so the program never sees the garbage.
+    fn op_poke_over_breakpoint(&mut self, ep: &mut Episode) {
+        let Some(&tid) = ep.tids.first() else { return self.op_peek(ep) };
+        let before = self.rng.below(CODE_BEFORE + 1);
+        let after = 1 + self.rng.below(16);
+        let addr = ep.target - before;
+        let garbage: Vec<u8> = (0..before + after).map(|_| self.rng.next() as u8).collect();
+        let start = (CODE_BEFORE - before) as usize;
+        let original = ep.code[start..start + garbage.len()].to_vec();
+        for (what, data) in [("random bytes", garbage), ("the original code", original)] {
+            let p = ep.p.as_ref().unwrap();
+            let r = self.call(
+                "poke_over_breakpoint",
+                || p.poke(tid, addr, &data),
+                |r| r.as_ref().err().map(|(_, e)| error_kind(e)),
+            );
+            self.note(format!(
+                "poke({tid}, target_fn - {before}, {what}, len {}) -> {:?}",
+                data.len(),
+                r.as_ref().map_err(|(n, e)| (n, error_kind(e)))
+            ));
+            if r.as_ref().ok() != Some(&data.len()) {
+                self.fail(format!("poke of {what} over the breakpoint on target_fn: {r:?}"));
+            }
+            let raw = raw_mem(ep.pid, ep.target, 1)[0];
+            if raw != 0xCC {
+                self.fail(format!(
+                    "after a poke of {what} over it, the breakpoint's byte in memory is {raw:#x}"
+                ));
+            }
+            let mut back = vec![0u8; data.len()];
+            let r = self.call(
+                "peek",
+                || p.peek(tid, addr, &mut back),
+                |r| r.as_ref().err().map(|(_, e)| error_kind(e)),
+            );
+            if r.as_ref().ok() != Some(&data.len()) || back != data {
+                self.fail(format!(
+                    "peek after a poke of {what} over the breakpoint: {r:?}, {back:02x?}, \
+                     poked {data:02x?}"
+                ));
+            }
+            let target = ep.target;
+            let r = self.call(
+                "add_breakpoint",
+                || p.add_breakpoint(target),
+                |r| r.as_ref().err().map(error_kind),
+            );
+            if !matches!(r, Err(Error::BreakpointExists(a)) if a == target) {
+                self.fail(format!("add_breakpoint after a poke of {what} over it: {r:?}"));
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

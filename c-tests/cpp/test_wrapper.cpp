@@ -13,13 +13,16 @@ extern "C" {
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unistd.h>
 #include <vector>
@@ -64,6 +67,44 @@ struct check_failed {
                  #a " == " #b " failed: " + std::to_string(check_a_) + " != " + \
                      std::to_string(check_b_)); \
     } while (0)
+
+// A call that tests a timeout runs under its own deadline: if it has not returned after
+// `seconds`, the program fails at once naming it, instead of hanging until make's `timeout`.
+class deadline {
+  public:
+    deadline(int seconds, const char *what, const char *file, int line)
+        : thread_([this, seconds, what, file, line] {
+              std::unique_lock<std::mutex> lock(m_);
+              if (!cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) {
+                  std::printf("FAIL %s:%d: %s did not return within %d s\n", file, line, what,
+                              seconds);
+                  std::fflush(stdout);
+                  _exit(1);
+              }
+          }) {}
+    deadline(const deadline &) = delete;
+    deadline &operator=(const deadline &) = delete;
+    ~deadline() {
+        {
+            std::lock_guard<std::mutex> guard(m_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+  private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;  // last: starts once the members it uses exist
+};
+
+#define WITHIN(seconds, expr) \
+    ([&] { \
+        deadline within_(seconds, #expr, __FILE__, __LINE__); \
+        return (expr); \
+    }())
 
 // `expr` throws ptrace_dbg::error with code `want` (a ptrace_dbg::errc).
 #define CHECK_THROWS(expr, want) \
@@ -148,7 +189,7 @@ void launch_runs_the_program_to_its_exit_code() {
     CHECK_EQ(status.code, 7);
     CHECK_EQ(status.signal, 0);
     CHECK_THROWS(p.cont(), pd::errc::exited);
-    CHECK_THROWS(p.wait_stop(0ms), pd::errc::exited);
+    CHECK_THROWS(WITHIN(3, p.wait_stop(0ms)), pd::errc::exited);
 }
 
 void kill_reports_sigkill() {
@@ -338,10 +379,10 @@ void wait_stop_times_out_and_event_fd_follows_the_stops() {
     CHECK(fd >= 0);
     p.cont();
     auto started = now_ms();
-    CHECK(!p.wait_stop(50ms));  // still running: nullopt, no exception
+    CHECK(!WITHIN(3, p.wait_stop(50ms)));  // still running: nullopt, no exception
     CHECK(now_ms() - started >= 40);
     std::error_code ec;
-    CHECK(!p.wait_stop(0ms, ec));
+    CHECK(!WITHIN(3, p.wait_stop(0ms, ec)));
     CHECK(!ec);
     pollfd pfd{fd, POLLIN, 0};
     CHECK_EQ(poll(&pfd, 1, 0), 0);
@@ -349,7 +390,7 @@ void wait_stop_times_out_and_event_fd_follows_the_stops() {
     CHECK_THROWS(p.regs(pid), pd::errc::bad_state);
     p.stop();
     CHECK_EQ(poll(&pfd, 1, 1000), 1);
-    auto trigger = p.wait_stop(0ms);
+    auto trigger = WITHIN(3, p.wait_stop(0ms));
     CHECK(trigger.has_value());
     CHECK_EQ(*trigger, 0);  // stopped on request
     CHECK(p.threads() == std::vector<int32_t>{pid});

@@ -21,6 +21,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 mod attach;
+#[cfg(test)]
+mod errno_map_tests;
 mod events;
 mod out_of_line;
 mod run;

@@ -26,7 +26,7 @@ from .process import (
     WatchKind, syscall_name, syscall_number,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: The name or path the library was loaded by.
 library_name: str = _lib.library_name
