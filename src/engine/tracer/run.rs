@@ -137,7 +137,10 @@ impl Tracer {
                     {
                         out_of_line.push(tid);
                     } else {
-                        self.threads.get_mut(&tid).unwrap().check_pc = false;
+                        // Preparing the out-of-line area runs the thread (an injected mmap): it
+                        // can die of a SIGKILL from outside meanwhile and be gone from the table.
+                        let Some(t) = self.threads.get_mut(&tid) else { continue };
+                        t.check_pc = false;
                         if self.start_step(tid, Some(pc)) {
                             return;
                         }
