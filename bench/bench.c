@@ -376,6 +376,55 @@ static double lib_call_lifted(long n, long spinners) {
     return rate;
 }
 
+/* Workload 9: n hits of a write watchpoint on bench_counter (bench_hit increments it), each
+ * wait_stop + get_pc + continue, as workload 1 does for its breakpoint. Hits per second. */
+static double lib_watch(long n) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("loop", n);
+    if (!p) return NAN;
+    int32_t tid = 0, code = -2, sig = -2, id = 0;
+    uint64_t pc = 0;
+    LIB(ptrace_dbg_add_watchpoint(p, BENCH_COUNTER_ADDR, 8, PTRACE_DBG_WATCH_WRITE, &id));
+
+    double t0 = now();
+    LIB(ptrace_dbg_continue(p));
+    for (long i = 0; i < n; i++) {
+        LIB(wait_stop(p, &tid));
+        LIB(ptrace_dbg_get_pc(p, tid, &pc));
+        /* A data watchpoint traps after the store: the pc is inside bench_hit. */
+        if (pc <= BENCH_HIT_ADDR || pc > BENCH_HIT_ADDR + 64) {
+            fail("library: watchpoint hit %ld stopped at %#llx", i, (unsigned long long)pc);
+            goto out;
+        }
+        if (i == n - 1) break;
+        LIB(ptrace_dbg_continue(p));
+    }
+    double t = now() - t0;
+
+    for (int left = 8;; left--) {
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind == PTRACE_DBG_CAUSE_WATCHPOINT || left == 0) {
+            fail("library: after %ld watchpoint hits, a stop of kind %d instead of the exit", n,
+                 (int)cause.kind);
+            goto out;
+        }
+    }
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the loop target exited %d (signal %d)", code, sig);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
 /* Workload 3: n single-steps of the thread in bench_spin. Steps per second. */
 static double lib_step(long n) {
     double rate = NAN;
@@ -1192,6 +1241,36 @@ static void w8(void) {
     }
 }
 
+/* Workload 10: a data watchpoint's round trip against a software breakpoint's, the same
+ * target, loop and calls, alternately in each round. No step-over is needed after a data
+ * watchpoint hit (it traps after the store), so >= 1.0x is expected. */
+static void w10(void) {
+    result *r = new_result("10a", "data watchpoint round trip vs breakpoint", "hits/s",
+                           "library, watchpoint", "library, breakpoint", 1.0, ">= 1.0x (expected)");
+    r->note = "write watchpoint on bench_counter vs breakpoint on bench_hit, same loop target; "
+              "wait_stop + get_pc + continue per hit";
+    result *rb = new_result("10b", "data watchpoint round trip", "hits/s", "library",
+                            "raw ptrace", 0.8, ">= 0.8x");
+    rb->note = "the same watchpoint; baseline: waitpid, GETREGS, PEEKUSER DR6, POKEUSER DR6, CONT "
+               "(the floor: what the kernel's debug-register path costs any tracer)";
+    for (int round = 0; round < opt.rounds; round++) {
+        double watch = NAN, bp = NAN, raw = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 3; k++) {
+            int which = (k + round) % 3; /* rotate the order every round */
+            if (which == 0) watch = lib_watch(opt.hits);
+            if (which == 1) bp = lib_bp(opt.hits, 0);
+            if (which == 2 && baseline("watch", target_path, opt.hits, &a, &b, NULL) == 0)
+                raw = b / a;
+        }
+        record(r, round, watch, bp);
+        record(rb, round, watch, raw);
+        fprintf(stderr,
+                "  [%s] round %d: 10: watchpoint %.0f vs breakpoint %.0f hits/s; raw watchpoint "
+                "%.0f\n",
+                opt.pass, round + 1, watch, bp, raw);
+    }
+}
+
 /* ---------------------------------------------------------------- output */
 
 static void fmt_rate(char *out, size_t cap, double v) {
@@ -1430,6 +1509,7 @@ int main(int argc, char **argv) {
     if (wanted("7")) w7();
     if (wanted("8")) w8();
     if (wanted("9")) w9();
+    if (wanted("10")) w10();
     if (wanted("11")) w11();
     print_table();
     write_json();

@@ -65,6 +65,7 @@
 #define E_FAULT PTRACE_DBG_E_FAULT
 #define E_SMALL PTRACE_DBG_E_BUFFER_TOO_SMALL
 #define E_OS PTRACE_DBG_E_OS
+#define E_NO_RES PTRACE_DBG_E_NO_RESOURCE
 #define E_NOT_FOUND PTRACE_DBG_E_NOT_FOUND
 /* Not a result code (they are 0 or negative): ends a list of codes, or means "skip". */
 #define END 1
@@ -416,6 +417,17 @@ static int op_add_breakpoint(ptrace_dbg_process *p, const struct args *a) {
 static int op_remove_breakpoint(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_remove_breakpoint(p, a->addr);
 }
+static int op_add_watchpoint(ptrace_dbg_process *p, const struct args *a) {
+    /* An execute watchpoint (length 1) is valid at any user address. */
+    return ptrace_dbg_add_watchpoint(p, a->addr, 1, PTRACE_DBG_WATCH_EXECUTE, OUT(&outs.i32[0]));
+}
+static int op_remove_watchpoint(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_remove_watchpoint(p, 1);
+}
+static int op_watchpoint_hit(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_watchpoint_hit(p, a->tid, OUT(&outs.i32[0]), &outs.u64);
+}
 static int op_get_regs(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_get_regs(p, a->tid, OUT(&outs.regs));
 }
@@ -562,6 +574,9 @@ static const struct op OPS[] = {
     {"stop_cause", op_stop_cause, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"add_breakpoint", op_add_breakpoint, 0, E_STATE, E_EXITED, E_STATE},
     {"remove_breakpoint", op_remove_breakpoint, 0, E_STATE, E_EXITED, E_STATE},
+    {"add_watchpoint", op_add_watchpoint, NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"remove_watchpoint", op_remove_watchpoint, 0, E_STATE, E_EXITED, E_STATE},
+    {"watchpoint_hit", op_watchpoint_hit, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"get_regs", op_get_regs, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"set_regs", op_set_regs, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"get_reg", op_get_reg, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
@@ -1280,6 +1295,61 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(OK), ptrace_dbg_remove_breakpoint(p, w->pc), "remove_breakpoint(pc)");
     CASE(CODES(E_NO_BP), ptrace_dbg_remove_breakpoint(p, w->pc), "remove_breakpoint(pc) twice");
 
+    /* Watchpoints: bad lengths, alignments, addresses, kinds and ids; four slots. */
+    {
+        const uint64_t data = w->pc & ~UINT64_C(7);
+        struct {
+            uint64_t addr;
+            size_t len;
+            int32_t kind;
+        } bad_watch[] = {
+            {data, 0, PTRACE_DBG_WATCH_WRITE},
+            {data, 3, PTRACE_DBG_WATCH_WRITE},
+            {data, 16, PTRACE_DBG_WATCH_READ_WRITE},
+            {data, SIZE_MAX, PTRACE_DBG_WATCH_WRITE},
+            {data + 4, 8, PTRACE_DBG_WATCH_WRITE},
+            {data + 1, 2, PTRACE_DBG_WATCH_READ_WRITE},
+            {data, 8, PTRACE_DBG_WATCH_EXECUTE},
+            {data, 8, 2 /* no read-only watchpoints on x86 */},
+            {data, 8, -1},
+            {data, 8, 4},
+            {data, 8, INT32_MIN},
+            {data, 8, INT32_MAX},
+            {KERNEL_ADDR, 8, PTRACE_DBG_WATCH_WRITE},
+            {NONCANONICAL, 8, PTRACE_DBG_WATCH_WRITE},
+            {UINT64_MAX - 7, 8, PTRACE_DBG_WATCH_WRITE},
+            {UINT64_C(0xfffffffffffff000), 1, PTRACE_DBG_WATCH_EXECUTE},
+        };
+        for (size_t i = 0; i < sizeof bad_watch / sizeof bad_watch[0]; i++)
+            CASE(CODES(E_ARG),
+                 ptrace_dbg_add_watchpoint(p, bad_watch[i].addr, bad_watch[i].len,
+                                           bad_watch[i].kind, &outs.i32[0]),
+                 "add_watchpoint(%#" PRIx64 ", len %zu, kind %d)", bad_watch[i].addr,
+                 bad_watch[i].len, bad_watch[i].kind);
+        int32_t bad_ids[] = {0, -1, 1, 2, 1000, INT32_MIN, INT32_MAX};
+        for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
+            CASE(CODES(E_NO_BP), ptrace_dbg_remove_watchpoint(p, bad_ids[i]),
+                 "remove_watchpoint(%d), never set", bad_ids[i]);
+        CASE(CODES(E_NO_BP), ptrace_dbg_watchpoint_hit(p, tid, &outs.i32[0], &outs.u64),
+             "watchpoint_hit(a thread stopped by request)");
+        int32_t ids[4];
+        for (int i = 0; i < 4; i++) {
+            CASE(CODES(OK),
+                 ptrace_dbg_add_watchpoint(p, data + 8 * (uint64_t)i, 8,
+                                           PTRACE_DBG_WATCH_READ_WRITE, &ids[i]),
+                 "add_watchpoint(slot %d)", i);
+        }
+        CASE(CODES(E_NO_RES),
+             ptrace_dbg_add_watchpoint(p, data, 1, PTRACE_DBG_WATCH_EXECUTE, &outs.i32[0]),
+             "add_watchpoint(a fifth)");
+        for (int i = 0; i < 4; i++) {
+            CASE(CODES(OK), ptrace_dbg_remove_watchpoint(p, ids[i]), "remove_watchpoint(%d)",
+                 ids[i]);
+            CASE(CODES(E_NO_BP), ptrace_dbg_remove_watchpoint(p, ids[i]),
+                 "remove_watchpoint(%d) twice", ids[i]);
+        }
+    }
+
     /* Timeouts: below -1 refused; the largest and "forever" return at once when stopped. */
     int32_t timeouts[] = {-2, -3, -1000, INT32_MIN, INT32_MIN + 1};
     for (size_t t = 0; t < sizeof timeouts / sizeof timeouts[0]; t++) {
@@ -1364,7 +1434,7 @@ static void bad_arguments_stopped(const struct world *w) {
 
 /* The functions that take no handle. */
 static void handleless(const struct world *w) {
-    int weird_codes[] = {1, 2, 100, -15, -100, INT_MIN, INT_MAX};
+    int weird_codes[] = {1, 2, 100, -999, -100, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof weird_codes / sizeof weird_codes[0]; i++) {
         begin_case("strerror(%d)", weird_codes[i]);
         const char *text = ptrace_dbg_strerror(weird_codes[i]);

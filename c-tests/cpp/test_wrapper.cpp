@@ -223,6 +223,33 @@ void breakpoint_hits_report_the_cause_and_pc() {
     CHECK_EQ(run_to_exit(p).code, 0);
 }
 
+void watchpoints_report_their_hits_and_slots_run_out() {
+    pd::process p = launch_tracee({"bp_loop", "3"});
+    const int32_t pid = p.pid();
+    const uint64_t target = symbol(p, "target_fn");
+    CHECK_THROWS(p.add_watchpoint(target, 4, pd::watch_kind::execute), pd::errc::invalid_argument);
+    const int32_t id = p.add_watchpoint(target, 1, pd::watch_kind::execute);
+    int32_t more[3];
+    for (int i = 0; i < 3; i++) more[i] = p.add_watchpoint(8 * (i + 1), 8, pd::watch_kind::write);
+    std::error_code ec;
+    p.add_watchpoint(0x100, 8, pd::watch_kind::read_write, ec);
+    CHECK(ec == pd::errc::no_resource);
+    for (int32_t m : more) p.remove_watchpoint(m);
+    CHECK_THROWS(p.remove_watchpoint(more[0]), pd::errc::no_breakpoint);
+    CHECK(!p.watchpoint_hit(pid));
+    for (int hit = 0; hit < 3; hit++) {
+        CHECK_EQ(continue_and_wait(p), pid);
+        pd::cause cause = p.stop_cause(pid);
+        CHECK(cause.kind == pd::cause_kind::watchpoint);
+        CHECK_EQ(cause.pc, target);
+        CHECK_EQ(p.pc(pid), target);  // before the instruction
+        auto w = p.watchpoint_hit(pid);
+        CHECK(w.has_value() && w->id == id && w->addr == target);
+    }
+    p.remove_watchpoint(id);
+    CHECK_EQ(run_to_exit(p).code, 0);
+}
+
 void registers_read_and_write() {
     pd::process p = launch_tracee({"bp_loop", "1"});
     const int32_t pid = p.pid();
@@ -648,6 +675,7 @@ const test tests[] = {
     TEST(launch_runs_the_program_to_its_exit_code),
     TEST(kill_reports_sigkill),
     TEST(breakpoint_hits_report_the_cause_and_pc),
+    TEST(watchpoints_report_their_hits_and_slots_run_out),
     TEST(registers_read_and_write),
     TEST(registers_by_name_and_xstate),
     TEST(peek_reads_memory_into_any_byte_range),

@@ -17,9 +17,11 @@ pub mod symbols;
 pub mod syscalls;
 pub mod thread;
 pub mod tracer;
+pub mod watchpoints;
 pub mod xregs;
 
 pub use error::{Error, Result};
 pub use process::{LaunchOptions, Process};
 pub use thread::{Cause, CauseKind, ThreadState};
 pub use tracer::{ExitStatus, RunState};
+pub use watchpoints::WatchKind;

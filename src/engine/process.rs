@@ -7,6 +7,7 @@ use super::ending::Ending;
 use super::monitor::{self, Monitor, Snapshot, Start};
 use super::thread::{Cause, ThreadInfo, ThreadState};
 use super::tracer::{ExitStatus, RunState};
+use super::watchpoints::WatchKind;
 use super::{Error, Result};
 use crate::sys::spawn::LaunchSpec;
 use std::ffi::{CString, OsStr, OsString};
@@ -342,6 +343,32 @@ impl Process {
     /// Removes the breakpoint at `addr` (process stopped).
     pub fn remove_breakpoint(&self, addr: u64) -> Result<()> {
         self.monitor.shared.call(move |t| t.remove_breakpoint(addr))
+    }
+
+    /// Sets a hardware watchpoint on every thread, present and future (process stopped);
+    /// returns its id. See `tracer::watch` and `engine::watchpoints`.
+    pub fn add_watchpoint(&self, addr: u64, len: usize, kind: WatchKind) -> Result<i32> {
+        self.monitor.shared.call(move |t| t.add_watchpoint(addr, len, kind))
+    }
+
+    /// Removes watchpoint `id` from every thread (process stopped).
+    pub fn remove_watchpoint(&self, id: i32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.remove_watchpoint(id))
+    }
+
+    /// The watchpoint stopped thread `tid` tripped at this stop: its id and address.
+    /// `NoWatchpoint` when its stop is not a watchpoint hit.
+    pub fn watchpoint_hit(&self, tid: i32) -> Result<(i32, u64)> {
+        self.with_thread(tid, |t| {
+            stopped(t)?;
+            match t.cause.watch_id {
+                0 => Err(Error::NoWatchpoint(format!(
+                    "thread {tid} did not stop at a watchpoint (its cause is {:?})",
+                    t.cause.kind
+                ))),
+                id => Ok((id, t.cause.pc)),
+            }
+        })
     }
 
     /// The registers of a stopped thread.

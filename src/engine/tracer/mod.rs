@@ -29,6 +29,8 @@ mod libraries;
 mod out_of_line;
 mod run;
 mod syscalls;
+mod trap;
+mod watch;
 mod xregs;
 
 pub use follow::FOLLOW_FORK;
@@ -124,6 +126,8 @@ pub struct Tracer {
     /// Shared libraries: the loader's rendezvous breakpoint and symbol breakpoints
     /// (`libraries`, `super::solib`).
     solib: super::solib::Solib,
+    /// Hardware watchpoints (their hooks: `watch.rs`).
+    watch: super::watchpoints::Watchpoints,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
     /// System-call tracing: the traced set, the mode, each thread's call in progress
@@ -160,6 +164,7 @@ impl Tracer {
             vforking: HashSet::new(),
             follow: follow::Follow::default(),
             solib: Default::default(),
+            watch: Default::default(),
             xregs: Default::default(),
             sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
@@ -316,6 +321,7 @@ impl Tracer {
     }
 
     fn remove_thread(&mut self, tid: i32) {
+        self.watch_forget_thread(tid);
         self.sys.forget(tid);
         self.set_state(tid, ThreadState::Exited);
         if self.threads.remove(&tid).is_some() {

@@ -3,6 +3,7 @@
 //!
 //! Every method here runs on the monitor thread (see the parent module).
 
+use super::trap::Trap;
 use super::*;
 
 impl Tracer {
@@ -155,10 +156,15 @@ impl Tracer {
                         if self.syscall_step_over(tid, pc) {
                             return;
                         }
-                    } else if self.can_step_out_of_line(tid, pc, out_of_line.len()) {
+                    } else if !self.watch_executes_at(tid, pc)
+                        && self.can_step_out_of_line(tid, pc, out_of_line.len())
+                    {
                         out_of_line.push(tid);
                     } else {
-                        self.threads.get_mut(&tid).unwrap().check_pc = false;
+                        // Preparing the out-of-line area runs the thread (an injected mmap): it
+                        // can die of a SIGKILL from outside meanwhile and be gone from the table.
+                        let Some(t) = self.threads.get_mut(&tid) else { continue };
+                        t.check_pc = false;
                         if self.start_step(tid, Some(pc)) {
                             return;
                         }
@@ -201,7 +207,21 @@ impl Tracer {
             return false; // the program single-steps itself: let the CPU trap
         }
         let Some(insn) = self.memory.decoded(regs.rip) else { return false };
+        let pc = regs.rip;
+        let eflags = regs.eflags;
         match x86::apply(&insn, &mut regs) {
+            // Watchpoints need the CPU: our writes through /proc/PID/mem would not trip them.
+            x86::MemEffect::None if self.watch_needs_cpu(pc, eflags, None) => return false,
+            x86::MemEffect::Store { addr, .. }
+                if self.watch_needs_cpu(pc, eflags, Some((addr, true))) =>
+            {
+                return false
+            }
+            x86::MemEffect::Load { addr, .. }
+                if self.watch_needs_cpu(pc, eflags, Some((addr, false))) =>
+            {
+                return false
+            }
             x86::MemEffect::None => {}
             x86::MemEffect::Store { addr, value } => {
                 if self.memory.write(addr, &value.to_le_bytes()).ok() != Some(8) {
@@ -216,6 +236,9 @@ impl Tracer {
                 x86::set_reg(&mut regs, reg, u64::from_le_bytes(b));
             }
         }
+        // The PC moved on: a resume flag left by an execute watchpoint's hit here must not
+        // suppress one at the next instruction.
+        regs.eflags &= !crate::sys::debugreg::RF;
         if ptrace::set_regs(tid, &regs).is_err() {
             return false;
         }
@@ -338,6 +361,8 @@ impl Tracer {
             }
             self.require_stopped()?; // a flush can turn up an exit
         }
+        self.watch_release_all();
+        self.require_stopped()?;
         self.out_of_line_detach();
         self.memory.lift_all();
         let tids: Vec<(i32, ThreadState, i32)> =
@@ -386,11 +411,15 @@ impl Tracer {
         }
         match wait::waitpid(tid, libc::__WALL) {
             Ok(Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 }))) => {
-                // Which trap it was, the siginfo says: a step's trap after a one-byte
-                // instruction also leaves the PC one byte after a breakpoint.
-                let int3 = int3_of_ours
-                    && matches!(ptrace::siginfo(tid), Ok(i) if i.code == ptrace::SI_KERNEL);
-                let step = !int3 && step_of_ours && self.is_step_trap(tid);
+                // Which trap it was, the classifier says (siginfo; DR6 first): a step's trap
+                // after a one-byte instruction also leaves the PC one byte after a breakpoint.
+                // A step's trap that also tripped a watchpoint is the step's trap all the same
+                // (the hit, overtaken by this stop, is not reported).
+                let trap = self.classify_sigtrap(tid);
+                let int3 = int3_of_ours && trap == Trap::Int3;
+                let step = !int3
+                    && step_of_ours
+                    && matches!(trap, Trap::Step | Trap::Watch { step: true, .. });
                 // A step's trap under the program's own TF is its SIGTRAP too (`own_tf_trap`).
                 let own_tf = step && self.own_tf_trap(tid);
                 let t = self.threads.get_mut(&tid)?;

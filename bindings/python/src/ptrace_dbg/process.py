@@ -11,12 +11,13 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import (
-    IO, Any, Dict, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Sequence, Union,
+    IO, Any, Dict, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Sequence, Tuple,
+    Union,
 )
 
 from . import _lib
 from ._lib import lib
-from .errors import Fault, InvalidArgument, Timeout, check, error_for
+from .errors import Fault, InvalidArgument, NoBreakpoint, Timeout, check, error_for
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 #: A file descriptor, or an object with fileno() (a file, a socket).
@@ -59,9 +60,19 @@ class CauseKind(enum.IntEnum):
     #: Created a process (fork, vfork, clone); ``new_tid`` is its pid (only after
     #: ``set_follow(FOLLOW_FORK)``); ``Process.take_child`` takes it.
     FORK = 10
+    #: Only seen by a caller that set a watchpoint.
+    WATCHPOINT = 6
     SYSCALL_ENTRY = 7
     SYSCALL_EXIT = 8
     LIBRARY = 9
+
+
+class WatchKind(enum.IntEnum):
+    """What a watchpoint watches, PTRACE_DBG_WATCH_* (x86 has no read-only watchpoint)."""
+
+    EXECUTE = 0
+    WRITE = 1
+    READ_WRITE = 3
 
 
 @dataclass(frozen=True)
@@ -119,13 +130,15 @@ class StopCause:
     new_tid: int = 0
     #: THREAD_EXIT: the exit status, or -1 when killed by a signal.
     exit_status: int = 0
-    #: BREAKPOINT: the breakpoint's address.
+    #: BREAKPOINT: the breakpoint's address; WATCHPOINT: the watchpoint's address.
     pc: int = 0
 
     def __str__(self) -> str:
         name = getattr(self.kind, "name", str(self.kind)).lower()
         if self.kind == CauseKind.BREAKPOINT:
             return f"breakpoint at {self.pc:#x}"
+        if self.kind == CauseKind.WATCHPOINT:
+            return f"watchpoint at {self.pc:#x}"
         if self.kind == CauseKind.SIGNAL:
             return f"signal {self.signal}"
         if self.kind == CauseKind.THREAD_CREATE:
@@ -677,6 +690,38 @@ class Process:
     def remove_symbol_breakpoint(self, bp: int) -> None:
         """Removes symbol breakpoint ``bp`` everywhere."""
         check(lib.ptrace_dbg_remove_symbol_breakpoint(self._handle, _i32(bp, "id")))
+
+    # ----- watchpoints -----
+
+    def add_watchpoint(self, addr: int, len: int = 8, kind: int = WatchKind.WRITE) -> int:
+        """Sets a hardware watchpoint on every thread, present and future (while stopped) and
+        returns its id. ``len`` is 1, 2, 4 or 8 with ``addr`` aligned to it; ``kind`` a
+        WatchKind (EXECUTE needs len 1). A hit stops the process with cause WATCHPOINT.
+        InvalidArgument for a bad request, NoResource when four are set."""
+        if not isinstance(len, int) or not 0 <= len <= _U64_MASK:
+            raise InvalidArgument(detail=f"length {len!r} is not a size")
+        if not isinstance(kind, int) or not -(1 << 31) <= kind < (1 << 31):
+            raise InvalidArgument(detail=f"kind {kind!r} is not a WatchKind")
+        wid = ctypes.c_int32()
+        check(lib.ptrace_dbg_add_watchpoint(
+            self._handle, _u64(addr, "address"), len, int(kind), ctypes.byref(wid)))
+        return wid.value
+
+    def remove_watchpoint(self, wid: int) -> None:
+        """Removes watchpoint ``wid`` (while stopped); NoBreakpoint if it is not set (ids die
+        with an exec)."""
+        if not isinstance(wid, int) or not -(1 << 31) <= wid < (1 << 31):
+            raise NoBreakpoint(_lib.E_NO_BREAKPOINT, f"{wid!r} is not a watchpoint id")
+        check(lib.ptrace_dbg_remove_watchpoint(self._handle, wid))
+
+    def watchpoint_hit(self, tid: Optional[int] = None) -> Tuple[int, int]:
+        """(id, address) of the watchpoint stopped thread ``tid`` tripped at this stop;
+        NoBreakpoint if its stop is not a watchpoint hit."""
+        wid = ctypes.c_int32()
+        addr = ctypes.c_uint64()
+        check(lib.ptrace_dbg_watchpoint_hit(
+            self._handle, self._tid(tid), ctypes.byref(wid), ctypes.byref(addr)))
+        return wid.value, addr.value
 
     # ----- registers (thread stopped) -----
 
