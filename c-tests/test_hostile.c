@@ -91,6 +91,7 @@ static char marker_error[512];
 static struct outs {
     int32_t i32[2];
     uint64_t u64;
+    uint32_t u32;
     size_t index;
     ptrace_dbg_cause cause;
     ptrace_dbg_regs regs;
@@ -534,6 +535,9 @@ static int op_set_follow(ptrace_dbg_process *p, const struct args *a) {
     (void)a;
     return ptrace_dbg_set_follow(p, 0);
 }
+static int op_get_follow(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_get_follow(p, a->null_out ? NULL : &outs.u32);
+}
 static int op_add_symbol_breakpoint(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_add_symbol_breakpoint(p, NULL, "main", OUT(&outs.i32[0]));
 }
@@ -605,6 +609,7 @@ static const struct op OPS[] = {
     {"libraries", op_libraries, NEEDS, OK, E_EXITED, E_STATE},
     {"library_path(0)", op_library_path, NEEDS, OK, E_ARG, E_ARG},
     {"set_follow(0)", op_set_follow, 0, E_STATE, E_EXITED, E_STATE},
+    {"get_follow", op_get_follow, NEEDS, OK, E_EXITED, E_STATE},
     {"add_symbol_breakpoint(main)", op_add_symbol_breakpoint, NEEDS, E_STATE, E_EXITED, E_STATE},
     {"remove_symbol_breakpoint(12345)", op_remove_symbol_breakpoint, 0, E_STATE, E_EXITED, E_STATE},
     {"take_child", op_take_child, NEEDS, E_STATE, E_EXITED, E_STATE},

@@ -1167,16 +1167,31 @@ int ptrace_dbg_library_path(struct ptrace_dbg_process *p,
                             size_t *len);
 
 /**
- * What the library follows besides the process's own threads: `PTRACE_DBG_FOLLOW_LIBRARIES`
+ * What the library follows besides the process's own threads; `flags` replaces the previous
+ * set (read it with `ptrace_dbg_get_follow` to change one bit). `PTRACE_DBG_FOLLOW_LIBRARIES`
  * makes every change of the loaded objects (dlopen, dlclose, and the loader's start-up) stop
- * the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it; 0 turns that
- * off. Without it no such cause is ever reported. `PTRACE_DBG_FOLLOW_FORK` is reserved.
+ * the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it.
+ * `PTRACE_DBG_FOLLOW_FORK` makes every fork, vfork and clone of a process stop it with cause
+ * `PTRACE_DBG_CAUSE_FORK` (see `ptrace_dbg_take_child`). 0 turns both off; without a flag its
+ * cause is never reported.
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown or reserved flag),
  * `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
  * `PTRACE_DBG_E_INVALID_HANDLE`. Process stopped.
  */
 int ptrace_dbg_set_follow(struct ptrace_dbg_process *p, uint32_t flags);
+
+/**
+ * The follow flags in force: what `ptrace_dbg_set_follow` last set, or, for a child taken
+ * with `ptrace_dbg_take_child`, what it inherited from its parent.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `flags`),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Any state.
+ *
+ * # Safety
+ * `flags` must be NULL or writable.
+ */
+int ptrace_dbg_get_follow(struct ptrace_dbg_process *p, uint32_t *flags);
 
 /**
  * A breakpoint on a function by name: set now in every loaded object that defines `symbol`

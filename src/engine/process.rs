@@ -585,6 +585,11 @@ impl Process {
         self.monitor.shared.call(move |t| t.set_follow_flags(flags))
     }
 
+    /// The follow flags in force (`set_follow`'s, or those a taken child inherited).
+    pub fn follow_flags(&self) -> Result<u32> {
+        self.monitor.shared.call(|t| Ok(t.follow_flags()))
+    }
+
     /// A breakpoint on `symbol`, set now where it resolves and in every object that defines it
     /// as it is loaded later; removed from an object's memory when it is unloaded.
     pub fn add_symbol_breakpoint(&self, library: Option<&str>, symbol: &str) -> Result<i32> {

@@ -349,10 +349,13 @@ pub unsafe extern "C" fn ptrace_dbg_library_path(
     })
 }
 
-/// What the library follows besides the process's own threads: `PTRACE_DBG_FOLLOW_LIBRARIES`
+/// What the library follows besides the process's own threads; `flags` replaces the previous
+/// set (read it with `ptrace_dbg_get_follow` to change one bit). `PTRACE_DBG_FOLLOW_LIBRARIES`
 /// makes every change of the loaded objects (dlopen, dlclose, and the loader's start-up) stop
-/// the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it; 0 turns that
-/// off. Without it no such cause is ever reported. `PTRACE_DBG_FOLLOW_FORK` is reserved.
+/// the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it.
+/// `PTRACE_DBG_FOLLOW_FORK` makes every fork, vfork and clone of a process stop it with cause
+/// `PTRACE_DBG_CAUSE_FORK` (see `ptrace_dbg_take_child`). 0 turns both off; without a flag its
+/// cause is never reported.
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown or reserved flag),
 /// `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
@@ -364,6 +367,27 @@ pub extern "C" fn ptrace_dbg_set_follow(p: *mut ptrace_dbg_process, flags: u32) 
         let flags =
             args::flags(flags, PTRACE_DBG_FOLLOW_LIBRARIES | PTRACE_DBG_FOLLOW_FORK, "flags")?;
         Ok(process.set_follow(flags)?)
+    })
+}
+
+/// The follow flags in force: what `ptrace_dbg_set_follow` last set, or, for a child taken
+/// with `ptrace_dbg_take_child`, what it inherited from its parent.
+///
+/// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `flags`),
+/// `PTRACE_DBG_E_INVALID_HANDLE`. Any state.
+///
+/// # Safety
+/// `flags` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ptrace_dbg_get_follow(
+    p: *mut ptrace_dbg_process,
+    flags: *mut u32,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's promise on `flags`.
+        let out = unsafe { args::out(flags, "flags") }?;
+        out.write(PROCESSES.get(p)?.follow_flags()?);
+        Ok(())
     })
 }
 

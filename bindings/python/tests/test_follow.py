@@ -52,6 +52,15 @@ class FollowTest(unittest.TestCase):
             self.assertEqual([(h, s) for _, h, s in taken],
                              [(4 * (i + 1), ExitStatus(10 + i, 0)) for i in range(3)])
 
+    def test_follow_libraries_keeps_follow_fork(self):
+        with Process.launch([FAMILY, "forks", "1", "1"]) as p:
+            self.assertEqual(p.get_follow(), 0)
+            p.set_follow(FOLLOW_FORK)
+            p.follow_libraries()
+            self.assertEqual(p.get_follow(), FOLLOW_FORK | 2)
+            p.follow_libraries(False)
+            self.assertEqual(p.get_follow(), FOLLOW_FORK)
+
     def test_take_child_of_a_pid_never_offered(self):
         with Process.launch([FAMILY, "forks", "1", "1"]) as p:
             p.set_follow(FOLLOW_FORK)

@@ -54,6 +54,12 @@ impl Tracer {
         Ok(())
     }
 
+    /// The flags `set_follow_flags` last set (`FOLLOW_FORK`, `FOLLOW_LIBRARIES`).
+    pub fn follow_flags(&self) -> u32 {
+        let libraries = if self.solib.events { super::libraries::FOLLOW_LIBRARIES } else { 0 };
+        libraries | if self.follow.fork { FOLLOW_FORK } else { 0 }
+    }
+
     /// Whether `tid` is a task this tracer deals with: one of its threads, or a child it
     /// forked whose fate is still in its hands. The monitor routes wait reports by it.
     pub fn knows(&self, tid: i32) -> bool {

@@ -204,6 +204,7 @@ SIGNATURES = {
     "ptrace_dbg_libraries": (_int, [_handle, ctypes.POINTER(Library), _size, _sizep]),
     "ptrace_dbg_library_path": (_int, [_handle, _size, ctypes.c_char_p, _size, _sizep]),
     "ptrace_dbg_set_follow": (_int, [_handle, ctypes.c_uint32]),
+    "ptrace_dbg_get_follow": (_int, [_handle, ctypes.POINTER(ctypes.c_uint32)]),
     "ptrace_dbg_add_symbol_breakpoint": (_int, [_handle, ctypes.c_char_p, ctypes.c_char_p, _i32p]),
     "ptrace_dbg_remove_symbol_breakpoint": (_int, [_handle, _i32]),
     "ptrace_dbg_take_child": (_int, [_handle, _i32, ctypes.POINTER(_handle)]),

@@ -539,6 +539,12 @@ class Process:
         process with cause FORK at every fork, vfork or clone of a process; 0 turns it off."""
         check(lib.ptrace_dbg_set_follow(self._handle, _u32(flags, "flags")))
 
+    def get_follow(self) -> int:
+        """The follow flags in force (set_follow's, or those a taken child inherited)."""
+        flags = ctypes.c_uint32()
+        check(lib.ptrace_dbg_get_follow(self._handle, ctypes.byref(flags)))
+        return flags.value
+
     def take_child(self, pid: int) -> "Process":
         """Takes the child ``pid`` offered at this stop (a thread stopped with cause FORK,
         ``new_tid`` == pid) as a Process of its own, stopped at its first instruction after the
@@ -676,7 +682,9 @@ class Process:
 
     def follow_libraries(self, on: bool = True) -> None:
         """Stops with CauseKind.LIBRARY whenever the loaded objects change (while stopped)."""
-        check(lib.ptrace_dbg_set_follow(self._handle, _lib.FOLLOW_LIBRARIES if on else 0))
+        flags = self.get_follow()
+        flags = flags | _lib.FOLLOW_LIBRARIES if on else flags & ~_lib.FOLLOW_LIBRARIES
+        check(lib.ptrace_dbg_set_follow(self._handle, flags))
 
     def add_symbol_breakpoint(self, name: str, library: Optional[str] = None) -> int:
         """A breakpoint on function ``name``, now where it is loaded and in every object that
