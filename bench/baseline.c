@@ -8,6 +8,10 @@
  *   bench-baseline step TARGET N        break on bench_spin, then N x (SINGLESTEP, waitpid)
  *   bench-baseline peekdata TARGET B    break on bench_ready, read B bytes of bench_mem with
  *                                       PTRACE_PEEKDATA, word by word
+ *   bench-baseline forks TARGET N       PTRACE_O_TRACEFORK on `target forks N`: waitpid(-1)
+ *                                       for every stop of the parent and its N children
+ *                                       (fork event, child's first stop, SIGCHLD, exits),
+ *                                       each continued at once, until the parent exits
  *   bench-baseline untraced TARGET G W  runs `TARGET syscalls G W` untraced: fork, exec, waitpid
  *                                       (the time is fork to exit)
  *   bench-baseline sysall TARGET G      runs `TARGET syscalls G 0` stopping at every system
@@ -27,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +171,46 @@ static int bp(const char *target, long n) {
     return 0;
 }
 
+/* Workload 7b: n hits of a write watchpoint on bench_counter, as a minimal tracer takes them:
+ * waitpid, GETREGS, PEEKUSER DR6, POKEUSER DR6 = 0, CONT. */
+static int watch(const char *target, long n) {
+    char count[32];
+    snprintf(count, sizeof count, "%ld", n);
+    char *argv[] = {(char *)target, "loop", count, NULL};
+    pid_t pid = launch(argv);
+    const uint64_t dr = offsetof(struct user, u_debugreg);
+    /* DR0 = the counter; DR7: L0, RW0 = 01 (write), LEN0 = 10 (8 bytes). */
+    PT(PTRACE_POKEUSER, pid, dr, BENCH_COUNTER_ADDR);
+    PT(PTRACE_POKEUSER, pid, dr + 7 * 8, 1ul | (1ul << 16) | (2ul << 18));
+
+    double t0 = now();
+    PT(PTRACE_CONT, pid, 0, 0);
+    struct user_regs_struct regs;
+    for (long i = 0; i < n; i++) {
+        wait_trap(pid);
+        PT(PTRACE_GETREGS, pid, 0, &regs);
+        errno = 0;
+        long dr6 = ptrace(PTRACE_PEEKUSER, pid, (void *)(uintptr_t)(dr + 6 * 8), NULL);
+        if (errno || !(dr6 & 1)) die("watch: a stop that is not the watchpoint");
+        PT(PTRACE_POKEUSER, pid, dr + 6 * 8, 0);
+        if (i == n - 1) break;
+        PT(PTRACE_CONT, pid, 0, 0);
+    }
+    double t = now() - t0;
+
+    PT(PTRACE_POKEUSER, pid, dr + 7 * 8, 0);
+    PT(PTRACE_CONT, pid, 0, 0);
+    int st;
+    if (waitpid(pid, &st, __WALL) != pid) die("waitpid (exit)");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        errno = 0;
+        die("watch: the target did not exit 0");
+    }
+    child = -1;
+    printf("ok %.9f %ld\n", t, n);
+    return 0;
+}
+
 static int step(const char *target, long n) {
     char *argv[] = {(char *)target, "spin", NULL};
     pid_t pid = launch(argv);
@@ -263,6 +308,45 @@ static int attach(pid_t pid) {
     return 0;
 }
 
+/* `target forks n` with every child followed (PTRACE_O_TRACEFORK): each stop is continued at
+ * once; the children's exits come to this tracer too. */
+static int forks(const char *target, long n) {
+    char count[32];
+    snprintf(count, sizeof count, "%ld", n);
+    char *argv[] = {(char *)target, "forks", count, NULL};
+    pid_t pid = launch(argv);
+    PT(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL);
+    long children = 0;
+    double t0 = now();
+    PT(PTRACE_CONT, pid, 0, 0);
+    for (;;) {
+        int st;
+        pid_t who = waitpid(-1, &st, __WALL);
+        if (who < 0) die("waitpid (forks)");
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            if (who != pid) continue; /* a child's exit */
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                errno = 0;
+                die("forks: the target did not exit 0");
+            }
+            break;
+        }
+        int sig = WSTOPSIG(st), event = st >> 16;
+        if (event == PTRACE_EVENT_FORK) children++;
+        /* Deliver real signals (SIGCHLD); not our stops (event stops, a child's SIGSTOP). */
+        int deliver = (event || (who != pid && sig == SIGSTOP) || sig == SIGTRAP) ? 0 : sig;
+        PT(PTRACE_CONT, who, 0, deliver);
+    }
+    double t = now() - t0;
+    child = -1;
+    if (children != n) {
+        errno = 0;
+        die("forks: fork events missing");
+    }
+    printf("ok %.9f %ld\n", t, n);
+    return 0;
+}
+
 static int untraced(const char *target, const char *g, const char *w) {
     char *argv[] = {(char *)target, "syscalls", (char *)g, (char *)w, NULL};
     double t0 = now();
@@ -313,7 +397,9 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 4 && strcmp(argv[1], "bp") == 0) return bp(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "step") == 0) return step(argv[2], atol(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "watch") == 0) return watch(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "peekdata") == 0) return peekdata(argv[2], atol(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "forks") == 0) return forks(argv[2], atol(argv[3]));
     if (argc == 3 && strcmp(argv[1], "attach") == 0) return attach((pid_t)atoi(argv[2]));
     if (argc == 5 && strcmp(argv[1], "untraced") == 0) return untraced(argv[2], argv[3], argv[4]);
     if (argc == 4 && strcmp(argv[1], "sysall") == 0) return sysall(argv[2], argv[3]);

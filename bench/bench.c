@@ -56,11 +56,11 @@
 static struct {
     const char *pass, *json, *bin, *only;
     int rounds, gdb_rounds, gdb, smoke;
-    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, lookups;
+    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, lookups, forks;
     int sys_rounds;
     long sys_getpid, sys_write, sys_all;
 } opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", NULL, 5, 3, 1, 0,
-         20000, 100000, 64, 4, 20000, 1000, 10000, 100000, 3, 1000000, 1000, 20000};
+         20000, 100000, 64, 4, 20000, 1000, 10000, 100000, 1000, 3, 1000000, 1000, 20000};
 
 /* --only 1,3,10: the workloads to run (for profiling one of them); all by default. Ids are
  * whole numbers, so 1 does not select 10. Taken: 1-6 (core), 7 out-of-line step-over,
@@ -373,6 +373,55 @@ static double lib_call_lifted(long n, long spinners) {
         fail("lift-and-step child failed (status 0x%x): %s", st, out);
         return NAN;
     }
+    return rate;
+}
+
+/* Workload 9: n hits of a write watchpoint on bench_counter (bench_hit increments it), each
+ * wait_stop + get_pc + continue, as workload 1 does for its breakpoint. Hits per second. */
+static double lib_watch(long n) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("loop", n);
+    if (!p) return NAN;
+    int32_t tid = 0, code = -2, sig = -2, id = 0;
+    uint64_t pc = 0;
+    LIB(ptrace_dbg_add_watchpoint(p, BENCH_COUNTER_ADDR, 8, PTRACE_DBG_WATCH_WRITE, &id));
+
+    double t0 = now();
+    LIB(ptrace_dbg_continue(p));
+    for (long i = 0; i < n; i++) {
+        LIB(wait_stop(p, &tid));
+        LIB(ptrace_dbg_get_pc(p, tid, &pc));
+        /* A data watchpoint traps after the store: the pc is inside bench_hit. */
+        if (pc <= BENCH_HIT_ADDR || pc > BENCH_HIT_ADDR + 64) {
+            fail("library: watchpoint hit %ld stopped at %#llx", i, (unsigned long long)pc);
+            goto out;
+        }
+        if (i == n - 1) break;
+        LIB(ptrace_dbg_continue(p));
+    }
+    double t = now() - t0;
+
+    for (int left = 8;; left--) {
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind == PTRACE_DBG_CAUSE_WATCHPOINT || left == 0) {
+            fail("library: after %ld watchpoint hits, a stop of kind %d instead of the exit", n,
+                 (int)cause.kind);
+            goto out;
+        }
+    }
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the loop target exited %d (signal %d)", code, sig);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(p);
     return rate;
 }
 
@@ -876,6 +925,82 @@ static void w7(void) {
     }
 }
 
+/* Workload 11: `target forks n` with every child followed: at each PTRACE_DBG_CAUSE_FORK stop
+ * the child is taken, run to its exit and freed, then the parent continued. Children per
+ * second. Also the host's threads at the peak (one monitor thread serves the family). */
+static int fork_peak_threads = -1;
+static double lib_forks(long n) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("forks", n), *c = NULL;
+    if (!p) return NAN;
+    int32_t tid = 0, code = -2, sig = -2;
+    long children = 0;
+    pid_t self = getpid();
+    LIB(ptrace_dbg_set_follow(p, PTRACE_DBG_FOLLOW_FORK));
+    double t0 = now();
+    for (;;) {
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind != PTRACE_DBG_CAUSE_FORK) continue;
+        LIB(ptrace_dbg_take_child(p, cause.new_tid, &c));
+        children++;
+        if (children == 1 || children == n) {
+            int threads = count_tasks(self);
+            if (threads > fork_peak_threads) fork_peak_threads = threads;
+        }
+        for (;;) { /* the child: its exit stop, then its exit */
+            LIB(ptrace_dbg_continue(c));
+            rc = wait_stop(c, NULL);
+            if (rc == PTRACE_DBG_E_EXITED) break;
+            LIB(rc);
+        }
+        LIB(ptrace_dbg_exit_status(c, &code, &sig));
+        if (code != 0) {
+            fail("library: a forked child exited %d (signal %d)", code, sig);
+            goto out;
+        }
+        ptrace_dbg_process_free(c);
+        c = NULL;
+    }
+    double t = now() - t0;
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0 || children != n) {
+        fail("library: forks target exited %d (signal %d), %ld children followed", code, sig,
+             children);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(c);
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+static void w11(void) {
+    static char note[256];
+    result *r = new_result("11", "fork + exit of followed children", "children/s", "library",
+                           "raw ptrace (TRACEFORK)", 0.8, ">= 0.8x");
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, base = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 2; k++) {
+            if ((k + round) % 2 == 0) lib = lib_forks(opt.forks);
+            else if (baseline("forks", target_path, opt.forks, &a, &b, NULL) == 0) base = b / a;
+        }
+        record(r, round, lib, base);
+        fprintf(stderr, "  [%s] round %d: 11: %.0f vs %.0f children/s\n", opt.pass, round + 1,
+                lib, base);
+    }
+    snprintf(note, sizeof note,
+             "%ld children, each taken (take_child), run to its exit and freed; baseline: "
+             "PTRACE_O_TRACEFORK, waitpid(-1) + CONT per stop; host threads at peak: %d",
+             opt.forks, fork_peak_threads);
+    r->note = note;
+}
+
 /* gdb on `target loop n`; mode "ignore" or "commands". Seconds, NAN on failure. */
 static double gdb_run(const char *mode, long n) {
     char count[32], out[16384], script[4200];
@@ -1116,6 +1241,36 @@ static void w8(void) {
     }
 }
 
+/* Workload 10: a data watchpoint's round trip against a software breakpoint's, the same
+ * target, loop and calls, alternately in each round. No step-over is needed after a data
+ * watchpoint hit (it traps after the store), so >= 1.0x is expected. */
+static void w10(void) {
+    result *r = new_result("10a", "data watchpoint round trip vs breakpoint", "hits/s",
+                           "library, watchpoint", "library, breakpoint", 1.0, ">= 1.0x (expected)");
+    r->note = "write watchpoint on bench_counter vs breakpoint on bench_hit, same loop target; "
+              "wait_stop + get_pc + continue per hit";
+    result *rb = new_result("10b", "data watchpoint round trip", "hits/s", "library",
+                            "raw ptrace", 0.8, ">= 0.8x");
+    rb->note = "the same watchpoint; baseline: waitpid, GETREGS, PEEKUSER DR6, POKEUSER DR6, CONT "
+               "(the floor: what the kernel's debug-register path costs any tracer)";
+    for (int round = 0; round < opt.rounds; round++) {
+        double watch = NAN, bp = NAN, raw = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 3; k++) {
+            int which = (k + round) % 3; /* rotate the order every round */
+            if (which == 0) watch = lib_watch(opt.hits);
+            if (which == 1) bp = lib_bp(opt.hits, 0);
+            if (which == 2 && baseline("watch", target_path, opt.hits, &a, &b, NULL) == 0)
+                raw = b / a;
+        }
+        record(r, round, watch, bp);
+        record(rb, round, watch, raw);
+        fprintf(stderr,
+                "  [%s] round %d: 10: watchpoint %.0f vs breakpoint %.0f hits/s; raw watchpoint "
+                "%.0f\n",
+                opt.pass, round + 1, watch, bp, raw);
+    }
+}
+
 /* ---------------------------------------------------------------- output */
 
 static void fmt_rate(char *out, size_t cap, double v) {
@@ -1320,6 +1475,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--small") == 0) opt.small = num_arg(a, v);
         else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
         else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
+        else if (strcmp(a, "--forks") == 0) opt.forks = num_arg(a, v);
         else if (strcmp(a, "--lookups") == 0) opt.lookups = num_arg(a, v);
         else if (strcmp(a, "--sys-rounds") == 0) opt.sys_rounds = (int)num_arg(a, v);
         else if (strcmp(a, "--sys-getpid") == 0) opt.sys_getpid = num_arg(a, v);
@@ -1353,6 +1509,8 @@ int main(int argc, char **argv) {
     if (wanted("7")) w7();
     if (wanted("8")) w8();
     if (wanted("9")) w9();
+    if (wanted("10")) w10();
+    if (wanted("11")) w11();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

@@ -12,6 +12,8 @@
  *                      library cannot execute in place)
  *   target syscalls G W  G getpid, then W one-byte writes to /dev/null, each a raw
  *                      syscall(2), then exits 0 (workload 8)
+ *   target forks N     forks N children one after the other, each exits 0 at once and is
+ *                      reaped before the next; exits 0 (workload 11)
  *
  * Built without PIE (see the Makefile) so that the tracers know every address at link time:
  * the Makefile writes them into build/bench/target_addrs.h with nm. bench_unused() is never
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_target.h"
@@ -111,6 +114,17 @@ int main(int argc, char **argv) {
         if (write(1, "ready\n", 6) != 6) return 3;
         for (;;) pause();
     }
+    if (argc >= 3 && strcmp(argv[1], "forks") == 0) {
+        long n = atol(argv[2]);
+        for (long i = 0; i < n; i++) {
+            pid_t c = fork();
+            if (c < 0) return 2;
+            if (c == 0) _exit(0);
+            int st = 0;
+            if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 1;
+        }
+        return 0;
+    }
     if (argc >= 4 && strcmp(argv[1], "calls") == 0) {
         long n = atol(argv[2]), s = atol(argv[3]);
         pthread_t t[16];
@@ -131,6 +145,7 @@ int main(int argc, char **argv) {
             if (syscall(SYS_write, fd, "x", 1) != 1) return 3;
         return 0;
     }
-    fprintf(stderr, "usage: target loop N | spin | mem | threads N | calls N S | syscalls G W\n");
+    fprintf(stderr,
+            "usage: target loop N | spin | mem | threads N | calls N S | syscalls G W | forks N\n");
     return 2;
 }

@@ -112,6 +112,12 @@
 #define PTRACE_DBG_E_INTERNAL -14
 
 /**
+ * A limited resource is used up: all four hardware watchpoint slots (debug registers DR0-DR3)
+ * are taken.
+ */
+#define PTRACE_DBG_E_NO_RESOURCE -15
+
+/**
  * No such symbol, loaded object, or symbol breakpoint (and nothing can load one later).
  */
 #define PTRACE_DBG_E_NOT_FOUND -16
@@ -213,10 +219,25 @@
 #define PTRACE_DBG_CAUSE_EXEC 5
 
 /**
+ * Stop cause: tripped a hardware watchpoint; `pc` is the watchpoint's address and
+ * `ptrace_dbg_watchpoint_hit` gives its id. Only ever reported to a caller that set a
+ * watchpoint with `ptrace_dbg_add_watchpoint`, so a program that knows only the kinds above
+ * never sees it. The thread's state is `PTRACE_DBG_STATE_STOPPED_BREAKPOINT`.
+ */
+#define PTRACE_DBG_CAUSE_WATCHPOINT 6
+
+/**
  * Stop cause: the dynamic loader's list of objects changed (see `ptrace_dbg_libraries`);
  * reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_LIBRARIES`.
  */
 #define PTRACE_DBG_CAUSE_LIBRARY 9
+
+/**
+ * Stop cause: created a process (fork, vfork, clone without CLONE_THREAD); `new_tid` is its
+ * pid. Reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_FORK`; take the
+ * child with `ptrace_dbg_take_child`.
+ */
+#define PTRACE_DBG_CAUSE_FORK 10
 
 /**
  * Mapping protection: readable.
@@ -239,8 +260,9 @@
 #define PTRACE_DBG_MAP_SHARED 1
 
 /**
- * `ptrace_dbg_set_follow` flag reserved for following forked children (not yet supported:
- * rejected with `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ * `ptrace_dbg_set_follow` flag: follow fork, vfork and clone without CLONE_THREAD. Each new
+ * process stops its parent with cause `PTRACE_DBG_CAUSE_FORK` (`cause.new_tid` = the child's
+ * pid) until `ptrace_dbg_take_child` takes it or the parent runs again (which lets it go).
  */
 #define PTRACE_DBG_FOLLOW_FORK 1
 
@@ -249,6 +271,29 @@
  * dynamic loader's list of objects has changed (dlopen, dlclose, start-up).
  */
 #define PTRACE_DBG_FOLLOW_LIBRARIES 2
+
+/**
+ * Watchpoint kind: execution of the instruction at the address (a hardware breakpoint, length
+ * 1). No byte of the text changes, so it works where a software breakpoint's int3 would be
+ * seen or would break something (code the program reads or checksums, code that is also
+ * data). It fires
+ * before the instruction runs: the thread's PC is the address; continue and step then execute
+ * the instruction instead of hitting it again (the CPU's resume flag).
+ */
+#define PTRACE_DBG_WATCH_EXECUTE 0
+
+/**
+ * Watchpoint kind: writes to the range. It fires after the writing instruction: the PC is
+ * on the next instruction and memory already holds the new value (every write is reported,
+ * also one that stores the value already there).
+ */
+#define PTRACE_DBG_WATCH_WRITE 1
+
+/**
+ * Watchpoint kind: reads or writes of the range. x86 has no read-only watchpoint; there is no
+ * `PTRACE_DBG_WATCH_READ` (2 is `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ */
+#define PTRACE_DBG_WATCH_READ_WRITE 3
 
 /**
  * `ptrace_dbg_trace_syscalls` flag: stop at the entry of the traced calls.
@@ -332,7 +377,7 @@ typedef struct ptrace_dbg_cause {
      */
     int32_t signal;
     /**
-     * `THREAD_CREATE`: the new thread's id.
+     * `THREAD_CREATE`: the new thread's id; `FORK`: the new process's pid.
      */
     int32_t new_tid;
     /**
@@ -340,7 +385,8 @@ typedef struct ptrace_dbg_cause {
      */
     int32_t exit_status;
     /**
-     * `BREAKPOINT`: the breakpoint's address.
+     * `BREAKPOINT`: the breakpoint's address. `WATCHPOINT`: the watchpoint's address (not
+     * the thread's PC: x86 does not say which byte was accessed).
      */
     uint64_t pc;
 } ptrace_dbg_cause;
@@ -592,7 +638,8 @@ const char *ptrace_dbg_version(void);
  * a thread never stops; `PTRACE_DBG_E_OS`.
  *
  * Callable from any thread. The library starts one monitor thread (and one tiny helper
- * child process, its "doorbell") per traced process; they end when the process is freed.
+ * child process, its "doorbell") per traced process and the children taken from it
+ * (`ptrace_dbg_take_child`); they end when the last of those processes is freed.
  *
  * # Safety
  * `out` must be NULL or writable.
@@ -1120,16 +1167,31 @@ int ptrace_dbg_library_path(struct ptrace_dbg_process *p,
                             size_t *len);
 
 /**
- * What the library follows besides the process's own threads: `PTRACE_DBG_FOLLOW_LIBRARIES`
+ * What the library follows besides the process's own threads; `flags` replaces the previous
+ * set (read it with `ptrace_dbg_get_follow` to change one bit). `PTRACE_DBG_FOLLOW_LIBRARIES`
  * makes every change of the loaded objects (dlopen, dlclose, and the loader's start-up) stop
- * the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it; 0 turns that
- * off. Without it no such cause is ever reported. `PTRACE_DBG_FOLLOW_FORK` is reserved.
+ * the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it.
+ * `PTRACE_DBG_FOLLOW_FORK` makes every fork, vfork and clone of a process stop it with cause
+ * `PTRACE_DBG_CAUSE_FORK` (see `ptrace_dbg_take_child`). 0 turns both off; without a flag its
+ * cause is never reported.
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown or reserved flag),
  * `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
  * `PTRACE_DBG_E_INVALID_HANDLE`. Process stopped.
  */
 int ptrace_dbg_set_follow(struct ptrace_dbg_process *p, uint32_t flags);
+
+/**
+ * The follow flags in force: what `ptrace_dbg_set_follow` last set, or, for a child taken
+ * with `ptrace_dbg_take_child`, what it inherited from its parent.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `flags`),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Any state.
+ *
+ * # Safety
+ * `flags` must be NULL or writable.
+ */
+int ptrace_dbg_get_follow(struct ptrace_dbg_process *p, uint32_t *flags);
 
 /**
  * A breakpoint on a function by name: set now in every loaded object that defines `symbol`
@@ -1322,6 +1384,108 @@ int ptrace_dbg_register_info(struct ptrace_dbg_process *p,
                              size_t index,
                              const char **name,
                              size_t *size);
+
+/**
+ * Sets a hardware watchpoint on every thread of the process, present and future, and returns
+ * its id in `*id` (positive, never reused within this handle).
+ *
+ * `kind` is `PTRACE_DBG_WATCH_EXECUTE` (then `len` must be 1), `PTRACE_DBG_WATCH_WRITE` or
+ * `PTRACE_DBG_WATCH_READ_WRITE`; `len` is 1, 2, 4 or 8 and `addr` must be aligned to it (watch
+ * a larger or unaligned variable with several watchpoints). A thread that trips it stops the
+ * process (all-stop) with cause `PTRACE_DBG_CAUSE_WATCHPOINT` and state
+ * `PTRACE_DBG_STATE_STOPPED_BREAKPOINT`; `ptrace_dbg_watchpoint_hit` then names the watchpoint.
+ * Several threads tripping at about the same time each have their own cause at that stop.
+ * The CPU has four slots per thread: a fifth watchpoint gets `PTRACE_DBG_E_NO_RESOURCE`.
+ *
+ * - Only user-mode accesses trigger: a write by the kernel (`read(2)` into a watched buffer,
+ *   `ptrace_dbg_poke`) does not stop anything.
+ * - An execute watchpoint at the address of a software breakpoint gives one stop, with cause
+ *   `PTRACE_DBG_CAUSE_BREAKPOINT` and `ptrace_dbg_watchpoint_hit` naming the watchpoint too.
+ * - A single step whose instruction trips a data watchpoint completes and reports the
+ *   watchpoint. A step that lands on an execute watchpoint ends there as a step (the
+ *   instruction has not run); the next continue or step reports the hit, then goes past it.
+ * - exec removes every watchpoint (the address space is gone): their ids are then unknown to
+ *   `ptrace_dbg_remove_watchpoint` (`PTRACE_DBG_E_NO_BREAKPOINT`). A child the program forks
+ *   runs untrapped (the kernel gives it no debug registers). Detach, kill and free clear
+ *   the debug registers of every thread.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (unknown `kind`, bad `len`,
+ * unaligned or kernel `addr`, NULL `id`; `ptrace_dbg_last_error()` says which),
+ * `PTRACE_DBG_E_NO_RESOURCE` (four are set), `PTRACE_DBG_E_BAD_STATE` (running or detached),
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while the
+ * process is stopped.
+ *
+ * # Safety
+ * `id` must be NULL or writable.
+ */
+int ptrace_dbg_add_watchpoint(struct ptrace_dbg_process *p,
+                              uint64_t addr,
+                              size_t len,
+                              int32_t kind,
+                              int32_t *id);
+
+/**
+ * Removes watchpoint `id` from every thread; its slot is free again.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NO_BREAKPOINT` (no watchpoint with that id: never
+ * set, already removed, or cleared by an exec), `PTRACE_DBG_E_BAD_STATE` (running or
+ * detached), `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread
+ * while the process is stopped.
+ */
+int ptrace_dbg_remove_watchpoint(struct ptrace_dbg_process *p, int32_t id);
+
+/**
+ * Which watchpoint stopped thread `tid` at this stop: its id in `*id` and its address in
+ * `*addr` (`addr` may be NULL). Decoded from the thread's debug status register (DR6), which
+ * the library clears after reading. When one access trips several watchpoints, the one in the
+ * lowest slot is named. Answers for a thread with cause `PTRACE_DBG_CAUSE_WATCHPOINT`, and for
+ * a `PTRACE_DBG_CAUSE_BREAKPOINT` stop at an address that also has an execute watchpoint.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NO_BREAKPOINT` (the thread's stop is not a
+ * watchpoint hit), `PTRACE_DBG_E_BAD_STATE` (the thread runs, or the process was detached),
+ * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL
+ * `id`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread; never waits.
+ *
+ * # Safety
+ * `id` must be NULL or writable; `addr` NULL or writable.
+ */
+int ptrace_dbg_watchpoint_hit(struct ptrace_dbg_process *p,
+                              int32_t tid,
+                              int32_t *id,
+                              uint64_t *addr);
+
+/**
+ * Takes the child `pid` that the stopped process created (a thread of it stopped with cause
+ * `PTRACE_DBG_CAUSE_FORK`, `cause.new_tid` = `pid`) as a traced process of its own. `*out`
+ * receives its handle, which works like any other (all-stop of its own threads, continue,
+ * wait_stop, event fd, breakpoints, detach, kill, free; it may follow its own children). It
+ * returns stopped at its first instruction after the fork (cause `PTRACE_DBG_CAUSE_STOPPED`).
+ *
+ * What carries over: after a fork (or clone) every breakpoint of the parent (set in the
+ * child's copy of the memory); after a vfork none (the child runs in the parent's memory,
+ * from which the parent's breakpoints are taken out until the child execs or exits; the
+ * parent itself stays blocked in vfork until then, so continue the child); the follow flags;
+ * and what freeing does: the child of a launched process is killed when freed (and dies with
+ * the host, PTRACE_O_EXITKILL being inherited), the child of an attached one is detached.
+ * An exec by the child reports `PTRACE_DBG_CAUSE_EXEC` on the child's handle, its breakpoints
+ * gone with the old program.
+ *
+ * A child not taken when its parent next runs (continue, step, detach, kill, exit) is let go
+ * as without the flag: our breakpoint bytes are taken out of its memory and it runs on
+ * untraced. Every child of the family is served by the parent's one monitor thread.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`, or `pid` is not a
+ * child offered at this stop: never offered, taken already, or it died before being taken);
+ * `PTRACE_DBG_E_INVALID_HANDLE`; `PTRACE_DBG_E_BAD_STATE` (the parent is running or
+ * detached); `PTRACE_DBG_E_EXITED`; `PTRACE_DBG_E_TIMEOUT` (the child never made its first
+ * stop). Callable from any thread while the parent is stopped.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_take_child(struct ptrace_dbg_process *p,
+                          int32_t pid,
+                          struct ptrace_dbg_process **out);
 
 /**
  * Stops at the entry and/or exit of the listed system calls, in every thread of the process,

@@ -58,6 +58,7 @@ enum class errc : int {
     buffer_too_small = PTRACE_DBG_E_BUFFER_TOO_SMALL,
     os = PTRACE_DBG_E_OS,
     internal = PTRACE_DBG_E_INTERNAL,
+    no_resource = PTRACE_DBG_E_NO_RESOURCE,
     not_found = PTRACE_DBG_E_NOT_FOUND,
     not_supported = PTRACE_DBG_E_NOT_SUPPORTED,
 };
@@ -262,6 +263,8 @@ enum class cause_kind : int32_t {
     thread_create = PTRACE_DBG_CAUSE_THREAD_CREATE,
     thread_exit = PTRACE_DBG_CAUSE_THREAD_EXIT,
     exec = PTRACE_DBG_CAUSE_EXEC,
+    fork = PTRACE_DBG_CAUSE_FORK,  // only after set_follow(PTRACE_DBG_FOLLOW_FORK)
+    watchpoint = PTRACE_DBG_CAUSE_WATCHPOINT,  // only after add_watchpoint
     syscall_entry = PTRACE_DBG_CAUSE_SYSCALL_ENTRY,  // only while system calls are traced
     syscall_exit = PTRACE_DBG_CAUSE_SYSCALL_EXIT,
     library = PTRACE_DBG_CAUSE_LIBRARY,
@@ -286,6 +289,19 @@ struct symbol {
     std::string path;  // its object's
 };
 
+// What a watchpoint watches, PTRACE_DBG_WATCH_* (x86 has no read-only watchpoint).
+enum class watch_kind : int32_t {
+    execute = PTRACE_DBG_WATCH_EXECUTE,  // an instruction (length 1), without patching it
+    write = PTRACE_DBG_WATCH_WRITE,
+    read_write = PTRACE_DBG_WATCH_READ_WRITE,
+};
+
+// Which watchpoint a thread tripped (ptrace_dbg_watchpoint_hit).
+struct watch_hit {
+    int32_t id = 0;
+    uint64_t addr = 0;  // the watchpoint's address
+};
+
 // The system call a thread is stopped at (number, is_exit, args[6], ret, is_error, arch, pc,
 // sp), as ptrace_dbg_syscall_info reports it.
 using syscall_info_t = ptrace_dbg_syscall;
@@ -306,9 +322,9 @@ inline std::optional<int32_t> syscall_number(const std::string &name) noexcept {
 struct cause {
     cause_kind kind = cause_kind::stopped;
     int32_t signal = 0;       // signal: the pending signal; thread_exit: terminating signal or 0
-    int32_t new_tid = 0;      // thread_create: the new thread
+    int32_t new_tid = 0;      // thread_create: the new thread; fork: the new process
     int32_t exit_status = 0;  // thread_exit: the exit status, or -1 when killed by a signal
-    uint64_t pc = 0;          // breakpoint: the breakpoint's address
+    uint64_t pc = 0;          // breakpoint: the breakpoint's address; watchpoint: its address
 
     static cause from_c(const ptrace_dbg_cause &c) noexcept {
         return cause{static_cast<cause_kind>(c.kind), c.signal, c.new_tid, c.exit_status, c.pc};
@@ -561,6 +577,30 @@ public:
         return ptrace_dbg::cause::from_c(c);
     }
 
+    // --- following children
+
+    // PTRACE_DBG_FOLLOW_FORK: stop with cause_kind::fork at every new process;
+    // PTRACE_DBG_FOLLOW_LIBRARIES: with cause_kind::library when the objects change.
+    void set_follow(uint32_t flags) {
+        detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
+    }
+    void set_follow(uint32_t flags, std::error_code &ec) noexcept {
+        detail::set(ptrace_dbg_set_follow(handle_, flags), ec);
+    }
+
+    // The child offered at this stop (cause_kind::fork, new_tid == pid) as a process of its
+    // own, stopped at its first instruction after the fork.
+    process take_child(int32_t pid) {
+        ptrace_dbg_process *handle = nullptr;
+        detail::check(ptrace_dbg_take_child(handle_, pid, &handle), "ptrace_dbg_take_child");
+        return process(handle);
+    }
+    process take_child(int32_t pid, std::error_code &ec) noexcept {
+        ptrace_dbg_process *handle = nullptr;
+        detail::set(ptrace_dbg_take_child(handle_, pid, &handle), ec);
+        return process(handle);
+    }
+
     // --- system calls
 
     // Stops at the entry and/or exit (flags PTRACE_DBG_SYSCALL_ENTRY | _EXIT, optionally
@@ -682,11 +722,6 @@ public:
         return {name, off, path};
     }
 
-    // PTRACE_DBG_FOLLOW_LIBRARIES: stop with cause_kind::library when the objects change.
-    void set_follow(uint32_t flags) {
-        detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
-    }
-
     // A breakpoint on function `name` (in `lib`, or anywhere with lib empty), now and in every
     // object that defines it when loaded later; returns its id.
     int32_t add_symbol_breakpoint(const std::string &name, const std::string &lib = {}) {
@@ -699,6 +734,39 @@ public:
     void remove_symbol_breakpoint(int32_t id) {
         detail::check(ptrace_dbg_remove_symbol_breakpoint(handle_, id),
                       "ptrace_dbg_remove_symbol_breakpoint");
+    }
+
+    // --- watchpoints (x86-64 debug registers: four at a time, errc::no_resource beyond)
+
+    // Every thread, present and future; len 1, 2, 4 or 8 with addr aligned to it. Returns the
+    // id. A hit stops the process with cause_kind::watchpoint.
+    int32_t add_watchpoint(uint64_t addr, std::size_t len, watch_kind kind) {
+        int32_t id = 0;
+        detail::check(ptrace_dbg_add_watchpoint(handle_, addr, len, static_cast<int32_t>(kind), &id),
+                      "ptrace_dbg_add_watchpoint");
+        return id;
+    }
+    int32_t add_watchpoint(uint64_t addr, std::size_t len, watch_kind kind,
+                           std::error_code &ec) noexcept {
+        int32_t id = 0;
+        detail::set(ptrace_dbg_add_watchpoint(handle_, addr, len, static_cast<int32_t>(kind), &id),
+                    ec);
+        return id;
+    }
+    void remove_watchpoint(int32_t id) {
+        detail::check(ptrace_dbg_remove_watchpoint(handle_, id), "ptrace_dbg_remove_watchpoint");
+    }
+    void remove_watchpoint(int32_t id, std::error_code &ec) noexcept {
+        detail::set(ptrace_dbg_remove_watchpoint(handle_, id), ec);
+    }
+    // The watchpoint thread `tid` tripped at this stop; nullopt when its stop is not a
+    // watchpoint hit.
+    std::optional<watch_hit> watchpoint_hit(int32_t tid) const {
+        watch_hit hit;
+        int rc = ptrace_dbg_watchpoint_hit(handle_, tid, &hit.id, &hit.addr);
+        if (rc == PTRACE_DBG_E_NO_BREAKPOINT) return std::nullopt;
+        detail::check(rc, "ptrace_dbg_watchpoint_hit");
+        return hit;
     }
 
     // --- registers

@@ -223,6 +223,33 @@ void breakpoint_hits_report_the_cause_and_pc() {
     CHECK_EQ(run_to_exit(p).code, 0);
 }
 
+void watchpoints_report_their_hits_and_slots_run_out() {
+    pd::process p = launch_tracee({"bp_loop", "3"});
+    const int32_t pid = p.pid();
+    const uint64_t target = symbol(p, "target_fn");
+    CHECK_THROWS(p.add_watchpoint(target, 4, pd::watch_kind::execute), pd::errc::invalid_argument);
+    const int32_t id = p.add_watchpoint(target, 1, pd::watch_kind::execute);
+    int32_t more[3];
+    for (int i = 0; i < 3; i++) more[i] = p.add_watchpoint(8 * (i + 1), 8, pd::watch_kind::write);
+    std::error_code ec;
+    p.add_watchpoint(0x100, 8, pd::watch_kind::read_write, ec);
+    CHECK(ec == pd::errc::no_resource);
+    for (int32_t m : more) p.remove_watchpoint(m);
+    CHECK_THROWS(p.remove_watchpoint(more[0]), pd::errc::no_breakpoint);
+    CHECK(!p.watchpoint_hit(pid));
+    for (int hit = 0; hit < 3; hit++) {
+        CHECK_EQ(continue_and_wait(p), pid);
+        pd::cause cause = p.stop_cause(pid);
+        CHECK(cause.kind == pd::cause_kind::watchpoint);
+        CHECK_EQ(cause.pc, target);
+        CHECK_EQ(p.pc(pid), target);  // before the instruction
+        auto w = p.watchpoint_hit(pid);
+        CHECK(w.has_value() && w->id == id && w->addr == target);
+    }
+    p.remove_watchpoint(id);
+    CHECK_EQ(run_to_exit(p).code, 0);
+}
+
 void registers_read_and_write() {
     pd::process p = launch_tracee({"bp_loop", "1"});
     const int32_t pid = p.pid();
@@ -505,6 +532,49 @@ void destructor_frees_the_process() {
     close(out);
 }
 
+// take_child hands each forked child over as a pd::process of its own.
+void follow_fork_takes_children_as_processes() {
+    std::string family = tracee_path();
+    family.replace(family.rfind('/') + 1, std::string::npos, "family");
+    pd::launch_options options;
+    options.stdout_fd = dev_null();
+    pd::process p = pd::process::launch(family, {family, "forks", "2", "3"}, std::nullopt,
+                                        options);
+    CHECK_THROWS(p.set_follow(4), pd::errc::invalid_argument);
+    p.set_follow(PTRACE_DBG_FOLLOW_FORK);
+    uint64_t hit = symbol_address(p.pid(), family.c_str(), "hit");
+    CHECK(hit != 0);
+    p.add_breakpoint(hit);
+    std::vector<int32_t> codes;
+    int parent_hits = 0;
+    for (int stops = 0; stops < 1000; stops++) {
+        std::error_code ec;
+        p.cont();
+        p.wait_stop(WAIT, ec);
+        if (ec == pd::errc::exited) break;
+        for (int32_t tid : p.threads()) {
+            pd::cause c = p.stop_cause(tid);
+            if (c.kind == pd::cause_kind::breakpoint) parent_hits++;
+            if (c.kind != pd::cause_kind::fork) continue;
+            pd::process child = p.take_child(c.new_tid);
+            CHECK_EQ(child.pid(), c.new_tid);
+            int child_hits = 0;
+            for (int n = 0; n < 1000; n++) {
+                child.cont();
+                child.wait_stop(WAIT, ec);
+                if (ec == pd::errc::exited) break;
+                if (child.stop_cause(child.pid()).kind == pd::cause_kind::breakpoint)
+                    child_hits++;
+            }
+            CHECK_EQ(child_hits, 3 * (int)(codes.size() + 1));
+            codes.push_back(child.exit_status()->code);
+        }
+    }
+    CHECK_EQ(parent_hits, 3);
+    CHECK_EQ(p.exit_status()->code, 0);
+    CHECK(codes == (std::vector<int32_t>{10, 11}));
+}
+
 void symbols_maps_and_libraries() {
     pd::process p = launch_tracee({"exit", "4"});
     // Maps and their paths agree with /proc/PID/maps.
@@ -547,7 +617,7 @@ void symbols_maps_and_libraries() {
     CHECK(libc);
     p.remove_symbol_breakpoint(id);
     CHECK_THROWS(p.remove_symbol_breakpoint(id), pd::errc::not_found);
-    CHECK_THROWS(p.set_follow(1), pd::errc::invalid_argument);
+    CHECK_THROWS(p.set_follow(4), pd::errc::invalid_argument);
 }
 
 // build/tracees/syscalls "change": getpid's result changed at its exit, the skipped
@@ -605,6 +675,7 @@ const test tests[] = {
     TEST(launch_runs_the_program_to_its_exit_code),
     TEST(kill_reports_sigkill),
     TEST(breakpoint_hits_report_the_cause_and_pc),
+    TEST(watchpoints_report_their_hits_and_slots_run_out),
     TEST(registers_read_and_write),
     TEST(registers_by_name_and_xstate),
     TEST(peek_reads_memory_into_any_byte_range),
@@ -614,6 +685,7 @@ const test tests[] = {
     TEST(errors_carry_code_text_and_detail),
     TEST(moves_transfer_ownership),
     TEST(destructor_frees_the_process),
+    TEST(follow_fork_takes_children_as_processes),
     TEST(symbols_maps_and_libraries),
     TEST(syscalls_are_traced_and_changed),
 };

@@ -1,6 +1,7 @@
 //! The engine: Go's debug/proc process model for Linux, in Rust.
 //!
-//! One monitor thread per traced process issues every ptrace call (`monitor`); the thread
+//! One monitor thread per family of traced processes (a process and the children taken from
+//! it) issues every ptrace call (`monitor`); the thread
 //! table and the ptrace algorithms it runs live in `tracer`; `Process` is the API any host
 //! thread calls. No unsafe code here: the system calls are in `crate::sys`.
 #![forbid(unsafe_code)]
@@ -16,9 +17,11 @@ pub mod symbols;
 pub mod syscalls;
 pub mod thread;
 pub mod tracer;
+pub mod watchpoints;
 pub mod xregs;
 
 pub use error::{Error, Result};
 pub use process::{LaunchOptions, Process};
 pub use thread::{Cause, CauseKind, ThreadState};
 pub use tracer::{ExitStatus, RunState};
+pub use watchpoints::WatchKind;

@@ -7,6 +7,7 @@ use super::ending::Ending;
 use super::monitor::{self, Monitor, Snapshot, Start};
 use super::thread::{Cause, ThreadInfo, ThreadState};
 use super::tracer::{ExitStatus, RunState};
+use super::watchpoints::WatchKind;
 use super::{Error, Result};
 use crate::sys::spawn::LaunchSpec;
 use std::ffi::{CString, OsStr, OsString};
@@ -344,6 +345,32 @@ impl Process {
         self.monitor.shared.call(move |t| t.remove_breakpoint(addr))
     }
 
+    /// Sets a hardware watchpoint on every thread, present and future (process stopped);
+    /// returns its id. See `tracer::watch` and `engine::watchpoints`.
+    pub fn add_watchpoint(&self, addr: u64, len: usize, kind: WatchKind) -> Result<i32> {
+        self.monitor.shared.call(move |t| t.add_watchpoint(addr, len, kind))
+    }
+
+    /// Removes watchpoint `id` from every thread (process stopped).
+    pub fn remove_watchpoint(&self, id: i32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.remove_watchpoint(id))
+    }
+
+    /// The watchpoint stopped thread `tid` tripped at this stop: its id and address.
+    /// `NoWatchpoint` when its stop is not a watchpoint hit.
+    pub fn watchpoint_hit(&self, tid: i32) -> Result<(i32, u64)> {
+        self.with_thread(tid, |t| {
+            stopped(t)?;
+            match t.cause.watch_id {
+                0 => Err(Error::NoWatchpoint(format!(
+                    "thread {tid} did not stop at a watchpoint (its cause is {:?})",
+                    t.cause.kind
+                ))),
+                id => Ok((id, t.cause.pc)),
+            }
+        })
+    }
+
     /// The registers of a stopped thread.
     pub fn get_regs(&self, tid: i32) -> Result<libc::user_regs_struct> {
         // Registers already read during this stop (at a breakpoint hit, say) are published:
@@ -451,6 +478,28 @@ impl Process {
         self.memory.read(addr, buf)
     }
 
+    /// Takes the child `pid` offered at the current stop (cause `Fork`) as a process of its
+    /// own, on this process's monitor thread; returns with it stopped at its first instruction
+    /// after the fork.
+    pub fn take_child(&self, pid: i32) -> Result<Process> {
+        let shared = monitor::Shared::new(self.monitor.shared.family())?;
+        let for_child = shared.clone();
+        let (memory, xregs) = self.monitor.shared.call(move |t| t.take_child(pid, for_child))?;
+        let monitor = Monitor { shared, thread: self.monitor.thread.clone() };
+        let child = Process {
+            pid,
+            launched: self.launched,
+            monitor,
+            memory,
+            xregs,
+            resume_guard: std::sync::RwLock::new(()),
+            ending: Ending::default(),
+            lookup: Default::default(),
+        };
+        child.wait_quiet()?;
+        Ok(child)
+    }
+
     /// Writes tracee memory (read-only mappings too) through stopped thread `tid`.
     pub fn poke(
         &self,
@@ -530,9 +579,15 @@ impl Process {
         })
     }
 
-    /// Turns library events (`CauseKind::Library` stops) on or off (process stopped).
+    /// What the library follows: library events (`CauseKind::Library` stops) and children
+    /// (`FOLLOW_FORK`); unknown bits are the caller's to reject. Process stopped.
     pub fn set_follow(&self, flags: u32) -> Result<()> {
-        self.monitor.shared.call(move |t| t.set_follow(flags))
+        self.monitor.shared.call(move |t| t.set_follow_flags(flags))
+    }
+
+    /// The follow flags in force (`set_follow`'s, or those a taken child inherited).
+    pub fn follow_flags(&self) -> Result<u32> {
+        self.monitor.shared.call(|t| Ok(t.follow_flags()))
     }
 
     /// A breakpoint on `symbol`, set now where it resolves and in every object that defines it
@@ -650,7 +705,8 @@ fn stopped(t: &ThreadInfo) -> Result<()> {
 }
 
 impl Drop for Process {
-    /// A launched process is killed, an attached one detached; then the monitor is joined.
+    /// A launched process is killed, an attached one detached (the family's monitor thread is
+    /// joined with the family's last handle).
     fn drop(&mut self) {
         if !self.monitor.shared.is_closed() {
             let _ = if self.launched { self.kill() } else { self.detach() };
@@ -663,8 +719,6 @@ impl Drop for Process {
                 });
             }
         }
-        if let Some(thread) = self.monitor.thread.take() {
-            let _ = thread.join();
-        }
+        // The family's monitor thread is joined when its last process goes (`FamilyThread`).
     }
 }

@@ -95,6 +95,11 @@ pub enum CauseKind {
     ThreadExit = 4,
     /// Completed an execve.
     Exec = 5,
+    /// Forked, vforked or cloned a new process (only with `FOLLOW_FORK`): `new_tid` is its pid,
+    /// `Process::take_child` takes it.
+    Fork = 10,
+    /// Tripped a hardware watchpoint (only ever seen by callers that set one).
+    Watchpoint = 6,
     /// At the entry of a traced system call (only while tracing system calls).
     SyscallEntry = 7,
     /// At the exit of a traced system call (only while tracing system calls).
@@ -113,8 +118,11 @@ pub struct Cause {
     pub new_tid: i32,
     /// ThreadExit: the exit status, or -1 when killed by a signal.
     pub exit_status: i32,
-    /// Breakpoint: the breakpoint's address.
+    /// Breakpoint: the breakpoint's address. Watchpoint: the watchpoint's address.
     pub pc: u64,
+    /// Watchpoint (or a breakpoint shared with an execute watchpoint): the watchpoint's id;
+    /// 0 otherwise.
+    pub watch_id: i32,
     /// SyscallEntry/SyscallExit: the call, decoded at the stop (changed by set_syscall*).
     pub syscall: Option<crate::engine::syscalls::SyscallStop>,
 }
@@ -122,7 +130,7 @@ pub struct Cause {
 impl Cause {
     /// A cause with only its kind set.
     pub fn of(kind: CauseKind) -> Cause {
-        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0, syscall: None }
+        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0, watch_id: 0, syscall: None }
     }
     /// A signal about to be delivered.
     pub fn signal(signal: i32) -> Cause {
@@ -141,6 +149,10 @@ impl Cause {
         };
         Cause { signal, exit_status, ..Cause::of(CauseKind::ThreadExit) }
     }
+    /// Created the process `pid` (fork, vfork, clone without CLONE_THREAD).
+    pub fn fork(pid: i32) -> Cause {
+        Cause { new_tid: pid, ..Cause::of(CauseKind::Fork) }
+    }
     /// Stopped at a traced system call's entry or exit.
     pub fn syscall(stop: crate::engine::syscalls::SyscallStop) -> Cause {
         let kind = if stop.is_exit { CauseKind::SyscallExit } else { CauseKind::SyscallEntry };
@@ -149,6 +161,10 @@ impl Cause {
     /// Stopped at the breakpoint at `pc`.
     pub fn breakpoint(pc: u64) -> Cause {
         Cause { pc, ..Cause::of(CauseKind::Breakpoint) }
+    }
+    /// Tripped watchpoint `id`, which watches `addr`.
+    pub fn watchpoint(id: i32, addr: u64) -> Cause {
+        Cause { pc: addr, watch_id: id, ..Cause::of(CauseKind::Watchpoint) }
     }
 }
 

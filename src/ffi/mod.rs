@@ -66,5 +66,11 @@ pub mod debug;
 pub mod symbols;
 // Registers beyond ptrace_dbg_regs: x87/SSE, the XSAVE area, any register by name.
 pub mod xregs;
+
+// Hardware watchpoints.
+pub mod watch;
+
+// Following children.
+pub mod follow;
 // System-call stops.
 pub mod syscalls;

@@ -264,6 +264,7 @@ mod tests {
             (CauseKind::ThreadCreate, PTRACE_DBG_CAUSE_THREAD_CREATE),
             (CauseKind::ThreadExit, PTRACE_DBG_CAUSE_THREAD_EXIT),
             (CauseKind::Exec, PTRACE_DBG_CAUSE_EXEC),
+            (CauseKind::Watchpoint, PTRACE_DBG_CAUSE_WATCHPOINT),
             (CauseKind::Library, PTRACE_DBG_CAUSE_LIBRARY),
         ];
         for (kind, c) in kinds {
@@ -271,5 +272,7 @@ mod tests {
         }
         let c = cause_to_c(Cause::breakpoint(0x401000));
         assert_eq!((c.kind, c.pc, c.signal), (PTRACE_DBG_CAUSE_BREAKPOINT, 0x401000, 0));
+        let c = cause_to_c(Cause::watchpoint(3, 0x601008));
+        assert_eq!((c.kind, c.pc), (PTRACE_DBG_CAUSE_WATCHPOINT, 0x601008));
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Every method here runs on the monitor thread (see the parent module).
 
+use super::trap::Trap;
 use super::*;
 
 impl Tracer {
@@ -25,6 +26,7 @@ impl Tracer {
     pub(super) fn on_exit_status(&mut self, tid: i32, status: wait::Status) {
         self.expected_children.remove(&tid);
         self.early_children.remove(&tid);
+        self.child_gone(tid);
         if !self.threads.contains_key(&tid) {
             return; // a thread exec removed, or a detached fork child: not ours any more
         }
@@ -72,6 +74,8 @@ impl Tracer {
             trace!("thread {tid}: first stop is signal {sig} event {event}");
             self.set_state(tid, ThreadState::Running);
             self.on_stop(tid, sig, event);
+        } else if self.child_arrived(tid) {
+            trace!("child {tid}: first stop; it waits to be taken");
         } else if self.expected_children.remove(&tid) {
             self.release_child(tid);
         } else {
@@ -127,15 +131,21 @@ impl Tracer {
                 std::mem::take(&mut t.stale_step_trap)
             }
         };
-        // The one place a SIGTRAP is told to be the end of our step. (Hook for hardware
-        // watchpoints, issue 14: DR6's B0..B3 on this same trap say a watchpoint fired too; read
-        // them here, before `on_step_done`/`on_out_of_line_done` resume the thread.)
-        let step_trap = event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid);
+        // A plain SIGTRAP is classified once, in one place (`trap.rs`: DR6, then si_code;
+        // system-call stops were taken above); events come as events.
+        let trap = (event == 0 && sig == libc::SIGTRAP).then(|| self.classify_sigtrap(tid));
+        let step_trap = trap == Some(Trap::Step);
         if stepping {
-            let own_int3 = event == 0 && sig == libc::SIGTRAP && self.stepped_own_int3(tid);
+            let own_int3 = trap == Some(Trap::Int3) && self.stepped_own_int3(tid);
             self.end_step(tid);
             // Out of line: registers back from the scratch area, whatever this stop is.
             let out_of_line = self.out_of_line_end(tid, event);
+            if let Some(Trap::Watch { hits, step }) = trap {
+                // The step tripped a watchpoint (DR6 on this same trap): reported, and the step
+                // is over too (out of line: the registers are back at the original place).
+                self.watch_stop(tid, hits, step);
+                return;
+            }
             match out_of_line {
                 Some(step) if step_trap => return self.on_out_of_line_done(tid, step),
                 None if step_trap => return self.on_step_done(tid),
@@ -192,6 +202,10 @@ impl Tracer {
             // No longer expected (see above): neither is its own-TF mark.
             self.threads.get_mut(&tid).unwrap().step_own_tf = false;
         }
+        if let Some(Trap::Watch { hits, .. }) = trap {
+            self.watch_stop(tid, hits, false);
+            return;
+        }
         match event {
             ptrace::EVENT_CLONE | ptrace::EVENT_FORK | ptrace::EVENT_VFORK => {
                 self.on_new_task(tid, event)
@@ -210,7 +224,7 @@ impl Tracer {
                 self.release_threads_killed_by_exec();
             }
             ptrace::EVENT_STOP => self.on_event_stop(tid, sig),
-            0 => self.on_signal_stop(tid, sig),
+            0 => self.on_signal_stop(tid, sig, trap),
             other => {
                 trace!("thread {tid}: unexpected event {other}, resuming");
                 let _ = self.resume_thread(tid, 0);
@@ -268,6 +282,10 @@ impl Tracer {
                         }
                     }
                 }
+                // Same for a watchpoint hit whose trap is still queued (watch.rs).
+                if self.threads.get(&tid).map(|t| t.state) == Some(ThreadState::Stopped) {
+                    self.watch_at_interrupt(tid);
+                }
             }
             ThreadState::Running | ThreadState::SingleStepping if is_group_stop_signal(sig) => {
                 if self.group_stop_reported {
@@ -295,9 +313,9 @@ impl Tracer {
         }
     }
 
-    /// A plain signal-delivery stop.
-    pub(super) fn on_signal_stop(&mut self, tid: i32, sig: i32) {
-        if sig == libc::SIGTRAP && self.on_int3(tid) {
+    /// A plain signal-delivery stop (`trap`: what a SIGTRAP was classified as).
+    pub(super) fn on_signal_stop(&mut self, tid: i32, sig: i32, trap: Option<Trap>) {
+        if trap == Some(Trap::Int3) && self.on_int3(tid) {
             return;
         }
         self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(sig));
@@ -306,25 +324,14 @@ impl Tracer {
         }
     }
 
-    /// Whether the thread's SIGTRAP is the end of our single step (si_code TRAP_TRACE).
-    /// The si_codes a single step ends with on x86-64: TRAP_TRACE after an instruction,
-    /// TRAP_BRKPT after a `syscall` (the syscall-exit step report), and SIGTRAP itself when the
-    /// step entered a signal handler (ptrace_notify from signal delivery).
-    pub(super) fn is_step_trap(&self, tid: i32) -> bool {
-        matches!(ptrace::siginfo(tid), Ok(info)
-            if matches!(info.code, ptrace::TRAP_TRACE | ptrace::TRAP_BRKPT | libc::SIGTRAP))
-    }
-
     /// Whether the SIGTRAP that ended a step of `tid` over the breakpoint at X comes from the
     /// program's own `int3` at X (the original byte under ours is an int3 too): an int3 trap
-    /// (si_code SI_KERNEL) with the PC just after X. While the step runs ours is lifted, so
-    /// this trap cannot be ours; `on_int3` would take it for ours since the PC is the one a hit
-    /// of ours leaves. Call before `end_step` (which forgets X).
+    /// (the classifier's `Trap::Int3`, si_code SI_KERNEL: the caller checks) with the PC just
+    /// after X. While the step runs ours is lifted, so this trap cannot be ours; `on_int3`
+    /// would take it for ours since the PC is the one a hit of ours leaves. Call before
+    /// `end_step` (which forgets X).
     pub(super) fn stepped_own_int3(&mut self, tid: i32) -> bool {
         let Some(over) = self.threads[&tid].step_over else { return false };
-        if !matches!(ptrace::siginfo(tid), Ok(info) if info.code == ptrace::SI_KERNEL) {
-            return false;
-        }
         let mut orig = [0u8; 1];
         self.pc(tid) == Some(over.wrapping_add(1))
             && self.memory.read(over, &mut orig).ok() == Some(1)
@@ -453,9 +460,11 @@ impl Tracer {
     }
 
     /// Writes registers changed only in our copy (`regs_dirty`, and the XSAVE area) to the
-    /// kernel. Must precede every resume of a thread.
+    /// kernel, and the debug registers a thread does not hold yet (`watch.rs`). Must precede
+    /// every resume of a thread.
     pub(super) fn flush_regs(&mut self, tid: i32) {
         self.flush_xregs(tid);
+        self.watch_before_resume(tid);
         let Some(t) = self.threads.get_mut(&tid) else { return };
         if let (true, Some(regs)) = (t.regs_dirty, t.regs) {
             t.regs_dirty = false;
@@ -507,6 +516,9 @@ impl Tracer {
             self.memory.lift_all();
             self.vforking.insert(tid);
         }
+        if self.offer_child(tid, new, event) {
+            return;
+        }
         if new > 0 {
             if self.early_children.remove(&new) {
                 self.release_child(new);
@@ -532,6 +544,7 @@ impl Tracer {
         // A new address space: the old /proc/PID/mem and every breakpoint address mean nothing
         // in it any more.
         self.memory.reset_for_exec();
+        self.watch_on_exec();
         self.out_of_line_exec();
         self.vforking.clear();
         self.libraries_on_exec();

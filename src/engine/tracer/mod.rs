@@ -24,11 +24,16 @@ mod attach;
 #[cfg(test)]
 mod errno_map_tests;
 mod events;
+mod follow;
 mod libraries;
 mod out_of_line;
 mod run;
 mod syscalls;
+mod trap;
+mod watch;
 mod xregs;
+
+pub use follow::FOLLOW_FORK;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -116,9 +121,13 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Following children (`follow`).
+    follow: follow::Follow,
     /// Shared libraries: the loader's rendezvous breakpoint and symbol breakpoints
     /// (`libraries`, `super::solib`).
     solib: super::solib::Solib,
+    /// Hardware watchpoints (their hooks: `watch.rs`).
+    watch: super::watchpoints::Watchpoints,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
     /// System-call tracing: the traced set, the mode, each thread's call in progress
@@ -153,7 +162,9 @@ impl Tracer {
             ool: Default::default(),
             group_stop_reported: false,
             vforking: HashSet::new(),
+            follow: follow::Follow::default(),
             solib: Default::default(),
+            watch: Default::default(),
             xregs: Default::default(),
             sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
@@ -162,6 +173,11 @@ impl Tracer {
 
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// What this process shares with its handle.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     pub fn run_state(&self) -> RunState {
@@ -182,7 +198,7 @@ impl Tracer {
             || self.killing
             || self.count_running() > 0
             || self.count(ThreadState::Exiting) > 0
-            || !self.expected_children.is_empty()
+            || self.children_pending()
     }
 
     /// An all-stop waits for threads that may be blocked in execve while the threads exec is
@@ -305,6 +321,7 @@ impl Tracer {
     }
 
     fn remove_thread(&mut self, tid: i32) {
+        self.watch_forget_thread(tid);
         self.sys.forget(tid);
         self.set_state(tid, ThreadState::Exited);
         if self.threads.remove(&tid).is_some() {
@@ -317,6 +334,9 @@ impl Tracer {
             trace!("process {}: {:?} -> {:?}", self.pid, self.run, run);
             self.run = run;
             self.dirty = true;
+            if run != RunState::Stopped {
+                self.release_offered();
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //!
 //! Every method here runs on the monitor thread (see the parent module).
 
+use super::trap::Trap;
 use super::*;
 
 impl Tracer {
@@ -64,6 +65,9 @@ impl Tracer {
 
     /// A thread stopped for a reason the user must see: record it, and stop every other thread.
     pub(super) fn event_stop(&mut self, tid: i32, state: ThreadState, cause: Cause) {
+        if self.resuming {
+            self.forget_reported_causes(tid);
+        }
         self.resuming = false;
         self.set_state(tid, state);
         self.set_cause(tid, cause);
@@ -77,6 +81,27 @@ impl Tracer {
 
     /// Ok when the whole process is stopped (the precondition of continue, detach, breakpoint
     /// changes); the matching error otherwise.
+    /// A continue was under way (threads stepped over breakpoints one at a time) when `tid`'s
+    /// event ended it: the threads it had not resumed yet were reported at the last stop, and
+    /// must not report the same breakpoint hit, signal or fork again at this one. They show
+    /// STOPPED; what their resume is to do stays (a step over the breakpoint under the PC,
+    /// the pending signal).
+    fn forget_reported_causes(&mut self, tid: i32) {
+        let stale: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| {
+                t.tid != tid && t.state.is_stopped() && t.state != ThreadState::StoppedExiting
+            })
+            .filter(|t| t.cause.kind != CauseKind::Stopped)
+            .map(|t| t.tid)
+            .collect();
+        for t in stale {
+            self.set_state(t, ThreadState::Stopped);
+            self.set_cause(t, Cause::of(CauseKind::Stopped));
+        }
+    }
+
     pub fn require_stopped(&self) -> Result<()> {
         match self.run {
             RunState::Stopped => Ok(()),
@@ -132,11 +157,13 @@ impl Tracer {
                         if self.syscall_step_over(tid, pc) {
                             return;
                         }
-                    } else if self.can_step_out_of_line(tid, pc, out_of_line.len()) {
+                    } else if !self.watch_executes_at(tid, pc)
+                        && self.can_step_out_of_line(tid, pc, out_of_line.len())
+                    {
                         out_of_line.push(tid);
                     } else {
-                        // The thread can be gone: killed while the scratch area was mapped
-                        // through it (make stress: SIGKILL while MidStepOver hit an unwrap).
+                        // Preparing the out-of-line area runs the thread (an injected mmap): it
+                        // can die of a SIGKILL from outside meanwhile and be gone from the table.
                         let Some(t) = self.threads.get_mut(&tid) else { continue };
                         t.check_pc = false;
                         if self.start_step(tid, Some(pc)) {
@@ -182,7 +209,21 @@ impl Tracer {
             return false; // the program single-steps itself: let the CPU trap
         }
         let Some(insn) = self.memory.decoded(regs.rip) else { return false };
+        let pc = regs.rip;
+        let eflags = regs.eflags;
         match x86::apply(&insn, &mut regs) {
+            // Watchpoints need the CPU: our writes through /proc/PID/mem would not trip them.
+            x86::MemEffect::None if self.watch_needs_cpu(pc, eflags, None) => return false,
+            x86::MemEffect::Store { addr, .. }
+                if self.watch_needs_cpu(pc, eflags, Some((addr, true))) =>
+            {
+                return false
+            }
+            x86::MemEffect::Load { addr, .. }
+                if self.watch_needs_cpu(pc, eflags, Some((addr, false))) =>
+            {
+                return false
+            }
             x86::MemEffect::None => {}
             x86::MemEffect::Store { addr, value } => {
                 if self.memory.write(addr, &value.to_le_bytes()).ok() != Some(8) {
@@ -197,6 +238,9 @@ impl Tracer {
                 x86::set_reg(&mut regs, reg, u64::from_le_bytes(b));
             }
         }
+        // The PC moved on: a resume flag left by an execute watchpoint's hit here must not
+        // suppress one at the next instruction.
+        regs.eflags &= !crate::sys::debugreg::RF;
         if ptrace::set_regs(tid, &regs).is_err() {
             return false;
         }
@@ -320,6 +364,8 @@ impl Tracer {
             }
             self.require_stopped()?; // a flush can turn up an exit
         }
+        self.watch_release_all();
+        self.require_stopped()?;
         self.out_of_line_detach();
         self.memory.lift_all();
         let tids: Vec<(i32, ThreadState, i32)> =
@@ -368,11 +414,15 @@ impl Tracer {
         }
         match wait::waitpid(tid, libc::__WALL) {
             Ok(Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 }))) => {
-                // Which trap it was, the siginfo says: a step's trap after a one-byte
-                // instruction also leaves the PC one byte after a breakpoint.
-                let int3 = int3_of_ours
-                    && matches!(ptrace::siginfo(tid), Ok(i) if i.code == ptrace::SI_KERNEL);
-                let step = !int3 && step_of_ours && self.is_step_trap(tid);
+                // Which trap it was, the classifier says (siginfo; DR6 first): a step's trap
+                // after a one-byte instruction also leaves the PC one byte after a breakpoint.
+                // A step's trap that also tripped a watchpoint is the step's trap all the same
+                // (the hit, overtaken by this stop, is not reported).
+                let trap = self.classify_sigtrap(tid);
+                let int3 = int3_of_ours && trap == Trap::Int3;
+                let step = !int3
+                    && step_of_ours
+                    && matches!(trap, Trap::Step | Trap::Watch { step: true, .. });
                 // A step's trap under the program's own TF is its SIGTRAP too (`own_tf_trap`).
                 let own_tf = step && self.own_tf_trap(tid);
                 let t = self.threads.get_mut(&tid)?;

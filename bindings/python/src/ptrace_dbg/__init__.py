@@ -18,15 +18,18 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotFound, NotSupported, Os,
-    PermissionDenied, PtraceDbgError, Timeout,
+    InvalidHandle, NoBreakpoint, NoResource, NoSuchProcess, NoSuchThread, NotFound, NotSupported,
+    Os, PermissionDenied, PtraceDbgError, Timeout,
 )
 from .process import (
     REG_NAMES, CauseKind, ExitStatus, Library, Mapping, Process, Registers, StopCause, Symbol,
-    Syscall, ThreadState, syscall_name, syscall_number,
+    Syscall, ThreadState, WatchKind, syscall_name, syscall_number,
 )
 
 __version__ = "0.2.0"
+
+#: ``Process.set_follow`` flag: follow fork, vfork and clone of a process (cause FORK).
+FOLLOW_FORK: int = _lib.FOLLOW_FORK
 
 #: The name or path the library was loaded by.
 library_name: str = _lib.library_name
@@ -55,6 +58,8 @@ def signal_name(signo: int) -> str:
 
 __all__ = [
     "Process", "StopCause", "CauseKind", "ThreadState", "ExitStatus", "Registers", "REG_NAMES",
+    "WatchKind", "NoResource",
+    "FOLLOW_FORK",
     "version", "version_info", "strerror", "signal_name", "library_name",
     "Syscall", "syscall_name", "syscall_number",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",

@@ -28,7 +28,14 @@ E_FAULT = -11
 E_BUFFER_TOO_SMALL = -12
 E_OS = -13
 E_INTERNAL = -14
+E_NO_RESOURCE = -15
 E_NOT_FOUND = -16
+
+# Watchpoint kinds (PTRACE_DBG_WATCH_*).
+WATCH_EXECUTE = 0
+WATCH_WRITE = 1
+WATCH_READ_WRITE = 3
+
 E_NOT_SUPPORTED = -17
 
 LAUNCH_DISABLE_ASLR = 1
@@ -197,8 +204,13 @@ SIGNATURES = {
     "ptrace_dbg_libraries": (_int, [_handle, ctypes.POINTER(Library), _size, _sizep]),
     "ptrace_dbg_library_path": (_int, [_handle, _size, ctypes.c_char_p, _size, _sizep]),
     "ptrace_dbg_set_follow": (_int, [_handle, ctypes.c_uint32]),
+    "ptrace_dbg_get_follow": (_int, [_handle, ctypes.POINTER(ctypes.c_uint32)]),
     "ptrace_dbg_add_symbol_breakpoint": (_int, [_handle, ctypes.c_char_p, ctypes.c_char_p, _i32p]),
     "ptrace_dbg_remove_symbol_breakpoint": (_int, [_handle, _i32]),
+    "ptrace_dbg_take_child": (_int, [_handle, _i32, ctypes.POINTER(_handle)]),
+    "ptrace_dbg_add_watchpoint": (_int, [_handle, _u64, _size, _i32, _i32p]),
+    "ptrace_dbg_remove_watchpoint": (_int, [_handle, _i32]),
+    "ptrace_dbg_watchpoint_hit": (_int, [_handle, _i32, _i32p, _u64p]),
     "ptrace_dbg_get_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
     "ptrace_dbg_set_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
     "ptrace_dbg_get_xstate": (_int, [_handle, _i32, ctypes.c_void_p, _size, _sizep]),
@@ -218,6 +230,9 @@ SIGNATURES = {
     "ptrace_dbg_syscall_name": (ctypes.c_char_p, [_i32]),
     "ptrace_dbg_syscall_number": (_int, [ctypes.c_char_p, _i32p]),
 }
+
+#: ptrace_dbg_set_follow flags.
+FOLLOW_FORK = 1
 
 
 def text(raw: Optional[bytes]) -> str:

@@ -145,6 +145,12 @@ class Internal(PtraceDbgError):
     code = _lib.E_INTERNAL
 
 
+class NoResource(PtraceDbgError):
+    """A limited resource is used up: all four watchpoint slots (PTRACE_DBG_E_NO_RESOURCE)."""
+
+    code = _lib.E_NO_RESOURCE
+
+
 class NotFound(PtraceDbgError, LookupError):
     """No such symbol, loaded object or symbol breakpoint (PTRACE_DBG_E_NOT_FOUND)."""
 
@@ -164,6 +170,7 @@ BY_CODE: Dict[int, Type[PtraceDbgError]] = {
     for cls in (
         InvalidArgument, InvalidHandle, BadState, NoSuchThread, BreakpointExists, NoBreakpoint,
         PermissionDenied, NoSuchProcess, Timeout, Exited, Fault, BufferTooSmall, Os, Internal,
+        NoResource,
         NotFound,
         NotSupported,
     )

@@ -11,12 +11,13 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import (
-    IO, Any, Dict, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Sequence, Union,
+    IO, Any, Dict, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Sequence, Tuple,
+    Union,
 )
 
 from . import _lib
 from ._lib import lib
-from .errors import Fault, InvalidArgument, Timeout, check, error_for
+from .errors import Fault, InvalidArgument, NoBreakpoint, Timeout, check, error_for
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 #: A file descriptor, or an object with fileno() (a file, a socket).
@@ -56,9 +57,22 @@ class CauseKind(enum.IntEnum):
     THREAD_CREATE = 3
     THREAD_EXIT = 4
     EXEC = 5
+    #: Created a process (fork, vfork, clone); ``new_tid`` is its pid (only after
+    #: ``set_follow(FOLLOW_FORK)``); ``Process.take_child`` takes it.
+    FORK = 10
+    #: Only seen by a caller that set a watchpoint.
+    WATCHPOINT = 6
     SYSCALL_ENTRY = 7
     SYSCALL_EXIT = 8
     LIBRARY = 9
+
+
+class WatchKind(enum.IntEnum):
+    """What a watchpoint watches, PTRACE_DBG_WATCH_* (x86 has no read-only watchpoint)."""
+
+    EXECUTE = 0
+    WRITE = 1
+    READ_WRITE = 3
 
 
 @dataclass(frozen=True)
@@ -112,21 +126,25 @@ class StopCause:
     kind: CauseKind
     #: SIGNAL: the pending signal; THREAD_EXIT: the terminating signal or 0.
     signal: int = 0
-    #: THREAD_CREATE: the new thread's id.
+    #: THREAD_CREATE: the new thread's id; FORK: the new process's pid.
     new_tid: int = 0
     #: THREAD_EXIT: the exit status, or -1 when killed by a signal.
     exit_status: int = 0
-    #: BREAKPOINT: the breakpoint's address.
+    #: BREAKPOINT: the breakpoint's address; WATCHPOINT: the watchpoint's address.
     pc: int = 0
 
     def __str__(self) -> str:
         name = getattr(self.kind, "name", str(self.kind)).lower()
         if self.kind == CauseKind.BREAKPOINT:
             return f"breakpoint at {self.pc:#x}"
+        if self.kind == CauseKind.WATCHPOINT:
+            return f"watchpoint at {self.pc:#x}"
         if self.kind == CauseKind.SIGNAL:
             return f"signal {self.signal}"
         if self.kind == CauseKind.THREAD_CREATE:
             return f"thread_create of {self.new_tid}"
+        if self.kind == CauseKind.FORK:
+            return f"fork of process {self.new_tid}"
         if self.kind in (CauseKind.SYSCALL_ENTRY, CauseKind.SYSCALL_EXIT):
             return name + " (see Process.syscall_info)"
         if self.kind == CauseKind.THREAD_EXIT:
@@ -233,6 +251,12 @@ class Registers(MutableMapping[str, int]):
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v:#x}" for k, v in self._values.items())
         return f"Registers({inner})"
+
+
+def _u32(value: int, what: str) -> int:
+    if not isinstance(value, int) or not 0 <= value < 1 << 32:
+        raise InvalidArgument(detail=f"{what} {value!r} is not a 32-bit unsigned integer")
+    return value
 
 
 def _i32(value: int, what: str) -> int:
@@ -508,6 +532,27 @@ class Process:
             kind = cause.kind
         return StopCause(kind, cause.signal, cause.new_tid, cause.exit_status, cause.pc)
 
+    # ----- following children -----
+
+    def set_follow(self, flags: int) -> None:
+        """What to follow besides the process's threads (while stopped): FOLLOW_FORK stops the
+        process with cause FORK at every fork, vfork or clone of a process; 0 turns it off."""
+        check(lib.ptrace_dbg_set_follow(self._handle, _u32(flags, "flags")))
+
+    def get_follow(self) -> int:
+        """The follow flags in force (set_follow's, or those a taken child inherited)."""
+        flags = ctypes.c_uint32()
+        check(lib.ptrace_dbg_get_follow(self._handle, ctypes.byref(flags)))
+        return flags.value
+
+    def take_child(self, pid: int) -> "Process":
+        """Takes the child ``pid`` offered at this stop (a thread stopped with cause FORK,
+        ``new_tid`` == pid) as a Process of its own, stopped at its first instruction after the
+        fork, with this process's breakpoints (after a fork; none after a vfork) and follow
+        flags. A child not taken before this process runs again is let go, clean."""
+        handle = ctypes.c_void_p()
+        check(lib.ptrace_dbg_take_child(self._handle, _i32(pid, "pid"), ctypes.byref(handle)))
+        return type(self)(handle)
     # ----- system calls -----
 
     def trace_syscalls(self, calls: Optional[Sequence[Union[int, str]]] = None,
@@ -637,7 +682,9 @@ class Process:
 
     def follow_libraries(self, on: bool = True) -> None:
         """Stops with CauseKind.LIBRARY whenever the loaded objects change (while stopped)."""
-        check(lib.ptrace_dbg_set_follow(self._handle, _lib.FOLLOW_LIBRARIES if on else 0))
+        flags = self.get_follow()
+        flags = flags | _lib.FOLLOW_LIBRARIES if on else flags & ~_lib.FOLLOW_LIBRARIES
+        check(lib.ptrace_dbg_set_follow(self._handle, flags))
 
     def add_symbol_breakpoint(self, name: str, library: Optional[str] = None) -> int:
         """A breakpoint on function ``name``, now where it is loaded and in every object that
@@ -651,6 +698,38 @@ class Process:
     def remove_symbol_breakpoint(self, bp: int) -> None:
         """Removes symbol breakpoint ``bp`` everywhere."""
         check(lib.ptrace_dbg_remove_symbol_breakpoint(self._handle, _i32(bp, "id")))
+
+    # ----- watchpoints -----
+
+    def add_watchpoint(self, addr: int, len: int = 8, kind: int = WatchKind.WRITE) -> int:
+        """Sets a hardware watchpoint on every thread, present and future (while stopped) and
+        returns its id. ``len`` is 1, 2, 4 or 8 with ``addr`` aligned to it; ``kind`` a
+        WatchKind (EXECUTE needs len 1). A hit stops the process with cause WATCHPOINT.
+        InvalidArgument for a bad request, NoResource when four are set."""
+        if not isinstance(len, int) or not 0 <= len <= _U64_MASK:
+            raise InvalidArgument(detail=f"length {len!r} is not a size")
+        if not isinstance(kind, int) or not -(1 << 31) <= kind < (1 << 31):
+            raise InvalidArgument(detail=f"kind {kind!r} is not a WatchKind")
+        wid = ctypes.c_int32()
+        check(lib.ptrace_dbg_add_watchpoint(
+            self._handle, _u64(addr, "address"), len, int(kind), ctypes.byref(wid)))
+        return wid.value
+
+    def remove_watchpoint(self, wid: int) -> None:
+        """Removes watchpoint ``wid`` (while stopped); NoBreakpoint if it is not set (ids die
+        with an exec)."""
+        if not isinstance(wid, int) or not -(1 << 31) <= wid < (1 << 31):
+            raise NoBreakpoint(_lib.E_NO_BREAKPOINT, f"{wid!r} is not a watchpoint id")
+        check(lib.ptrace_dbg_remove_watchpoint(self._handle, wid))
+
+    def watchpoint_hit(self, tid: Optional[int] = None) -> Tuple[int, int]:
+        """(id, address) of the watchpoint stopped thread ``tid`` tripped at this stop;
+        NoBreakpoint if its stop is not a watchpoint hit."""
+        wid = ctypes.c_int32()
+        addr = ctypes.c_uint64()
+        check(lib.ptrace_dbg_watchpoint_hit(
+            self._handle, self._tid(tid), ctypes.byref(wid), ctypes.byref(addr)))
+        return wid.value, addr.value
 
     # ----- registers (thread stopped) -----
 
