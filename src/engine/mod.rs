@@ -11,6 +11,7 @@ pub mod error;
 pub(crate) mod log;
 pub mod monitor;
 pub mod process;
+pub mod records;
 pub mod thread;
 pub mod tracer;
 pub mod xregs;

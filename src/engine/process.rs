@@ -56,6 +56,8 @@ pub struct Process {
     resume_guard: std::sync::RwLock<()>,
     /// Detach and kill calls under way, so blocked calls report the end, not its stop.
     ending: Ending,
+    /// Tracepoint records, readable from any thread, after the end too.
+    records: Arc<super::records::Records>,
 }
 
 fn cstring(s: &OsStr, what: &str) -> Result<CString> {
@@ -143,6 +145,7 @@ impl Process {
     fn new(monitor: Monitor, pid: i32, launched: bool) -> Result<Process> {
         let memory = monitor.shared.call(|t| Ok(t.memory()))?;
         let xregs = monitor.shared.call(|t| Ok(t.xregs()))?;
+        let records = monitor.shared.call(|t| Ok(t.records()))?;
         Ok(Process {
             pid,
             launched,
@@ -151,6 +154,7 @@ impl Process {
             xregs,
             resume_guard: std::sync::RwLock::new(()),
             ending: Ending::default(),
+            records,
         })
     }
 
@@ -326,6 +330,61 @@ impl Process {
     pub fn scratch_area(&self) -> Result<Option<u64>> {
         self.monitor.shared.call(|t| Ok(t.scratch_area()))
     }
+
+    // ----- tracepoints and breakpoint decisions (see `tracer::tracepoints`) -----------------
+
+    /// Sets a tracepoint at `addr` (process stopped); returns its id.
+    pub fn add_tracepoint(&self, addr: u64) -> Result<i32> {
+        self.monitor.shared.call(move |t| t.add_tracepoint(addr))
+    }
+
+    /// Removes tracepoint `id` (process stopped).
+    pub fn remove_tracepoint(&self, id: i32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.remove_tracepoint(id))
+    }
+
+    /// Makes tracepoint `id` capture memory at each hit (process stopped).
+    pub fn set_tracepoint_capture(&self, id: i32, c: super::tracer::Capture) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_tracepoint_capture(id, c))
+    }
+
+    /// Takes up to `out.len()` records, oldest first; never blocks. Works after the end too.
+    pub fn read_records(&self, out: &mut [super::records::Record]) -> usize {
+        self.records.take(out)
+    }
+
+    /// Sets the record buffer's capacity (1 to `records::MAX_CAPACITY`).
+    pub fn set_record_capacity(&self, capacity: usize) -> Result<()> {
+        if capacity == 0 || capacity > super::records::MAX_CAPACITY {
+            return Err(Error::InvalidArgument(format!(
+                "record capacity {capacity} is not in 1..={}",
+                super::records::MAX_CAPACITY
+            )));
+        }
+        self.records.set_capacity(capacity);
+        Ok(())
+    }
+
+    /// The record buffer's counters.
+    pub fn record_stats(&self) -> super::records::RecordStats {
+        self.records.stats()
+    }
+
+    /// Sets or clears the condition of the ordinary breakpoint at `addr` (process stopped).
+    pub fn set_breakpoint_condition(
+        &self,
+        addr: u64,
+        c: Option<super::tracer::Condition>,
+    ) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_breakpoint_condition(addr, c))
+    }
+
+    /// Sets the ignore count of the ordinary breakpoint at `addr` (process stopped).
+    pub fn set_breakpoint_ignore_count(&self, addr: u64, count: u64) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_breakpoint_ignore_count(addr, count))
+    }
+
+    // ----- end of tracepoints ----------------------------------------------------------------
 
     /// Sets a breakpoint at `addr` (process stopped).
     pub fn add_breakpoint(&self, addr: u64) -> Result<()> {

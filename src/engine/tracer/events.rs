@@ -34,6 +34,7 @@ impl Tracer {
             self.end_step(tid); // put back the breakpoint its step lifted
         }
         self.out_of_line_forget(tid);
+        self.tracepoints_forget(tid);
         self.remove_thread(tid);
         if was_stepping && self.resuming && self.run == RunState::Running {
             // It died during its step over a breakpoint: on with the continue.
@@ -240,8 +241,10 @@ impl Tracer {
                 if self.ever_had_breakpoints {
                     if let Some(addr) = self.flush_pending_trap(tid) {
                         let rsp = self.regs(tid).map_or(0, |r| r.rsp);
+                        let regs = self.regs(tid);
                         if self.memory.has_breakpoint(addr)
                             && !self.out_of_line_restart(tid, addr, rsp)
+                            && !regs.is_ok_and(|r| self.on_breakpoint_hit(tid, addr, &r))
                         {
                             self.set_state(tid, ThreadState::StoppedBreakpoint);
                             self.set_cause(tid, Cause::breakpoint(addr));
@@ -315,6 +318,9 @@ impl Tracer {
     pub(super) fn on_step_done(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Stopped);
         self.out_of_line_stepped_in_place(tid);
+        if self.tracepoint_step_done(tid) {
+            return;
+        }
         if self.resuming {
             // Stepped over a breakpoint during a continue: on with the continue.
             self.advance_resume();
@@ -369,6 +375,9 @@ impl Tracer {
                 self.event_stop(tid, ThreadState::Stopped, Cause::of(CauseKind::Stopped));
             }
             return true;
+        }
+        if ours && self.on_breakpoint_hit(tid, addr, &regs) {
+            return true; // a tracepoint's hit, or a breakpoint whose condition is false
         }
         if ours {
             // The PC goes back onto the breakpoint in our copy now and in the kernel's when the
@@ -488,6 +497,7 @@ impl Tracer {
         // in it any more.
         self.memory.reset_for_exec();
         self.out_of_line_exec();
+        self.tracepoints_exec();
         self.vforking.clear();
         self.set_state(tid, ThreadState::Running);
         if self.run == RunState::Running {

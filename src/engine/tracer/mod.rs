@@ -24,6 +24,8 @@ mod attach;
 mod events;
 mod out_of_line;
 mod run;
+mod tracepoints;
+pub use tracepoints::{Capture, CondOp, Condition};
 mod xregs;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
@@ -114,6 +116,8 @@ pub struct Tracer {
     vforking: HashSet<i32>,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
+    /// Tracepoints, their records, and ordinary breakpoints' ignore counts and conditions.
+    tp: tracepoints::Tracepoints,
     dirty: bool,
 }
 
@@ -122,7 +126,7 @@ impl Tracer {
         Tracer {
             pid,
             launched,
-            shared,
+            shared: shared.clone(),
             threads: BTreeMap::new(),
             run: RunState::Running,
             trigger: 0,
@@ -144,6 +148,7 @@ impl Tracer {
             group_stop_reported: false,
             vforking: HashSet::new(),
             xregs: Default::default(),
+            tp: tracepoints::Tracepoints::new(shared.clone()),
             dirty: true,
         }
     }
@@ -382,6 +387,9 @@ impl Tracer {
     pub fn add_breakpoint(&mut self, addr: u64) -> Result<()> {
         self.require_stopped()?;
         self.ever_had_breakpoints = true;
+        if self.breakpoint_added_at_tracepoint(addr)? {
+            return Ok(()); // the tracepoint's int3 serves both
+        }
         self.memory.add_breakpoint(addr)?;
         trace!("breakpoint {addr:#x}: inserted ({} set)", self.memory.breakpoint_count());
         Ok(())
@@ -390,6 +398,9 @@ impl Tracer {
     /// Removes a breakpoint (process stopped).
     pub fn remove_breakpoint(&mut self, addr: u64) -> Result<()> {
         self.require_stopped()?;
+        if self.breakpoint_removed_at_tracepoint(addr)? {
+            return Ok(()); // the int3 stays for the tracepoint
+        }
         self.memory.remove_breakpoint(addr)?;
         self.out_of_line_breakpoint_removed(addr);
         trace!("breakpoint {addr:#x}: removed");

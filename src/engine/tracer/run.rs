@@ -114,8 +114,9 @@ impl Tracer {
         };
         let mut out_of_line: Vec<i32> = Vec::new();
         loop {
-            let next =
-                self.threads.values().find(|t| needs_check(t) && !out_of_line.contains(&t.tid));
+            let next = self.threads.values().find(|t| {
+                needs_check(t) && !out_of_line.contains(&t.tid) && !self.tracepoint_parked(t.tid)
+            });
             let Some(tid) = next.map(|t| t.tid) else { break };
             let pc = if self.memory.has_breakpoints() { self.pc(tid) } else { None };
             match pc {
@@ -147,7 +148,7 @@ impl Tracer {
         let stopped: Vec<(i32, ThreadState, i32)> = self
             .threads
             .values()
-            .filter(|t| t.state.is_stopped())
+            .filter(|t| t.state.is_stopped() && !self.tracepoint_parked(t.tid))
             .map(|t| (t.tid, t.state, t.pending_signal))
             .collect();
         for (tid, state, sig) in stopped {
@@ -300,6 +301,7 @@ impl Tracer {
             self.require_stopped()?; // a flush can turn up an exit
         }
         self.out_of_line_detach();
+        self.tracepoints_detach();
         self.memory.lift_all();
         let tids: Vec<(i32, ThreadState, i32)> =
             self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();
