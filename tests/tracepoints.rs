@@ -297,3 +297,40 @@ fn a_memory_capture_reads_bytes_at_a_register_plus_offset() {
     // The last hit is from tp_ool: another return address.
     assert_ne!(u64::from_le_bytes(recs[3].data[..8].try_into().unwrap()), worker_ret);
 }
+
+#[test]
+fn step_range_runs_a_loop_in_the_monitor_and_stops_early_on_a_breakpoint() {
+    let p = launch_tp(&["range"]);
+    let (start, end) = (sym(&p, "tp_range_start"), sym(&p, "tp_range_end"));
+    let (start2, inner, end2) =
+        (sym(&p, "tp_range2_start"), sym(&p, "tp_range_inner"), sym(&p, "tp_range2_end"));
+    p.add_breakpoint(start).unwrap();
+    // A tracepoint at the loop's head inside the range records each of its 100 passes.
+    let id = p.add_tracepoint(sym(&p, "tp_range_loop")).unwrap();
+    p.cont().unwrap();
+    let tid = wait_event(&p);
+    assert_eq!(p.get_regs(tid).unwrap().rip, start);
+    assert!(p.step_range(tid, end, start, 0).is_err(), "an empty range is refused");
+    // mov, then 100 times dec/nop/jnz: 301 instructions, ending on the first one past it.
+    assert_eq!(p.step_range(tid, start, end, 0).unwrap(), 301);
+    assert_eq!(p.get_regs(tid).unwrap().rip, end);
+    assert_eq!(p.stop_cause(tid).unwrap().kind, CauseKind::Stopped);
+    let mut buf = vec![empty_record(); 200];
+    assert_eq!(p.read_records(&mut buf), 100);
+    assert!(buf[..100].iter().all(|r| r.id == id && r.tid == tid));
+    assert_eq!(buf[0].regs.rcx & 0xffff_ffff, 100);
+    assert_eq!(buf[99].regs.rcx & 0xffff_ffff, 1);
+    // A breakpoint inside the range ends it early, as a breakpoint hit, after 2 instructions.
+    p.add_breakpoint(inner).unwrap();
+    assert_eq!(p.step_range(tid, start2, end2, 0).unwrap(), 2);
+    let cause = p.stop_cause(tid).unwrap();
+    assert_eq!((cause.kind, cause.pc), (CauseKind::Breakpoint, inner));
+    assert_eq!(p.get_regs(tid).unwrap().rip, inner);
+    // step_n: three instructions over the breakpoint (nop, nop, ret), back into main.
+    assert_eq!(p.step_range(tid, 0, u64::MAX, 3).unwrap(), 3);
+    let rip = p.get_regs(tid).unwrap().rip;
+    assert!(!(start..=end2).contains(&rip), "rip {rip:#x} still in tp_range");
+    p.cont().unwrap();
+    assert!(drain_until_exit(&p, 1, WAIT, || {}).is_empty());
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}

@@ -384,6 +384,21 @@ impl Process {
         self.monitor.shared.call(move |t| t.set_breakpoint_ignore_count(addr, count))
     }
 
+    /// Single-steps thread `tid` while its PC stays in `[start, end)` (at most `max` steps; 0:
+    /// no limit), the other threads stopped; returns how many instructions it executed. Ends
+    /// early on a breakpoint in the range, a signal or another event, with its usual cause.
+    pub fn step_range(&self, tid: i32, start: u64, end: u64, max: u64) -> Result<u64> {
+        let resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+        let r = settled(
+            self.monitor
+                .shared
+                .call_until_quiet(STOP_WAIT, move |t| t.step_range(tid, start, end, max))?,
+        );
+        drop(resuming);
+        self.ending.settle(&self.monitor.shared, r, None)?;
+        self.monitor.shared.call(|t| Ok(t.range_steps()))
+    }
+
     // ----- end of tracepoints ----------------------------------------------------------------
 
     /// Sets a breakpoint at `addr` (process stopped).

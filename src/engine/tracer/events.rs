@@ -318,7 +318,7 @@ impl Tracer {
     pub(super) fn on_step_done(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Stopped);
         self.out_of_line_stepped_in_place(tid);
-        if self.tracepoint_step_done(tid) {
+        if self.tracepoint_step_done(tid) || self.range_step_done(tid) {
             return;
         }
         if self.resuming {

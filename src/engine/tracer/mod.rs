@@ -23,6 +23,7 @@ use std::sync::Arc;
 mod attach;
 mod events;
 mod out_of_line;
+mod range;
 mod run;
 mod tracepoints;
 pub use tracepoints::{Capture, CondOp, Condition};
@@ -118,6 +119,8 @@ pub struct Tracer {
     xregs: super::xregs::XRegs,
     /// Tracepoints, their records, and ordinary breakpoints' ignore counts and conditions.
     tp: tracepoints::Tracepoints,
+    /// The range step under way, or the last one.
+    range: range::RangeStep,
     dirty: bool,
 }
 
@@ -149,6 +152,7 @@ impl Tracer {
             vforking: HashSet::new(),
             xregs: Default::default(),
             tp: tracepoints::Tracepoints::new(shared.clone()),
+            range: Default::default(),
             dirty: true,
         }
     }

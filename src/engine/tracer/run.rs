@@ -92,6 +92,7 @@ impl Tracer {
     /// delivered; a thread in its exit stop is let go to finish exiting.
     pub fn cont(&mut self) -> Result<()> {
         self.require_stopped()?;
+        self.range_cancel();
         self.trigger = 0;
         self.stopping_all = false;
         self.set_run(RunState::Running);
@@ -238,6 +239,7 @@ impl Tracer {
     /// Returns at once; the caller waits for the process to be Stopped again.
     pub fn step(&mut self, tid: i32) -> Result<()> {
         self.require_stopped()?;
+        self.range_cancel();
         if self.stopped_thread(tid)?.state == ThreadState::StoppedExiting {
             return Err(Error::BadState(format!("thread {tid} is exiting; it cannot be stepped")));
         }

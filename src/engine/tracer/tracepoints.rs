@@ -318,11 +318,7 @@ impl Tracer {
         if self.tp.by_addr.is_empty() && self.tp.decisions.is_empty() {
             return false;
         }
-        let tp = self.tp.by_addr.get(&addr).copied();
-        if let Some(tp) = tp {
-            self.capture(tid, tp, addr, regs);
-        }
-        if self.user_stop_wanted(addr, regs) {
+        if self.breakpoint_wants_stop_capturing(tid, addr, regs) {
             return false;
         }
         self.set_state(tid, ThreadState::Stopped);
@@ -337,6 +333,37 @@ impl Tracer {
             self.go_on(tid);
         }
         true
+    }
+
+    /// Records a tracepoint's hit at `addr`, and says whether the world must stop there (an
+    /// ordinary breakpoint whose condition holds and ignore count is used up). May park the
+    /// thread (buffer full).
+    fn breakpoint_wants_stop_capturing(
+        &mut self,
+        tid: i32,
+        addr: u64,
+        regs: &libc::user_regs_struct,
+    ) -> bool {
+        if let Some(tp) = self.tp.by_addr.get(&addr).copied() {
+            self.capture(tid, tp, addr, regs);
+        }
+        self.user_stop_wanted(addr, regs)
+    }
+
+    /// As `breakpoint_wants_stop_capturing`, for a range step that lands on a breakpoint: the
+    /// thread is never held (it is stepped on at once).
+    pub(super) fn breakpoint_wants_stop(
+        &mut self,
+        tid: i32,
+        addr: u64,
+        regs: &libc::user_regs_struct,
+    ) -> bool {
+        let stop = self.breakpoint_wants_stop_capturing(tid, addr, regs);
+        if let Some(i) = self.tp.parked.iter().position(|&(t, _)| t == tid) {
+            self.tp.parked.remove(i);
+            self.tp.records.unparked(0);
+        }
+        stop
     }
 
     /// A stopped thread goes on from the breakpoint under its PC while the others run: the
