@@ -64,3 +64,6 @@ pub mod debug;
 
 // Registers beyond ptrace_dbg_regs: x87/SSE, the XSAVE area, any register by name.
 pub mod xregs;
+
+// Hits at scale: tracepoints and records, breakpoint conditions, range stepping.
+pub mod trace;
