@@ -296,6 +296,31 @@ mod tests {
     }
 
     #[test]
+    fn rip_relative_with_rex_b_or_vex_keeps_its_encoding() {
+        // mov eax, [rip+8] with REX.B set (still rip-relative): rm 3 with REX.B is r11.
+        let r = relocate(&[0x41, 0x8B, 0x05, 8, 0, 0, 0], ORIG, SLOT).unwrap();
+        assert_eq!(r.scratch_reg, Some(11));
+        assert_eq!(&r.bytes[..7], &[0x41, 0x8B, 0x83, 8, 0, 0, 0]);
+        // vmovdqu ymm0, [rip+8] (2-byte VEX): base rbx, same length.
+        let r = relocate(&[0xC5, 0xFE, 0x6F, 0x05, 8, 0, 0, 0], ORIG, SLOT).unwrap();
+        assert_eq!((r.scratch_reg, r.len), (Some(3), 8));
+        // lock cmpxchg [rip+8], rbx (rax implicit, rbx explicit): rbp stands in.
+        let r = relocate(&[0xF0, 0x48, 0x0F, 0xB1, 0x1D, 8, 0, 0, 0], ORIG, SLOT).unwrap();
+        assert_eq!(r.scratch_reg, Some(5));
+        // cmpl $5, [rip+8]: the immediate after the displacement stays.
+        let r = relocate(&[0x83, 0x3D, 8, 0, 0, 0, 5], ORIG, SLOT).unwrap();
+        assert_eq!(&r.bytes[..7], &[0x83, 0xBB, 8, 0, 0, 0, 5]);
+        // The fix-up gives the stand-in register its value back.
+        let mut regs = unsafe_zero();
+        regs.rbx = 0x77;
+        let saved = enter(&r, ORIG, SLOT, &mut regs);
+        assert_eq!((saved, regs.rbx, regs.rip), (0x77, ORIG + 7, SLOT));
+        regs.rip = SLOT + 7;
+        fix_up(&r, ORIG, SLOT, saved, &mut regs);
+        assert_eq!((regs.rbx, regs.rip), (0x77, ORIG + 7));
+    }
+
+    #[test]
     fn fix_up_maps_the_slot_back_to_the_original() {
         let mut regs: libc::user_regs_struct = unsafe_zero();
         let r = relocate(&[0xEB, 0x05], ORIG, SLOT).unwrap();
