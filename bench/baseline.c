@@ -8,6 +8,11 @@
  *   bench-baseline step TARGET N        break on bench_spin, then N x (SINGLESTEP, waitpid)
  *   bench-baseline peekdata TARGET B    break on bench_ready, read B bytes of bench_mem with
  *                                       PTRACE_PEEKDATA, word by word
+ *   bench-baseline untraced TARGET G W  runs `TARGET syscalls G W` untraced: fork, exec, waitpid
+ *                                       (the time is fork to exit)
+ *   bench-baseline sysall TARGET G      runs `TARGET syscalls G 0` stopping at every system
+ *                                       call: PTRACE_SYSCALL + waitpid per stop, to the exit
+ *                                       (prints the time and the number of stops)
  *   bench-baseline attach PID           attach every thread of PID (PTRACE_SEIZE, then
  *                                       PTRACE_INTERRUPT, each), waitpid each until it is in
  *                                       its interrupt stop, then PTRACE_DETACH each
@@ -179,7 +184,7 @@ static int step(const char *target, long n) {
     return 0;
 }
 
-/* Workload 8d: n single steps of bench_spin, each followed by GETREGS and a check that rip is
+/* Workload 9d: n single steps of bench_spin, each followed by GETREGS and a check that rip is
  * still in bench_spin: the least a raw range-stepping loop does. */
 static int steprange(const char *target, long n) {
     char *argv[] = {(char *)target, "spin", NULL};
@@ -278,6 +283,51 @@ static int attach(pid_t pid) {
     return 0;
 }
 
+static int untraced(const char *target, const char *g, const char *w) {
+    char *argv[] = {(char *)target, "syscalls", (char *)g, (char *)w, NULL};
+    double t0 = now();
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    child = pid;
+    int st;
+    if (waitpid(pid, &st, 0) != pid) die("waitpid");
+    double t = now() - t0;
+    child = -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        errno = 0;
+        die("untraced: the target did not exit 0");
+    }
+    printf("ok %.9f 1\n", t);
+    return 0;
+}
+
+static int sysall(const char *target, const char *g) {
+    char *argv[] = {(char *)target, "syscalls", (char *)g, "0", NULL};
+    pid_t pid = launch(argv);
+    PT(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD);
+    long stops = 0;
+    int st;
+    double t0 = now();
+    for (;;) {
+        PT(PTRACE_SYSCALL, pid, 0, 0);
+        if (waitpid(pid, &st, __WALL) != pid) die("waitpid");
+        if (WIFEXITED(st) || WIFSIGNALED(st)) break;
+        if (WSTOPSIG(st) == (SIGTRAP | 0x80)) stops++;
+    }
+    double t = now() - t0;
+    child = -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        errno = 0;
+        die("sysall: the target did not exit 0");
+    }
+    printf("ok %.9f %ld\n", t, stops);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -286,6 +336,8 @@ int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "steprange") == 0) return steprange(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "peekdata") == 0) return peekdata(argv[2], atol(argv[3]));
     if (argc == 3 && strcmp(argv[1], "attach") == 0) return attach((pid_t)atoi(argv[2]));
+    if (argc == 5 && strcmp(argv[1], "untraced") == 0) return untraced(argv[2], argv[3], argv[4]);
+    if (argc == 4 && strcmp(argv[1], "sysall") == 0) return sysall(argv[2], argv[3]);
     fprintf(stderr, "usage: bench-baseline bp|step|peekdata TARGET N | attach PID\n");
     return 2;
 }

@@ -2,7 +2,8 @@
  *
  *   bench [--pass NAME] [--json PATH] [--bin DIR] [--rounds R] [--hits N] [--steps N]
  *         [--mem-mib M] [--peekdata-mib M] [--small N] [--threads N] [--gdb-hits N]
- *         [--gdb-rounds R] [--no-gdb] [--only 1,3,...] [--smoke]
+ *         [--gdb-rounds R] [--no-gdb] [--only 1,3,...] [--smoke] [--sys-rounds R]
+ *         [--sys-getpid G] [--sys-write W] [--sys-all N]
  *
  * --smoke (bench/run.sh smoke, part of make test): tiny counts check the harness, not speed;
  * the table says so and shows "(smoke)" instead of yes/NO in the "met" column.
@@ -56,12 +57,24 @@ static struct {
     const char *pass, *json, *bin, *only;
     int rounds, gdb_rounds, gdb, smoke;
     long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits;
+    int sys_rounds;
+    long sys_getpid, sys_write, sys_all;
 } opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", NULL, 5, 3, 1, 0,
-         20000, 100000, 64, 4, 20000, 1000, 10000};
+         20000, 100000, 64, 4, 20000, 1000, 10000, 3, 1000000, 1000, 20000};
 
-/* --only 1,3: the workloads to run (for profiling one of them); all by default. */
-static int wanted(char w) {
-    return !opt.only || strchr(opt.only, w) != NULL;
+/* --only 1,3,10: the workloads to run (for profiling one of them); all by default. Ids are
+ * whole numbers, so 1 does not select 10. Taken: 1-6 (core), 7 out-of-line step-over,
+ * 8 system calls, 9 watchpoints, 10 symbols, 11 followed children, 12 tracepoints. */
+static int wanted(const char *w) {
+    if (!opt.only) return 1;
+    size_t n = strlen(w);
+    for (const char *s = opt.only; *s;) {
+        size_t len = strcspn(s, ",");
+        if (len == n && strncmp(s, w, n) == 0) return 1;
+        s += len;
+        if (*s == ',') s++;
+    }
+    return 0;
 }
 
 static char target_path[4096], baseline_path[4096];
@@ -388,7 +401,7 @@ out:
     return rate;
 }
 
-/* Workload 8: n hits of a tracepoint on bench_hit in `target idle n idle`; the records are
+/* Workload 9: n hits of a tracepoint on bench_hit in `target idle n idle`; the records are
  * read through the event fd as they come (thread births and ends, all-stop events, are
  * continued). The rate is taken from the records' own timestamps, first hit to last, so the
  * start-up of the idle threads is not in it. Hits per second, NAN on failure. */
@@ -447,7 +460,7 @@ out:
     return rate;
 }
 
-/* Workload 8e: the all-stop way with `idle` idle threads: n hits of a breakpoint on bench_hit,
+/* Workload 9e: the all-stop way with `idle` idle threads: n hits of a breakpoint on bench_hit,
  * wait_stop + continue each (thread births and ends continued, not counted). */
 static double lib_allstop_idle(long n, long idle) {
     double rate = NAN;
@@ -482,7 +495,7 @@ out:
     return rate;
 }
 
-/* Workload 8d: n steps of the thread in bench_spin by ptrace_dbg_step_range over bench_spin
+/* Workload 9d: n steps of the thread in bench_spin by ptrace_dbg_step_range over bench_spin
  * (it never leaves), in chunks of `chunk` steps by ptrace_dbg_step_n. Steps per second. */
 static double lib_step_range(long n) {
     double rate = NAN;
@@ -874,15 +887,15 @@ static void w7(void) {
 static double gdb_run_args(const char *mode, char *const *targs);
 static int write_gdb_scripts(void);
 
-/* Workload 8 (issue 18): tracepoints and range stepping. */
-static void w8(void) {
-    result *ra = new_result("8a", "tracepoint hits, 100 idle threads vs none", "hits/s",
+/* Workload 9 (issue 18): tracepoints and range stepping. */
+static void w9(void) {
+    result *ra = new_result("9a", "tracepoint hits, 100 idle threads vs none", "hits/s",
                             "100 idle", "no idle", 0.8, ">= 0.8x");
-    result *rc = new_result("8c", "tracepoint round trip vs the naive raw loop", "hits/s",
+    result *rc = new_result("9c", "tracepoint round trip vs the naive raw loop", "hits/s",
                             "tracepoint", "raw ptrace (naive loop)", 1.5, ">= 1.5x pinned");
-    result *rd = new_result("8d", "step_range vs raw single-step + GETREGS loop", "steps/s",
+    result *rd = new_result("9d", "step_range vs raw single-step + GETREGS loop", "steps/s",
                             "step_n", "raw ptrace", 1.0, ">= 1.0x pinned");
-    result *rs = new_result("8s", "step_range vs raw single-step loop (no GETREGS)", "steps/s",
+    result *rs = new_result("9s", "step_range vs raw single-step loop (no GETREGS)", "steps/s",
                             "step_n", "raw ptrace", NAN, "report");
     ra->note = "tracepoint on bench_hit, records read through the event fd; rate from the "
                "records' timestamps";
@@ -911,7 +924,7 @@ static void w8(void) {
         record(rd, round, sr, rawr);
         record(rs, round, sr, raws);
         fprintf(stderr,
-                "  [%s] round %d: 8: tracepoint %.0f (100 idle) %.0f (none) vs raw %.0f hits/s; "
+                "  [%s] round %d: 9: tracepoint %.0f (100 idle) %.0f (none) vs raw %.0f hits/s; "
                 "step_n %.0f vs %.0f (+GETREGS) / %.0f steps/s\n",
                 opt.pass, round + 1, t100, t0, base, sr, rawr, raws);
     }
@@ -921,15 +934,15 @@ static void w8(void) {
     int st = opt.gdb ? run_child(version, 30, out, sizeof out) : -1;
     if (!opt.gdb || st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         if (opt.gdb) failures--;
-        fprintf(stderr, "  [%s] workload 8b/8e skipped: no gdb\n", opt.pass);
+        fprintf(stderr, "  [%s] workload 9b/9e skipped: no gdb\n", opt.pass);
         return;
     }
     if (write_gdb_scripts() != 0) return;
-    result *rb = new_result("8b", "tracepoint vs gdb ignore count, 100 idle threads", "hits/s",
+    result *rb = new_result("9b", "tracepoint vs gdb ignore count, 100 idle threads", "hits/s",
                             "tracepoint", "gdb ignore", 5.0, ">= 5x");
-    result *re = new_result("8e", "all-stop breakpoint vs gdb commands, 100 idle threads",
+    result *re = new_result("9e", "all-stop breakpoint vs gdb commands, 100 idle threads",
                             "hits/s", "library all-stop", "gdb commands", NAN, "report");
-    result *rf = new_result("8f", "all-stop breakpoint vs gdb ignore count, 100 idle threads",
+    result *rf = new_result("9f", "all-stop breakpoint vs gdb ignore count, 100 idle threads",
                             "hits/s", "library all-stop", "gdb ignore", NAN, "report");
     rb->note = "gdb -batch on target idle N 100, break bench_hit + ignore count; gdb time minus "
                "a 0-hit gdb run";
@@ -954,7 +967,7 @@ static void w8(void) {
         record(re, round, all, rcm);
         record(rf, round, all, ri);
         fprintf(stderr,
-                "  [%s] round %d: 8: 100 idle: tracepoint %.0f, all-stop %.0f, gdb ignore %.0f, "
+                "  [%s] round %d: 9: 100 idle: tracepoint %.0f, all-stop %.0f, gdb ignore %.0f, "
                 "gdb commands %.0f hits/s\n",
                 opt.pass, round + 1, tp, all, ri, rcm);
     }
@@ -1052,6 +1065,169 @@ static void w6(void) {
         fprintf(stderr,
                 "  [%s] round %d: 6: gdb startup %.2f s; ignore %.0f hits/s, commands %.0f hits/s\n",
                 opt.pass, round + 1, t0, ri, rc);
+    }
+}
+
+/* ---------------------------------------------------------------- workload 8: syscalls */
+
+/* Runs `target syscalls G W` under the library, tracing `nrs` (NULL: every call) at entry and
+ * exit with `flags` added; each stop is wait_stop + syscall_info + continue. Returns the
+ * seconds from the launch to the exit (NAN on failure); *stops gets the syscall stops seen. */
+static double lib_syscalls(long g, long w, const int32_t *nrs, size_t n, uint32_t flags,
+                           long *stops) {
+    double t = NAN;
+    char gs[32], ws[32];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    const char *argv[] = {target_path, "syscalls", gs, ws, NULL};
+    ptrace_dbg_process *p = NULL;
+    int32_t tid = 0, code = -2, sig = -2;
+    ptrace_dbg_syscall s;
+    *stops = 0;
+    double t0 = now();
+    LIB(ptrace_dbg_launch(target_path, argv, NULL, NULL, &p));
+    LIB(ptrace_dbg_trace_syscalls(p, nrs, n,
+                                  PTRACE_DBG_SYSCALL_ENTRY | PTRACE_DBG_SYSCALL_EXIT | flags));
+    for (;;) {
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        if (ptrace_dbg_syscall_info(p, tid, &s) == PTRACE_DBG_OK) ++*stops;
+    }
+    t = now() - t0;
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the syscalls target exited %d (signal %d)", code, sig);
+        t = NAN;
+    }
+out:
+    ptrace_dbg_process_free(p);
+    return t;
+}
+
+/* Seconds of `target syscalls G W` run untraced (fork to exit), by the baseline. */
+static double untraced_time(long g, long w) {
+    char gs[32], ws[32], out[1024];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    char *argv[] = {baseline_path, "untraced", target_path, gs, ws, NULL};
+    int st = run_child(argv, CHILD_DEADLINE, out, sizeof out);
+    double t = NAN;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || sscanf(out, "ok %lf", &t) != 1) {
+        fail("baseline untraced failed: %s", out);
+        return NAN;
+    }
+    return t;
+}
+
+/* Seconds of `strace -f [--seccomp-bpf] -e trace=write -o /dev/null target syscalls G W`,
+ * start to exit; NAN if it failed. */
+static double strace_time(int seccomp, long g, long w) {
+    char gs[32], ws[32], out[4096];
+    snprintf(gs, sizeof gs, "%ld", g);
+    snprintf(ws, sizeof ws, "%ld", w);
+    char *with[] = {"strace", "-f", "--seccomp-bpf", "-e", "trace=write", "-o", "/dev/null",
+                    target_path, "syscalls", gs, ws, NULL};
+    char *without[] = {"strace", "-f", "-e", "trace=write", "-o", "/dev/null",
+                       target_path, "syscalls", gs, ws, NULL};
+    double t0 = now();
+    int st = run_child(seccomp ? with : without, CHILD_DEADLINE, out, sizeof out);
+    double t = now() - t0;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fail("strace%s failed (status 0x%x): %s", seccomp ? " --seccomp-bpf" : "", st, out);
+        return NAN;
+    }
+    return t;
+}
+
+static void w8(void) {
+    static char note_a[256], note_b[256], note_e[256];
+    const int32_t write_nr = 1;
+    long g = opt.sys_getpid, w = opt.sys_write, g_slow = opt.sys_getpid / 10;
+    char out[1024];
+    char *version[] = {"strace", "-V", NULL};
+    int st = run_child(version, 30, out, sizeof out);
+    int have_strace = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!have_strace) {
+        if (st < 0) failures--; /* strace is optional; run_child counted its timeout */
+        fprintf(stderr, "  [%s] workload 8c/8d skipped: no strace\n", opt.pass);
+    }
+    snprintf(note_a, sizeof note_a,
+             "%ld getpid + %ld write; library traces write (entry+exit) with the seccomp filter, "
+             "launch to exit; baseline: the same program untraced, fork to exit",
+             g, w);
+    snprintf(note_b, sizeof note_b,
+             "the same with %ld getpid and no seccomp filter: PTRACE_SYSCALL, the monitor thread "
+             "lets every getpid stop go",
+             g_slow);
+    snprintf(note_e, sizeof note_e,
+             "%ld getpid, every call traced: wait_stop + syscall_info + continue per stop; "
+             "baseline: PTRACE_SYSCALL + waitpid per stop",
+             opt.sys_all);
+    result *ra = new_result("8a", "trace write only (seccomp) vs untraced", "runs/s",
+                            "library", "untraced", 1 / 1.2, "<= 1.2x time");
+    result *rb = new_result("8b", "trace write only (PTRACE_SYSCALL) vs untraced", "runs/s",
+                            "library", "untraced", NAN, "report");
+    result *rc = have_strace ? new_result("8c", "trace write: library vs strace -f", "runs/s",
+                                          "library", "strace", NAN, "report")
+                             : NULL;
+    result *rd = have_strace ? new_result("8d", "trace write: library vs strace --seccomp-bpf",
+                                          "runs/s", "library", "strace --seccomp-bpf", NAN,
+                                          "report")
+                             : NULL;
+    result *re = new_result("8e", "trace every call vs raw PTRACE_SYSCALL", "stops/s",
+                            "library", "raw ptrace", 0.8, ">= 0.8x");
+    ra->note = note_a, rb->note = note_b, re->note = note_e;
+    static char note_c[256];
+    snprintf(note_c, sizeof note_c,
+             "%ld getpid + %ld write (strace without seccomp stops at all 2 x %ld calls): strace -f "
+             "-e trace=write -o /dev/null, start to exit; library with the seccomp filter",
+             g_slow, w, g_slow);
+    if (rc) rc->note = note_c;
+    if (rd) rd->note = "strace -f --seccomp-bpf -e trace=write -o /dev/null; library as in 8a";
+    int rounds = opt.sys_rounds < opt.rounds ? opt.sys_rounds : opt.rounds;
+    for (int round = 0; round < rounds; round++) {
+        long stops = 0, all_stops = 0, raw_stops = 0;
+        double lib = NAN, base = NAN, lib_slow = NAN, base_slow = NAN, s1 = NAN, s2 = NAN;
+        double lib_small = NAN;
+        double lib_all = NAN, raw_all = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 7; k++) {
+            switch ((k + round) % 7) {
+            case 0:
+                lib = lib_syscalls(g, w, &write_nr, 1, PTRACE_DBG_SYSCALL_SECCOMP, &stops);
+                if (stops != 2 * w) fail("library (seccomp): %ld write stops, not %ld", stops, 2 * w);
+                break;
+            case 1: base = untraced_time(g, w); break;
+            case 2: lib_slow = lib_syscalls(g_slow, w, &write_nr, 1, 0, &stops);
+                if (stops != 2 * w) fail("library: %ld write stops, not %ld", stops, 2 * w);
+                break;
+            case 3: base_slow = untraced_time(g_slow, w); break;
+            case 4:
+                if (!have_strace) break;
+                s1 = strace_time(0, g_slow, w);
+                lib_small = lib_syscalls(g_slow, w, &write_nr, 1, PTRACE_DBG_SYSCALL_SECCOMP, &stops);
+                break;
+            case 5: if (have_strace) s2 = strace_time(1, g, w); break;
+            case 6:
+                lib_all = lib_syscalls(opt.sys_all, 0, NULL, 0, 0, &all_stops);
+                if (baseline("sysall", target_path, opt.sys_all, &a, &b, NULL) == 0)
+                    raw_all = b / a, raw_stops = (long)b;
+                break;
+            }
+        }
+        record(ra, round, 1 / lib, 1 / base);
+        record(rb, round, 1 / lib_slow, 1 / base_slow);
+        if (rc) record(rc, round, 1 / lib_small, 1 / s1);
+        if (rd) record(rd, round, 1 / lib, 1 / s2);
+        lib_all = (double)all_stops / lib_all;
+        record(re, round, lib_all, raw_all);
+        fprintf(stderr,
+                "  [%s] round %d: 8: seccomp %.3f s vs untraced %.3f s; PTRACE_SYSCALL %.3f s vs "
+                "%.3f s; strace (1/10 getpid) %.3f s, --seccomp-bpf %.3f s; all: %.0f vs %.0f stops/s "
+                "(%ld, %ld stops)\n",
+                opt.pass, round + 1, lib, base, lib_slow, base_slow, s1, s2, lib_all, raw_all,
+                all_stops, raw_stops);
     }
 }
 
@@ -1259,6 +1435,10 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--small") == 0) opt.small = num_arg(a, v);
         else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
         else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
+        else if (strcmp(a, "--sys-rounds") == 0) opt.sys_rounds = (int)num_arg(a, v);
+        else if (strcmp(a, "--sys-getpid") == 0) opt.sys_getpid = num_arg(a, v);
+        else if (strcmp(a, "--sys-write") == 0) opt.sys_write = num_arg(a, v);
+        else if (strcmp(a, "--sys-all") == 0) opt.sys_all = num_arg(a, v);
         else {
             fprintf(stderr, "bench: unknown option %s\n", a);
             return 2;
@@ -1279,13 +1459,14 @@ int main(int argc, char **argv) {
     machine_info();
     fprintf(stderr, "bench: pass \"%s\", %d rounds, library %s\n", opt.pass, opt.rounds,
             ptrace_dbg_version());
-    if (wanted('1') || wanted('2')) w1_w2();
-    if (wanted('3')) w3();
-    if (wanted('4')) w4();
-    if (wanted('5')) w5();
-    if (wanted('6')) w6();
-    if (wanted('7')) w7();
-    if (wanted('8')) w8();
+    if (wanted("1") || wanted("2")) w1_w2();
+    if (wanted("3")) w3();
+    if (wanted("4")) w4();
+    if (wanted("5")) w5();
+    if (wanted("6")) w6();
+    if (wanted("7")) w7();
+    if (wanted("8")) w8();
+    if (wanted("9")) w9();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

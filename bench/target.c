@@ -8,10 +8,12 @@
  *   target threads N   starts N threads blocked in pause(), writes "ready\n" to stdout, and
  *                      pauses (workload 5; the harness kills it)
  *   target idle N I    starts I threads blocked in pause(), then calls bench_hit() N times and
- *                      exits 0 (workload 8: tracepoints, all-stop and gdb with idle threads)
+ *                      exits 0 (workload 9: tracepoints, all-stop and gdb with idle threads)
  *   target calls N S   calls bench_call() N times while S other threads spin, then exits 0
  *                      (workload 7: bench_call's first instruction is a call, which the
  *                      library cannot execute in place)
+ *   target syscalls G W  G getpid, then W one-byte writes to /dev/null, each a raw
+ *                      syscall(2), then exits 0 (workload 8)
  *
  * Built without PIE (see the Makefile) so that the tracers know every address at link time:
  * the Makefile writes them into build/bench/target_addrs.h with nm. bench_unused() is never
@@ -23,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "bench_target.h"
@@ -132,6 +136,15 @@ int main(int argc, char **argv) {
         for (long i = 0; i < s; i++) pthread_join(t[i], NULL);
         return bench_counter == (unsigned long)n ? 0 : 1;
     }
-    fprintf(stderr, "usage: target loop N | spin | mem | threads N | idle N I | calls N S\n");
+        if (argc >= 4 && strcmp(argv[1], "syscalls") == 0) {
+        long g = atol(argv[2]), w = atol(argv[3]);
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd < 0) return 2;
+        for (long i = 0; i < g; i++) syscall(SYS_getpid);
+        for (long i = 0; i < w; i++)
+            if (syscall(SYS_write, fd, "x", 1) != 1) return 3;
+        return 0;
+    }
+    fprintf(stderr, "usage: target loop N | spin | mem | threads N | idle N I | calls N S | syscalls G W\n");
     return 2;
 }

@@ -4,6 +4,8 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +42,53 @@ void runner_fail(const char *file, int line, const char *fmt, ...) {
         fprintf(stderr, "%s\n", message);
     }
     _exit(1);
+}
+
+/* WITHIN's watchdog (in a test child): the armed call's place and deadline, 0 when none. */
+static struct {
+    const char *file, *what;
+    int line, seconds;
+    _Atomic long long deadline_ms;
+} armed;
+
+static long long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *deadline_watchdog(void *arg) {
+    (void)arg;
+    for (;;) {
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+        long long deadline = atomic_load(&armed.deadline_ms);
+        if (deadline && mono_ms() > deadline)
+            runner_fail(armed.file, armed.line, "%s did not return within %d s", armed.what,
+                        armed.seconds);
+    }
+    return NULL;
+}
+
+void runner_deadline_arm(const char *file, int line, int seconds, const char *what) {
+    static int started;
+    armed.file = file;
+    armed.line = line;
+    armed.what = what;
+    armed.seconds = seconds;
+    atomic_store(&armed.deadline_ms, mono_ms() + 1000LL * seconds);
+    if (!started) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, deadline_watchdog, NULL) != 0)
+            runner_fail(file, line, "cannot start the deadline watchdog");
+        pthread_detach(t);
+        started = 1;
+    }
+}
+
+int runner_deadline_disarm(int result) {
+    atomic_store(&armed.deadline_ms, 0);
+    return result;
 }
 
 static int by_file_and_line(const void *a, const void *b) {

@@ -72,4 +72,12 @@ _Noreturn void runner_fail(const char *file, int line, const char *fmt, ...)
 
 #define CHECK_OK(call) CHECK_CODE(call, PTRACE_DBG_OK)
 
+/* WITHIN(seconds, call): evaluates the int expression `call` under its own deadline. If it has
+ * not returned after `seconds`, the test fails at once with "CALL did not return within N s"
+ * at this line, instead of hanging until the test's own timeout. For tests of timeouts. */
+void runner_deadline_arm(const char *file, int line, int seconds, const char *what);
+int runner_deadline_disarm(int result);
+#define WITHIN(seconds, call) \
+    (runner_deadline_arm(__FILE__, __LINE__, (seconds), #call), runner_deadline_disarm(call))
+
 #endif

@@ -35,3 +35,15 @@ TEST(leaves_a_process_behind) {
         fclose(f);
     }
 }
+
+static int never_returns(void) {
+    for (;;) pause();
+    return 0;
+}
+
+/* A call under WITHIN that overstays fails at once, named, long before the test's timeout;
+ * one that returns in time passes through its result. */
+TEST_TIMEOUT(overstays_its_deadline, 30) {
+    CHECK_EQ_INT(WITHIN(1, 40 + 2), 42);
+    CHECK_EQ_INT(WITHIN(1, never_returns()), 0);
+}

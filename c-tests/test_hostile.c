@@ -47,6 +47,9 @@
 /* A case that takes longer than this is a hang (the slowest legitimate ones, a failed launch
  * or a kill, take milliseconds). */
 #define CASE_LIMIT_MS 15000
+/* A case that tests a timeout itself (wait_stop with a finite timeout) gets this much: a
+ * wait that ignores its timeout fails in seconds, named, not after CASE_LIMIT_MS. */
+#define TIMEOUT_CASE_LIMIT_MS 3000
 
 #define OK PTRACE_DBG_OK
 #define E_ARG PTRACE_DBG_E_INVALID_ARGUMENT
@@ -76,6 +79,8 @@
 static int cases, failures, known_skipped;
 static char current[512];
 static _Atomic long long case_started_ms;
+/* The current case's limit: CASE_LIMIT_MS unless the case tests a timeout (short_deadline). */
+static _Atomic int case_limit_ms = CASE_LIMIT_MS;
 /* ptrace_dbg_last_error() after a failing call we make before each case: a failing case must
  * replace it. */
 static char marker_error[512];
@@ -107,6 +112,7 @@ static void begin_case(const char *fmt, ...) {
     snprintf(marker_error, sizeof marker_error, "%s", ptrace_dbg_last_error());
     memset(&outs, SENTINEL, sizeof outs);
     done_out = count_out = (size_t)0xa5a5a5a5;
+    atomic_store(&case_limit_ms, CASE_LIMIT_MS);
     atomic_store(&case_started_ms, now_ms());
     cases++;
 }
@@ -287,9 +293,10 @@ static void *watchdog(void *arg) {
         struct timespec tick = {0, 100 * 1000 * 1000};
         nanosleep(&tick, NULL);
         long long started = atomic_load(&case_started_ms);
-        if (started && now_ms() - started > CASE_LIMIT_MS)
+        int limit = atomic_load(&case_limit_ms);
+        if (started && now_ms() - started > limit)
             runner_fail(__FILE__, __LINE__, "hang: case \"%s\" still runs after %d ms", current,
-                        CASE_LIMIT_MS);
+                        limit);
     }
     return NULL;
 }
@@ -362,12 +369,21 @@ static int op_continue(ptrace_dbg_process *p, const struct args *a) {
     (void)a;
     return ptrace_dbg_continue(p);
 }
+/* The case under way tests a timeout: it gets TIMEOUT_CASE_LIMIT_MS, not CASE_LIMIT_MS. */
+static void short_deadline(void) { atomic_store(&case_limit_ms, TIMEOUT_CASE_LIMIT_MS); }
+/* wait_stop under the short deadline: for CASE()s that test wait_stop's timeout handling. */
+static int short_wait_stop(ptrace_dbg_process *p, int32_t timeout_ms, int32_t *trigger) {
+    short_deadline();
+    return ptrace_dbg_wait_stop(p, timeout_ms, trigger);
+}
 static int op_wait_poll(ptrace_dbg_process *p, const struct args *a) {
     (void)a;
+    short_deadline();
     return ptrace_dbg_wait_stop(p, 0, &outs.i32[0]);
 }
 static int op_wait_50ms(ptrace_dbg_process *p, const struct args *a) {
     (void)a;
+    short_deadline();
     return ptrace_dbg_wait_stop(p, 50, NULL);
 }
 static int op_event_fd(ptrace_dbg_process *p, const struct args *a) {
@@ -493,6 +509,21 @@ static int op_step_range(ptrace_dbg_process *p, const struct args *a) {
 static int op_step_n(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_step_n(p, a->tid, 1, NULL);
 }
+/* System calls. trace_syscalls with flags 0 (tracing off) is harmless to the stopped world. */
+static ptrace_dbg_syscall syscall_out;
+static int op_trace_syscalls_off(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_trace_syscalls(p, NULL, 0, 0);
+}
+static int op_syscall_info(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_syscall_info(p, a->tid, OUT(&syscall_out));
+}
+static int op_set_syscall(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_set_syscall(p, a->tid, 39, NULL);
+}
+static int op_set_syscall_return(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_set_syscall_return(p, a->tid, -EPERM);
+}
 
 /* Flags of an operation. */
 #define TID 1u     /* takes a thread id */
@@ -557,6 +588,10 @@ static const struct op OPS[] = {
      E_STATE},
     {"step_range", op_step_range, TID, E_STATE, E_EXITED, E_STATE},
     {"step_n", op_step_n, TID, E_STATE, E_EXITED, E_STATE},
+    {"trace_syscalls(off)", op_trace_syscalls_off, 0, E_STATE, E_EXITED, E_STATE},
+    {"syscall_info", op_syscall_info, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"set_syscall", op_set_syscall, TID, E_STATE, E_EXITED, E_STATE},
+    {"set_syscall_return", op_set_syscall_return, TID, E_STATE, E_EXITED, E_STATE},
 };
 #define N_OPS (sizeof OPS / sizeof OPS[0])
 
@@ -807,9 +842,9 @@ static void bad_handles(const struct world *w) {
         }
         a.null_out = 0;
         /* wait_stop forever on a dead handle must not wait; a bad timeout too. */
-        CASE(CODES(E_HANDLE), ptrace_dbg_wait_stop(handles[h].h, -1, NULL), "wait_stop(%s, -1)",
+        CASE(CODES(E_HANDLE), short_wait_stop(handles[h].h, -1, NULL), "wait_stop(%s, -1)",
              handles[h].name);
-        CASE(CODES(E_HANDLE, E_ARG), ptrace_dbg_wait_stop(handles[h].h, -2, &outs.i32[0]),
+        CASE(CODES(E_HANDLE, E_ARG), short_wait_stop(handles[h].h, -2, &outs.i32[0]),
              "wait_stop(%s, -2)", handles[h].name);
         CASE(CODES(E_HANDLE, E_ARG), ptrace_dbg_threads(handles[h].h, NULL, 5, &count_out),
              "threads(%s, NULL, 5)", handles[h].name);
@@ -945,7 +980,7 @@ static void wrong_states(const struct world *w) {
             CASE(states[s].state == 0   ? CODES(E_ARG)
                  : states[s].state == 1 ? CODES(E_ARG, E_EXITED)
                                         : CODES(E_ARG, E_STATE),
-                 ptrace_dbg_wait_stop(states[s].p, timeouts[t], &outs.i32[0]),
+                 short_wait_stop(states[s].p, timeouts[t], &outs.i32[0]),
                  "wait_stop(%s, timeout %d)", states[s].name, timeouts[t]);
     }
     /* An exited process's status stays readable; no thread is left. */
@@ -1128,6 +1163,35 @@ static void bad_arguments_stopped(const struct world *w) {
              "register_info(index %zu)", reg_indices[i]);
     check_stopped_unharmed(w, "bad register names and sizes");
 
+    /* System calls: bad sets and flags, calls outside a syscall stop, SECCOMP once the
+     * program has run (this one has). */
+    const int32_t bad_numbers[] = {-1, 1024, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++) {
+        CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, &bad_numbers[i], 1, 1),
+             "trace_syscalls(number %d)", bad_numbers[i]);
+        CASE(CODES(E_ARG), ptrace_dbg_set_syscall(p, tid, bad_numbers[i] == -1 ? -2 : bad_numbers[i], NULL),
+             "set_syscall(number %d)", bad_numbers[i] == -1 ? -2 : bad_numbers[i]);
+    }
+    const int32_t write_nr = 1;
+    CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, NULL, 5, 1), "trace_syscalls(NULL, 5)");
+    CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, NULL, SIZE_MAX, 1),
+         "trace_syscalls(NULL, SIZE_MAX)");
+    uint32_t bad_flags[] = {16, 0x80000000u, UINT32_MAX, PTRACE_DBG_SYSCALL_SECCOMP};
+    for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, &write_nr, 1, bad_flags[i]),
+             "trace_syscalls(flags %#x)", bad_flags[i]);
+    CASE(CODES(E_STATE),
+         ptrace_dbg_trace_syscalls(p, &write_nr, 1,
+                                   PTRACE_DBG_SYSCALL_ENTRY | PTRACE_DBG_SYSCALL_SECCOMP),
+         "trace_syscalls(SECCOMP after the program ran)");
+    CASE(CODES(E_STATE), ptrace_dbg_syscall_info(p, tid, &syscall_out),
+         "syscall_info(not at a syscall stop)");
+    CASE(CODES(E_STATE), ptrace_dbg_set_syscall(p, tid, -1, NULL), "set_syscall(not at an entry)");
+    CASE(CODES(E_STATE), ptrace_dbg_set_syscall_return(p, tid, 0),
+         "set_syscall_return(not at an exit)");
+    CASE(CODES(OK), ptrace_dbg_trace_syscalls(p, &write_nr, 0, 0), "trace_syscalls(off)");
+    check_stopped_unharmed(w, "the system-call calls");
+
     /* Memory: unmapped, kernel-space and wrapping ranges, zero and absurd lengths. */
     struct {
         const char *name;
@@ -1267,13 +1331,13 @@ static void bad_arguments_stopped(const struct world *w) {
     /* Timeouts: below -1 refused; the largest and "forever" return at once when stopped. */
     int32_t timeouts[] = {-2, -3, -1000, INT32_MIN, INT32_MIN + 1};
     for (size_t t = 0; t < sizeof timeouts / sizeof timeouts[0]; t++) {
-        CASE(CODES(E_ARG), ptrace_dbg_wait_stop(p, timeouts[t], &outs.i32[0]),
+        CASE(CODES(E_ARG), short_wait_stop(p, timeouts[t], &outs.i32[0]),
              "wait_stop(stopped, timeout %d)", timeouts[t]);
-        CASE(CODES(E_ARG), ptrace_dbg_wait_stop(w->running, timeouts[t], NULL),
+        CASE(CODES(E_ARG), short_wait_stop(w->running, timeouts[t], NULL),
              "wait_stop(running, timeout %d)", timeouts[t]);
     }
-    CASE(CODES(OK), ptrace_dbg_wait_stop(p, INT32_MAX, NULL), "wait_stop(stopped, INT32_MAX)");
-    CASE(CODES(OK), ptrace_dbg_wait_stop(p, -1, NULL), "wait_stop(stopped, -1)");
+    CASE(CODES(OK), short_wait_stop(p, INT32_MAX, NULL), "wait_stop(stopped, INT32_MAX)");
+    CASE(CODES(OK), short_wait_stop(p, -1, NULL), "wait_stop(stopped, -1)");
     CASE(CODES(E_STATE), ptrace_dbg_exit_status(p, &outs.i32[0], &outs.i32[1]),
          "exit_status(stopped)");
     check_stopped_unharmed(w, "the bad arguments");
@@ -1296,6 +1360,21 @@ static void handleless(const struct world *w) {
         if (name == NULL || strcmp(name, "<invalid>") != 0)
             fail_case("gave \"%s\"", name ? name : "(NULL)");
     }
+    int32_t weird_syscalls[] = {-1, 400, 512, 100000, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof weird_syscalls / sizeof weird_syscalls[0]; i++) {
+        begin_case("syscall_name(%d)", weird_syscalls[i]);
+        const char *name = ptrace_dbg_syscall_name(weird_syscalls[i]);
+        end_case(OK, CODES(OK));
+        if (name != NULL) fail_case("gave \"%s\"", name);
+    }
+    int32_t nr = -7;
+    CASE(CODES(E_ARG), ptrace_dbg_syscall_number(NULL, &nr), "syscall_number(NULL)");
+    CASE(CODES(E_ARG), ptrace_dbg_syscall_number("", &nr), "syscall_number(\"\")");
+    CASE(CODES(E_ARG), ptrace_dbg_syscall_number("openat\n", &nr), "syscall_number(openat\\n)");
+    CASE(CODES(E_ARG), ptrace_dbg_syscall_number("openat", NULL), "syscall_number(NULL out)");
+    if (nr != -7) fail_case("out written on failure");
+    CASE(CODES(OK), ptrace_dbg_syscall_number("openat", &nr), "syscall_number(openat)");
+    if (nr != 257) fail_case("openat is %d", nr);
     begin_case("version, reg_count, last_error, launch_options_init(NULL)");
     const char *version = ptrace_dbg_version();
     size_t count = ptrace_dbg_reg_count();

@@ -359,3 +359,46 @@ TEST(detach_leaves_the_text_as_it_was_and_the_program_working) {
     CHECK_EQ_INT(kill(child, SIGUSR1), 0);
     kill_child(child);
 }
+
+/* A poke over a breakpoint: the breakpoint stays (int3 in memory, it still hits), peek shows the
+ * poked bytes, and the poked byte under it is the new original, executed when the thread goes
+ * on: poked while elsewhere (the breakpoint inside the range), then again while the thread sits
+ * on it. check_poke() decides the exit code: 1 as built, 5 after the first poke, 0 after the
+ * second. */
+TEST(poke_over_a_breakpoint_keeps_it_and_the_poked_bytes_run) {
+    ptrace_dbg_process *p = launch_tracee(NULL, (const char *const[]){"poke", NULL});
+    pid_t pid = pid_of(p);
+    uint64_t target = symbol(p, "target_fn"), check = symbol(p, "check_poke");
+    CHECK_OK(ptrace_dbg_add_breakpoint(p, target));
+    CHECK_OK(ptrace_dbg_add_breakpoint(p, check));
+    run_to_breakpoint(p, target);
+
+    /* 4 bytes as they are, then `xor eax, eax; add eax, 5; ret` from check_poke on (its first
+     * byte differs from the one built there, b8 of `mov eax, 1`): the breakpoint is in the
+     * middle of the range. */
+    unsigned char range[10];
+    CHECK_OK(ptrace_dbg_peek(p, pid, check - 4, range, 4, NULL));
+    static const unsigned char mov5[] = {0x31, 0xc0, 0x83, 0xc0, 0x05, 0xc3};
+    memcpy(range + 4, mov5, sizeof mov5);
+    size_t done = 0;
+    CHECK_OK(ptrace_dbg_poke(p, pid, check - 4, range, sizeof range, &done));
+    CHECK_EQ_INT(done, sizeof range);
+    unsigned char raw[10], back[10];
+    raw_read(pid, check - 4, raw, sizeof raw);
+    CHECK_EQ_INT(raw[4], 0xcc); /* our int3 stays in memory */
+    CHECK(memcmp(raw, range, 4) == 0 && memcmp(raw + 5, range + 5, 5) == 0);
+    CHECK_OK(ptrace_dbg_peek(p, pid, check - 4, back, sizeof back, NULL));
+    CHECK(memcmp(back, range, sizeof range) == 0); /* peek shows the poked byte, not int3 */
+
+    /* It still hits; sitting on it, poke `nop; xor eax, eax; ret` (the nop executed in place). */
+    run_to_breakpoint(p, check);
+    static const unsigned char xor0[] = {0x90, 0x31, 0xc0, 0xc3};
+    CHECK_OK(ptrace_dbg_poke(p, pid, check, xor0, sizeof xor0, NULL));
+    raw_read(pid, check, raw, sizeof xor0);
+    CHECK_EQ_INT(raw[0], 0xcc);
+    CHECK(memcmp(raw + 1, xor0 + 1, sizeof xor0 - 1) == 0);
+    CHECK_OK(ptrace_dbg_peek(p, pid, check, back, sizeof xor0, NULL));
+    CHECK(memcmp(back, xor0, sizeof xor0) == 0);
+    CHECK_EQ_INT(run_to_exit_code(p), 0);
+    ptrace_dbg_process_free(p);
+}

@@ -291,23 +291,23 @@ TEST(wait_stop_times_out_while_running_and_returns_once_stopped) {
     CHECK_OK(ptrace_dbg_continue(p));
     CHECK_CODE(ptrace_dbg_continue(p), PTRACE_DBG_E_BAD_STATE);
     int32_t trigger = -7;
-    CHECK_CODE(ptrace_dbg_wait_stop(p, 0, &trigger), PTRACE_DBG_E_TIMEOUT);
+    CHECK_CODE(WITHIN(3, ptrace_dbg_wait_stop(p, 0, &trigger)), PTRACE_DBG_E_TIMEOUT);
     long long start = now_ms();
-    CHECK_CODE(ptrace_dbg_wait_stop(p, 100, &trigger), PTRACE_DBG_E_TIMEOUT);
+    CHECK_CODE(WITHIN(3, ptrace_dbg_wait_stop(p, 100, &trigger)), PTRACE_DBG_E_TIMEOUT);
     CHECK(now_ms() - start >= 95);
     CHECK_EQ_INT(trigger, -7);
-    CHECK_CODE(ptrace_dbg_wait_stop(p, -2, NULL), PTRACE_DBG_E_INVALID_ARGUMENT);
+    CHECK_CODE(WITHIN(3, ptrace_dbg_wait_stop(p, -2, NULL)), PTRACE_DBG_E_INVALID_ARGUMENT);
     CHECK(strstr(ptrace_dbg_last_error(), "timeout_ms") != NULL);
     CHECK_OK(ptrace_dbg_stop(p));
-    CHECK_OK(ptrace_dbg_wait_stop(p, 0, &trigger));
+    CHECK_OK(WITHIN(3, ptrace_dbg_wait_stop(p, 0, &trigger)));
     CHECK_EQ_INT(trigger, 0); /* stopped on request */
-    CHECK_OK(ptrace_dbg_wait_stop(p, -1, NULL));
+    CHECK_OK(WITHIN(3, ptrace_dbg_wait_stop(p, -1, NULL)));
     CHECK_OK(ptrace_dbg_kill(p));
     int32_t code = 0, signal = 0;
     CHECK_OK(ptrace_dbg_exit_status(p, &code, &signal));
     CHECK_EQ_INT(code, -1);
     CHECK_EQ_INT(signal, SIGKILL);
-    CHECK_CODE(ptrace_dbg_wait_stop(p, -1, NULL), PTRACE_DBG_E_EXITED);
+    CHECK_CODE(WITHIN(3, ptrace_dbg_wait_stop(p, -1, NULL)), PTRACE_DBG_E_EXITED);
     CHECK_CODE(ptrace_dbg_kill(p), PTRACE_DBG_E_EXITED);
     ptrace_dbg_process_free(p);
 }

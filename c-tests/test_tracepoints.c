@@ -125,13 +125,25 @@ TEST_TIMEOUT(tracepoint_full_buffer_blocks_a_slow_reader_gets_every_record, 120)
     int32_t id = 0;
     CHECK_OK(ptrace_dbg_add_tracepoint(p, tp_sym(p, "tp_target"), 0, &id));
     CHECK_OK(ptrace_dbg_continue(p));
+    /* Nobody reads until the buffer is full and a thread waits (a bounded busy wait on the
+     * counters: the event fd is readable from the first record on). */
+    ptrace_dbg_record_stats st;
+    long long deadline = now_ms() + 20000;
+    do {
+        CHECK(now_ms() < deadline);
+        int32_t trigger = 0;
+        if (ptrace_dbg_wait_stop(p, 0, &trigger) == PTRACE_DBG_OK)
+            CHECK_OK(ptrace_dbg_continue(p)); /* a thread's birth or end */
+        CHECK_OK(ptrace_dbg_get_record_stats(p, &st));
+    } while (st.waits == 0);
+    CHECK(st.pending >= 8);
     ptrace_dbg_record *recs = calloc(TOTAL + 1, sizeof *recs);
     CHECK(recs != NULL);
     size_t n = drain(p, recs, TOTAL + 1, 3);
     CHECK_EQ_INT(n, TOTAL);
-    ptrace_dbg_record_stats st;
     CHECK_OK(ptrace_dbg_get_record_stats(p, &st));
     CHECK(st.waits > 0);
+    CHECK(st.wait_ns > 0);
     CHECK_EQ_INT(st.capacity, 8);
     free(recs);
     ptrace_dbg_process_free(p);

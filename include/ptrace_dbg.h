@@ -29,7 +29,7 @@
 
 /** The version of the header; ptrace_dbg_version() gives the loaded library's. */
 #define PTRACE_DBG_VERSION_MAJOR 0
-#define PTRACE_DBG_VERSION_MINOR 1
+#define PTRACE_DBG_VERSION_MINOR 2
 #define PTRACE_DBG_VERSION_PATCH 0
 
 
@@ -213,6 +213,17 @@
 #define PTRACE_DBG_RECORD_TRACEPOINT 1
 
 /**
+ * `ptrace_dbg_record.kind`: a system call's entry, recorded under `PTRACE_DBG_SYSCALL_RECORD`
+ * (`id` is its number).
+ */
+#define PTRACE_DBG_RECORD_SYSCALL_ENTRY 2
+
+/**
+ * `ptrace_dbg_record.kind`: a system call's exit (`id` is its number, `regs.rax` its result).
+ */
+#define PTRACE_DBG_RECORD_SYSCALL_EXIT 3
+
+/**
  * The most memory bytes one record carries (`ptrace_dbg_tracepoint_capture`).
  */
 #define PTRACE_DBG_RECORD_DATA_MAX 64
@@ -286,6 +297,47 @@
  * (register & value) != 0
  */
 #define PTRACE_DBG_COND_ANY_BITS 11
+
+/**
+ * `ptrace_dbg_trace_syscalls` flag: stop at the entry of the traced calls.
+ */
+#define PTRACE_DBG_SYSCALL_ENTRY 1
+
+/**
+ * `ptrace_dbg_trace_syscalls` flag: stop at the exit of the traced calls.
+ */
+#define PTRACE_DBG_SYSCALL_EXIT 2
+
+/**
+ * `ptrace_dbg_trace_syscalls` flag: let a seccomp filter stop only the traced calls, so the
+ * others cost nothing (launched processes, at their launch stop; see that function).
+ */
+#define PTRACE_DBG_SYSCALL_SECCOMP 4
+
+/**
+ * `ptrace_dbg_trace_syscalls` flag (with `_ENTRY` and/or `_EXIT`): the stops are not reported
+ * but recorded, as tracepoint hits are (`ptrace_dbg_read_records`, kinds
+ * `PTRACE_DBG_RECORD_SYSCALL_ENTRY`/`_EXIT`, `id` the call's number, `regs` as at the stop),
+ * and the thread goes on at once: no other thread stops (an strace need not stop the world
+ * per call). A full record buffer holds the thread as for tracepoints.
+ */
+#define PTRACE_DBG_SYSCALL_RECORD 8
+
+/**
+ * Stop cause: at the entry of a traced system call (`ptrace_dbg_syscall_info` tells which).
+ * Only while system calls are traced (`ptrace_dbg_trace_syscalls`).
+ */
+#define PTRACE_DBG_CAUSE_SYSCALL_ENTRY 7
+
+/**
+ * Stop cause: at the exit of a traced system call (`ptrace_dbg_syscall_info` tells which and
+ * its result). Only while system calls are traced.
+ */
+#define PTRACE_DBG_CAUSE_SYSCALL_EXIT 8
+
+
+
+
 
 /**
  * An opaque handle to a traced process, returned by `ptrace_dbg_attach` or
@@ -412,7 +464,7 @@ typedef struct ptrace_dbg_fpregs {
  */
 typedef struct ptrace_dbg_record {
     /**
-     * `PTRACE_DBG_RECORD_TRACEPOINT`.
+     * `PTRACE_DBG_RECORD_TRACEPOINT`, `_SYSCALL_ENTRY` or `_SYSCALL_EXIT`.
      */
     int32_t kind;
     /**
@@ -420,7 +472,7 @@ typedef struct ptrace_dbg_record {
      */
     int32_t tid;
     /**
-     * The tracepoint's id (from `ptrace_dbg_add_tracepoint`).
+     * The tracepoint's id (from `ptrace_dbg_add_tracepoint`); for a system call, its number.
      */
     int32_t id;
     /**
@@ -471,6 +523,46 @@ typedef struct ptrace_dbg_record_stats {
      */
     uint64_t capacity;
 } ptrace_dbg_record_stats;
+
+/**
+ * The system call a thread is stopped at, as `ptrace_dbg_syscall_info` reports it.
+ */
+typedef struct ptrace_dbg_syscall {
+    /**
+     * The call's number (x86-64 numbers, see `ptrace_dbg_syscall_name`); at an exit, the
+     * number it was entered with (-1 for a skipped call).
+     */
+    int32_t number;
+    /**
+     * 0 at an entry stop, 1 at an exit stop.
+     */
+    int32_t is_exit;
+    /**
+     * The six arguments (rdi, rsi, rdx, r10, r8, r9).
+     */
+    uint64_t args[6];
+    /**
+     * At an exit: the result, -errno on failure (-512..-516 for a call a signal broke off,
+     * which the kernel restarts or turns into -EINTR). At an entry: 0.
+     */
+    int64_t ret;
+    /**
+     * At an exit: 1 when `ret` is an error (-4095..-1).
+     */
+    int32_t is_error;
+    /**
+     * `PTRACE_DBG_ARCH_X86_64`, or `PTRACE_DBG_ARCH_I386` for `int 0x80`.
+     */
+    uint32_t arch;
+    /**
+     * The address after the `syscall` instruction.
+     */
+    uint64_t pc;
+    /**
+     * The stack pointer.
+     */
+    uint64_t sp;
+} ptrace_dbg_syscall;
 
 #ifdef __cplusplus
 extern "C" {
@@ -753,8 +845,10 @@ int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
  * `PTRACE_DBG_E_EXITED`).
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
- * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when
- * the step ended the process), `PTRACE_DBG_E_TIMEOUT`. Callable from any thread while stopped.
+ * `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached, or the thread is in its exit
+ * stop, `PTRACE_DBG_STATE_STOPPED_EXITING`: it runs no more user code), `PTRACE_DBG_E_EXITED`
+ * (also when the step ended the process), `PTRACE_DBG_E_TIMEOUT`. Callable from any thread
+ * while stopped.
  */
 int ptrace_dbg_step(struct ptrace_dbg_process *p, int32_t tid);
 
@@ -1278,6 +1372,119 @@ int ptrace_dbg_step_range(struct ptrace_dbg_process *p,
  * `steps` must be NULL or writable.
  */
 int ptrace_dbg_step_n(struct ptrace_dbg_process *p, int32_t tid, uint64_t n, uint64_t *steps);
+
+/**
+ * Stops at the entry and/or exit of the listed system calls, in every thread of the process,
+ * present and future (and across exec): `flags` is `PTRACE_DBG_SYSCALL_ENTRY`, `_EXIT` or
+ * both; 0 turns tracing off. `numbers` NULL with `count` 0 means every call. Replaces the
+ * previous set. A thread at a traced call stops the process (all-stop) with cause
+ * `PTRACE_DBG_CAUSE_SYSCALL_ENTRY` or `_EXIT`; several threads can be at one at the same stop,
+ * so look at every thread's cause. Calls outside the set never wake the host: they are let
+ * go by the library's monitor thread (PTRACE_SYSCALL) or never stop at all (seccomp).
+ *
+ * What is reported: each call's entry and exit once. `exit`/`exit_group` have no exit (the
+ * thread's exit follows); a successful `execve` exits after the `PTRACE_DBG_CAUSE_EXEC` stop,
+ * under the leader's tid even when another thread called it; a new thread makes no exit stop
+ * for the clone that created it. A call a signal breaks off exits with -ERESTARTSYS (-512) or
+ * a relative, then the signal stop, then (if the kernel restarts it) a new entry, as strace
+ * shows it; the library's own stops (an all-stop while a thread is blocked in a traced call)
+ * are invisible: that call still shows one entry and one exit. `ptrace_dbg_step` runs a call
+ * without syscall stops (the kernel makes none for a single step); a breakpoint on a traced
+ * `syscall` instruction gives the breakpoint stop, then the entry, then the exit.
+ *
+ * `PTRACE_DBG_SYSCALL_SECCOMP`: the kernel itself stops only the listed calls, through a
+ * seccomp filter returning SECCOMP_RET_TRACE for them. Only for a launched process still at
+ * its launch stop (before it first ran), and with a list (not every call); the library makes
+ * the program install the filter before its first instruction. A filter cannot be removed:
+ * - later sets inside the filter's calls are still filtered by the kernel; a set beyond it,
+ *   or tracing turned off, falls back to PTRACE_SYSCALL or stops the filter's calls briefly
+ *   in the monitor thread;
+ * - `ptrace_dbg_detach` is refused (`PTRACE_DBG_E_BAD_STATE`): untraced, the filter's calls
+ *   would fail with ENOSYS. Free or kill it;
+ * - the program's fork children inherit the filter: they stay traced by the library, out of
+ *   sight, their stops let go as soon as the library's monitor thread sees them (while the
+ *   traced process is stopped, at its next continue), and die with the monitor thread when
+ *   the launched process is gone (PTRACE_O_EXITKILL);
+ * - without CAP_SYS_ADMIN the kernel wants no_new_privs first, which the library then sets in
+ *   the program (as strace does): set-user-ID programs it execs no longer gain privileges.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (unknown flag, SECCOMP alone, a
+ * number outside 0..1023, `numbers` NULL with `count` > 0); `PTRACE_DBG_E_BAD_STATE` (running,
+ * detached, or SECCOMP when no filter can be installed any more); `PTRACE_DBG_E_EXITED`;
+ * `PTRACE_DBG_E_OS` (installing the filter failed); `PTRACE_DBG_E_INVALID_HANDLE`. Callable
+ * from any thread while the process is stopped.
+ *
+ * # Safety
+ * `numbers` must be NULL or readable for `count` elements.
+ */
+int ptrace_dbg_trace_syscalls(struct ptrace_dbg_process *p,
+                              const int32_t *numbers,
+                              size_t count,
+                              uint32_t flags);
+
+/**
+ * The system call thread `tid` is stopped at (cause `PTRACE_DBG_CAUSE_SYSCALL_ENTRY` or
+ * `_EXIT`), with the changes made by `ptrace_dbg_set_syscall*` at this stop.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (the thread is running, or stopped for
+ * another cause), `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from
+ * any thread while the thread is stopped; never waits.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_syscall_info(struct ptrace_dbg_process *p,
+                            int32_t tid,
+                            struct ptrace_dbg_syscall *out);
+
+/**
+ * At an entry stop of thread `tid`: changes the call's number and, unless `args` is NULL,
+ * its six arguments (rdi, rsi, rdx, r10, r8, r9). `number` -1 skips the call: it does not
+ * run, and returns what `ptrace_dbg_set_syscall_return` sets (here or at its exit stop;
+ * -ENOSYS if nothing is set). Written through the registers (orig_rax and the argument
+ * registers), which every kernel honours.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (not at an entry stop),
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (`number` outside -1..1023), `PTRACE_DBG_E_NO_SUCH_THREAD`,
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while the
+ * thread is stopped.
+ *
+ * # Safety
+ * `args` must be NULL or readable for 6 elements.
+ */
+int ptrace_dbg_set_syscall(struct ptrace_dbg_process *p,
+                           int32_t tid,
+                           int32_t number,
+                           const uint64_t *args);
+
+/**
+ * Sets the result the program sees (rax; -errno for a failure, e.g. -EPERM): at an exit
+ * stop of thread `tid`, or at the entry stop of a call skipped with number -1.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BAD_STATE` (not at an exit stop, or at an entry stop
+ * of a call that will run), `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while the thread is stopped.
+ */
+int ptrace_dbg_set_syscall_return(struct ptrace_dbg_process *p, int32_t tid, int64_t ret);
+
+/**
+ * The name of x86-64 system call `number` ("openat"), from the kernel's
+ * arch/x86/entry/syscalls/syscall_64.tbl (Linux 6.18); NULL for a number with no call. The
+ * string is static: never free it. Callable any time from any thread.
+ */
+const char *ptrace_dbg_syscall_name(int32_t number);
+
+/**
+ * The number of the x86-64 system call called `name` ("openat" -> 257).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (no call of that name, NULL `name`
+ * or `number`). Callable any time from any thread.
+ *
+ * # Safety
+ * `name` must be NULL or a NUL-terminated string; `number` NULL or writable.
+ */
+int ptrace_dbg_syscall_number(const char *name, int32_t *number);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -261,7 +261,25 @@ enum class cause_kind : int32_t {
     thread_create = PTRACE_DBG_CAUSE_THREAD_CREATE,
     thread_exit = PTRACE_DBG_CAUSE_THREAD_EXIT,
     exec = PTRACE_DBG_CAUSE_EXEC,
+    syscall_entry = PTRACE_DBG_CAUSE_SYSCALL_ENTRY,  // only while system calls are traced
+    syscall_exit = PTRACE_DBG_CAUSE_SYSCALL_EXIT,
 };
+
+// The system call a thread is stopped at (number, is_exit, args[6], ret, is_error, arch, pc,
+// sp), as ptrace_dbg_syscall_info reports it.
+using syscall_info_t = ptrace_dbg_syscall;
+
+// The name of x86-64 system call `number` ("openat"); "" if there is none.
+inline std::string_view syscall_name(int32_t number) noexcept {
+    const char *name = ptrace_dbg_syscall_name(number);
+    return name ? std::string_view(name) : std::string_view();
+}
+// The number of the x86-64 system call `name`; nullopt if there is none.
+inline std::optional<int32_t> syscall_number(const std::string &name) noexcept {
+    int32_t number = 0;
+    if (ptrace_dbg_syscall_number(name.c_str(), &number) != PTRACE_DBG_OK) return std::nullopt;
+    return number;
+}
 
 // ptrace_dbg_cause with a typed kind; fields that do not apply to the kind are 0.
 struct cause {
@@ -520,6 +538,52 @@ public:
         ptrace_dbg_cause c{};
         detail::set(ptrace_dbg_stop_cause(handle_, tid, &c), ec);
         return ptrace_dbg::cause::from_c(c);
+    }
+
+    // --- system calls
+
+    // Stops at the entry and/or exit (flags PTRACE_DBG_SYSCALL_ENTRY | _EXIT, optionally
+    // | _SECCOMP) of the calls in `numbers`, every thread; flags 0 turns it off.
+    void trace_syscalls(const std::vector<int32_t> &numbers, uint32_t flags) {
+        detail::check(ptrace_dbg_trace_syscalls(handle_, numbers.data(), numbers.size(), flags),
+                      "ptrace_dbg_trace_syscalls");
+    }
+    void trace_syscalls(const std::vector<int32_t> &numbers, uint32_t flags,
+                        std::error_code &ec) noexcept {
+        detail::set(ptrace_dbg_trace_syscalls(handle_, numbers.data(), numbers.size(), flags), ec);
+    }
+    // Every call.
+    void trace_all_syscalls(uint32_t flags) {
+        detail::check(ptrace_dbg_trace_syscalls(handle_, nullptr, 0, flags),
+                      "ptrace_dbg_trace_syscalls");
+    }
+    syscall_info_t syscall_info(int32_t tid) const {
+        syscall_info_t s{};
+        detail::check(ptrace_dbg_syscall_info(handle_, tid, &s), "ptrace_dbg_syscall_info");
+        return s;
+    }
+    syscall_info_t syscall_info(int32_t tid, std::error_code &ec) const noexcept {
+        syscall_info_t s{};
+        detail::set(ptrace_dbg_syscall_info(handle_, tid, &s), ec);
+        return s;
+    }
+    // At an entry stop: the number (-1 skips the call), the arguments kept.
+    void set_syscall(int32_t tid, int32_t number) {
+        detail::check(ptrace_dbg_set_syscall(handle_, tid, number, nullptr),
+                      "ptrace_dbg_set_syscall");
+    }
+    // At an entry stop: the number and the six arguments.
+    void set_syscall(int32_t tid, int32_t number, const uint64_t (&args)[6]) {
+        detail::check(ptrace_dbg_set_syscall(handle_, tid, number, args),
+                      "ptrace_dbg_set_syscall");
+    }
+    // At an exit stop (or the entry of a skipped call): the result the program sees.
+    void set_syscall_return(int32_t tid, int64_t ret) {
+        detail::check(ptrace_dbg_set_syscall_return(handle_, tid, ret),
+                      "ptrace_dbg_set_syscall_return");
+    }
+    void set_syscall_return(int32_t tid, int64_t ret, std::error_code &ec) noexcept {
+        detail::set(ptrace_dbg_set_syscall_return(handle_, tid, ret), ec);
     }
 
     // --- breakpoints

@@ -46,7 +46,7 @@ fn attach_stops_every_thread_and_detach_lets_them_run() {
     assert_eq!(tids[0], child.pid, "main thread first");
     assert_eq!(set(&tids), set(&proc_tasks(child.pid)));
     assert_all_traced_stopped(child.pid, &p);
-    assert_eq!(p.wait_stop(Some(Duration::ZERO)).unwrap(), 0, "a requested stop has no trigger");
+    assert_eq!(wait_stop_within(&p, Duration::ZERO).unwrap(), 0, "a requested stop has no trigger");
     p.detach().unwrap();
     assert_runs_untraced(child.pid);
     assert!(matches!(p.threads(), Err(Error::BadState(_))));
@@ -123,14 +123,14 @@ fn attach_to_job_control_stopped_process_returns() {
 fn launch_stops_at_exec_and_reports_exit_code() {
     let p = launch(&["exit", "42"]);
     assert_eq!(p.threads().unwrap(), vec![p.pid()]);
-    assert_eq!(p.wait_stop(Some(Duration::ZERO)).unwrap(), p.pid());
+    assert_eq!(wait_stop_within(&p, Duration::ZERO).unwrap(), p.pid());
     assert_eq!(p.stop_cause(p.pid()).unwrap().kind, CauseKind::Exec);
     assert_eq!(task_state(p.pid(), p.pid()), Some('t'));
     let events = run_to_exit(&p);
     let exit = events.iter().find(|e| e.1 == CauseKind::ThreadExit).expect("exit event");
     assert_eq!(exit.0, p.pid());
     assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 42, signal: 0 });
-    assert!(matches!(p.wait_stop(Some(Duration::ZERO)), Err(Error::Exited)));
+    assert!(matches!(wait_stop_within(&p, Duration::ZERO), Err(Error::Exited)));
     assert!(matches!(p.threads(), Err(Error::Exited)));
     assert!(matches!(p.cont(), Err(Error::Exited)));
 }
@@ -392,11 +392,11 @@ fn stop_and_continue_many_threads() {
 fn wait_stop_times_out_while_running() {
     let p = launch(&["spin", "0"]);
     p.cont().unwrap();
-    assert!(matches!(p.wait_stop(Some(Duration::from_millis(20))), Err(Error::Timeout(_))));
-    assert!(matches!(p.wait_stop(Some(Duration::ZERO)), Err(Error::Timeout(_))));
+    assert!(matches!(wait_stop_within(&p, Duration::from_millis(20)), Err(Error::Timeout(_))));
+    assert!(matches!(wait_stop_within(&p, Duration::ZERO), Err(Error::Timeout(_))));
     assert!(matches!(p.cont(), Err(Error::BadState(_))));
     p.stop().unwrap();
-    assert_eq!(p.wait_stop(Some(Duration::ZERO)).unwrap(), 0);
+    assert_eq!(wait_stop_within(&p, Duration::ZERO).unwrap(), 0);
 }
 
 #[test]

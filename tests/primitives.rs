@@ -397,3 +397,119 @@ fn freeing_an_attached_process_with_breakpoints_leaves_its_text_as_it_was() {
     assert_eq!(raw_mem(child.pid, addr, 64), before);
     assert!(child.child.try_wait().unwrap().is_none(), "still running after free");
 }
+
+/// A breakpoint removed at a hit while 4 threads hammer it: after the removal no breakpoint
+/// stop and no SIGTRAP reaches the caller or the program (which a trap of a hit racing the
+/// stop would kill): hits that raced the stop were reported at it. Several rounds, the
+/// breakpoint removed at its first, second or third hit.
+#[test]
+fn removing_a_breakpoint_swallows_the_traps_still_pending_on_it() {
+    for round in 0..12 {
+        let (p, addr) = launch_with_bp(&["bp_threads", "4", "3000"]);
+        let mut hits = 0;
+        while hits <= round % 3 {
+            let (_, kind) = cont_and_wait(&p).unwrap();
+            hits += usize::from(kind == CauseKind::Breakpoint);
+        }
+        p.remove_breakpoint(addr).unwrap();
+        let stops = run_to_exit(&p);
+        assert!(
+            stops.iter().all(|&(_, k)| k != CauseKind::Signal && k != CauseKind::Breakpoint),
+            "round {round}: after the removal: {stops:?}"
+        );
+        assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 0, signal: 0 }, "round {round}");
+    }
+}
+
+/// A program's own `int $3` in its two-byte form (CD 03) raises the same kind of SIGTRAP as an
+/// int3 of ours, but the byte before its PC is not 0xCC and no breakpoint of ours was ever
+/// there: it is the program's signal (reported, delivered, the PC left alone), never taken
+/// for the stale trap of a removed breakpoint, even with breakpoints set elsewhere.
+#[test]
+fn a_programs_two_byte_int3_is_its_own_signal() {
+    let exe = build_tracee("self_step");
+    let mut opts = ptrace_dbg::engine::LaunchOptions::new();
+    opts.argv = vec!["self_step".into(), "int3_long".into()];
+    let p = Process::launch(&exe, &opts).unwrap();
+    // A breakpoint elsewhere (never hit in this mode), then removed: breakpoints have existed.
+    let block = program_symbol(&exe, p.pid(), "stepped_block");
+    p.add_breakpoint(block).unwrap();
+    p.add_breakpoint(block + 1).unwrap();
+    p.remove_breakpoint(block + 1).unwrap();
+    let stops = run_to_exit(&p);
+    let traps = stops.iter().filter(|&&(_, k)| k == CauseKind::Signal).count();
+    assert_eq!(traps, 2, "{stops:?}");
+    assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 2, signal: 0 });
+}
+
+/// exec replaces the address space: breakpoints of the old image are forgotten (the same
+/// address in the new one, ASLR off, takes a new breakpoint and holds its own code) and memory
+/// writes go to the new image.
+#[test]
+fn exec_forgets_the_old_images_breakpoints_and_writes_to_the_new_one() {
+    let tracee = tracee();
+    let p = launch_with(&["exec_from_thread", tracee.to_str().unwrap(), "pattern"], |o| {
+        o.disable_aslr = true
+    });
+    let old = symbol_addr(p.pid(), "target_fn");
+    p.add_breakpoint(old).unwrap();
+    loop {
+        let (_, kind) = cont_and_wait(&p).unwrap();
+        if kind == CauseKind::Exec {
+            break;
+        }
+    }
+    let addr = symbol_addr(p.pid(), "target_fn");
+    assert_eq!(addr, old, "ASLR off: the same address in the new image");
+    assert_ne!(raw_mem(p.pid(), addr, 1)[0], 0xCC, "no int3 in the new image");
+    assert!(matches!(p.remove_breakpoint(addr), Err(Error::NoBreakpoint(_))));
+    p.add_breakpoint(addr).unwrap();
+    let pat = symbol_addr(p.pid(), "pattern");
+    p.poke(p.pid(), pat, &[0x5A]).unwrap();
+    assert_eq!(raw_mem(p.pid(), pat, 1), vec![0x5A], "the poke reached the new image");
+    let (_, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, CauseKind::Breakpoint);
+    run_to_exit(&p);
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}
+
+/// A breakpoint set on the program's own int3 and removed before it runs: the program's trap
+/// is then its own signal (the byte is 0xCC, the program's), not the stale trap of the
+/// removed breakpoint, and its handler runs once.
+#[test]
+fn a_removed_breakpoint_on_the_programs_own_int3_leaves_its_trap_to_it() {
+    let no_aslr = |o: &mut ptrace_dbg::engine::LaunchOptions| o.disable_aslr = true;
+    // A first run finds the program's int3 (ASLR off: the same address in the second).
+    let p = launch_with(&["own_int3"], no_aslr);
+    let (tid, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, CauseKind::Signal);
+    let int3 = p.get_regs(tid).unwrap().rip - 1;
+    drop(p);
+    let p = launch_with(&["own_int3"], no_aslr);
+    assert_eq!(raw_mem(p.pid(), int3, 1), vec![0xCC], "the program's own int3");
+    p.add_breakpoint(int3).unwrap();
+    p.remove_breakpoint(int3).unwrap();
+    p.cont().unwrap();
+    let tid = wait_stop_within(&p, Duration::from_secs(5)).expect("the program's trap");
+    let cause = p.stop_cause(tid).unwrap();
+    assert_eq!((cause.kind, cause.signal), (CauseKind::Signal, libc::SIGTRAP));
+    run_to_exit(&p);
+    // Exit 0: the program's SIGTRAP handler ran exactly once.
+    assert_eq!(p.exit_status().unwrap(), ExitStatus { code: 0, signal: 0 });
+}
+
+/// A poke of exactly the breakpoint's one byte: it becomes the original, the int3 stays.
+#[test]
+fn a_one_byte_poke_onto_a_breakpoint_keeps_it() {
+    let (p, addr) = launch_with_bp(&["bp_loop", "1"]);
+    let mut orig = [0u8; 1];
+    p.peek(p.pid(), addr, &mut orig).unwrap();
+    p.poke(p.pid(), addr, &orig).unwrap();
+    assert_eq!(raw_mem(p.pid(), addr, 1), vec![0xCC], "int3 stays in memory");
+    let mut again = [0u8; 1];
+    p.peek(p.pid(), addr, &mut again).unwrap();
+    assert_eq!(again, orig);
+    assert_eq!(cont_and_wait(&p).unwrap().1, CauseKind::Breakpoint);
+    run_to_exit(&p);
+    assert_eq!(p.exit_status().unwrap().code, 0);
+}

@@ -164,6 +164,8 @@ struct Episode {
     bp: bool,
     /// We killed it (so an exit is by SIGKILL).
     killed: bool,
+    /// It has run since it was launched or attached (a seccomp filter is refused now).
+    resumed: bool,
     target: u64,
     code: Vec<u8>,
     pattern: u64,
@@ -291,6 +293,7 @@ impl Driver {
             model: Model::Stopped,
             bp: false,
             killed: false,
+            resumed: kind.attached(),
             target,
             code,
             pattern,
@@ -457,7 +460,8 @@ impl Driver {
             740..=799 => self.op_poke(ep),
             800..=859 => self.op_breakpoint(ep, true),
             860..=919 => self.op_breakpoint(ep, false),
-            920..=949 => self.op_exit_status(ep),
+            920..=934 => self.op_exit_status(ep),
+            935..=949 => self.op_syscalls(ep),
             950..=964 => self.op_event_fd(ep),
             965..=979 => self.op_hits(ep),
             980..=994 => {
@@ -482,7 +486,10 @@ impl Driver {
         let r = self.call("cont", || p.cont(), |r| r.as_ref().err().map(error_kind));
         self.note(format!("cont -> {r:?}"));
         match (ep.model, r) {
-            (Model::Stopped | Model::Running, Ok(())) => ep.model = Model::Running,
+            (Model::Stopped | Model::Running, Ok(())) => {
+                ep.model = Model::Running;
+                ep.resumed = true;
+            }
             (Model::Running, Err(Error::BadState(_))) => {}
             (_, Err(Error::Exited)) => self.saw_exited(ep),
             (Model::Detached, Err(Error::BadState(_))) => {}
@@ -577,6 +584,7 @@ impl Driver {
                 if !known {
                     self.fail(format!("step of bogus thread {tid} succeeded"));
                 }
+                ep.resumed = true;
                 ep.model = Model::Stopped;
                 self.verify_stopped(ep);
             }
@@ -884,6 +892,9 @@ impl Driver {
     }
 
     fn op_poke(&mut self, ep: &mut Episode) {
+        if ep.model == Model::Stopped && ep.bp && !ep.may_be_gone() && self.rng.chance(1, 3) {
+            return self.op_poke_over_breakpoint(ep);
+        }
         let (tid, known) = self.pick_tid(ep);
         // Writes go to `pattern` (or nowhere): never into the program's code or data.
         let target = loop {
@@ -915,6 +926,64 @@ impl Driver {
             ep.shadow[off..off + written].copy_from_slice(&data[..written]);
         }
         self.check_memory_result(ep, "poke", tid, known, target, &r, None);
+    }
+
+    /// A poke over the breakpoint on target_fn (stopped, breakpoint set), random bytes on a
+    /// random range covering it. Invariant: the int3 stays in memory and in the table (adding
+    /// it again says it exists, so it still hits), peek shows the poked bytes (the byte under
+    /// the breakpoint became the new original). Then the original code is poked back the same
+    /// way and checked again; no thread runs in between, so the program never sees the garbage.
+    fn op_poke_over_breakpoint(&mut self, ep: &mut Episode) {
+        let Some(&tid) = ep.tids.first() else { return self.op_peek(ep) };
+        let before = self.rng.below(CODE_BEFORE + 1);
+        let after = 1 + self.rng.below(16);
+        let addr = ep.target - before;
+        let garbage: Vec<u8> = (0..before + after).map(|_| self.rng.next() as u8).collect();
+        let start = (CODE_BEFORE - before) as usize;
+        let original = ep.code[start..start + garbage.len()].to_vec();
+        for (what, data) in [("random bytes", garbage), ("the original code", original)] {
+            let p = ep.p.as_ref().unwrap();
+            let r = self.call(
+                "poke_over_breakpoint",
+                || p.poke(tid, addr, &data),
+                |r| r.as_ref().err().map(|(_, e)| error_kind(e)),
+            );
+            self.note(format!(
+                "poke({tid}, target_fn - {before}, {what}, len {}) -> {:?}",
+                data.len(),
+                r.as_ref().map_err(|(n, e)| (n, error_kind(e)))
+            ));
+            if r.as_ref().ok() != Some(&data.len()) {
+                self.fail(format!("poke of {what} over the breakpoint on target_fn: {r:?}"));
+            }
+            let raw = raw_mem(ep.pid, ep.target, 1)[0];
+            if raw != 0xCC {
+                self.fail(format!(
+                    "after a poke of {what} over it, the breakpoint's byte in memory is {raw:#x}"
+                ));
+            }
+            let mut back = vec![0u8; data.len()];
+            let r = self.call(
+                "peek",
+                || p.peek(tid, addr, &mut back),
+                |r| r.as_ref().err().map(|(_, e)| error_kind(e)),
+            );
+            if r.as_ref().ok() != Some(&data.len()) || back != data {
+                self.fail(format!(
+                    "peek after a poke of {what} over the breakpoint: {r:?}, {back:02x?}, \
+                     poked {data:02x?}"
+                ));
+            }
+            let target = ep.target;
+            let r = self.call(
+                "add_breakpoint",
+                || p.add_breakpoint(target),
+                |r| r.as_ref().err().map(error_kind),
+            );
+            if !matches!(r, Err(Error::BreakpointExists(a)) if a == target) {
+                self.fail(format!("add_breakpoint after a poke of {what} over it: {r:?}"));
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1093,6 +1162,77 @@ impl Driver {
             (Model::Running | Model::Detached, Err(Error::BadState(_))) => {}
             (Model::Running, Ok(()) | Err(Error::NoBreakpoint(_))) => {} // it had stopped
             (m, r) => self.fail(format!("breakpoint decision in {m:?} (bp {}): {r:?}", ep.bp)),
+        }
+    }
+
+    /// System-call stops: a random traced set (SECCOMP only where it must be refused: the
+    /// process has run), or a look at a thread's syscall stop and a change that changes
+    /// nothing (the same number and arguments, the same result), so the programs run on as
+    /// written.
+    fn op_syscalls(&mut self, ep: &mut Episode) {
+        use ptrace_dbg::engine::syscalls;
+        let p = ep.p.as_ref().unwrap();
+        if self.rng.chance(1, 2) {
+            let numbers: Option<Vec<i32>> = match self.rng.below(4) {
+                0 => None,
+                1 => Some(vec![]),
+                _ => Some((0..1 + self.rng.below(6)).map(|_| self.rng.below(460) as i32).collect()),
+            };
+            let mut flags = self.rng.below(4) as u32;
+            let seccomp = ep.resumed && self.rng.chance(1, 8);
+            if seccomp {
+                flags |= syscalls::SECCOMP | syscalls::ENTRY;
+            }
+            self.args = format!("{numbers:?} flags {flags:#x}");
+            let r = self.call(
+                "trace_syscalls",
+                || p.trace_syscalls(numbers.as_deref(), flags),
+                |r| r.as_ref().err().map(error_kind),
+            );
+            self.note(format!("trace_syscalls({}) -> {r:?}", self.args));
+            let refused = seccomp && numbers.is_some();
+            match (ep.model, &r) {
+                (_, Err(Error::Exited)) => self.saw_exited(ep),
+                (Model::Stopped, Ok(())) if !refused => {}
+                (Model::Stopped, Err(Error::BadState(_))) if refused => {}
+                (Model::Running, Ok(())) if !refused => {}
+                (Model::Running | Model::Detached, Err(Error::BadState(_))) => {}
+                (m, r) => self.fail(format!("trace_syscalls({}) in {m:?}: {r:?}", self.args)),
+            }
+            return;
+        }
+        let (tid, known) = self.pick_tid(ep);
+        let r =
+            self.call("syscall_info", || p.syscall_info(tid), |r| r.as_ref().err().map(error_kind));
+        self.note(format!("syscall_info({tid}) -> {r:?}"));
+        let s = match (&r, ep.model) {
+            (Ok(s), Model::Stopped | Model::Running) if known => *s,
+            (Err(Error::BadState(m)), Model::Stopped) if known && m.contains("system call") => {
+                return
+            }
+            (Err(Error::Exited), _) => return self.saw_exited(ep),
+            (Err(e), _) if Self::thread_error_ok(ep, e, known, true) => return,
+            _ => self.fail(format!("syscall_info({tid}, known {known}) in {:?}: {r:?}", ep.model)),
+        };
+        let r = if s.is_exit {
+            self.call(
+                "set_syscall_return",
+                || p.set_syscall_return(tid, s.ret),
+                |r| r.as_ref().err().map(error_kind),
+            )
+        } else {
+            self.call(
+                "set_syscall",
+                || p.set_syscall(tid, s.number, Some(s.args)),
+                |r| r.as_ref().err().map(error_kind),
+            )
+        };
+        self.note(format!("set_syscall*({tid}, {s:?}) -> {r:?}"));
+        match (&r, ep.model) {
+            (Ok(()), Model::Stopped | Model::Running) => {}
+            (Err(Error::Exited), _) => self.saw_exited(ep),
+            (Err(e), _) if Self::thread_error_ok(ep, e, known, true) => {}
+            _ => self.fail(format!("set_syscall*({tid}) in {:?}: {r:?}", ep.model)),
         }
     }
 

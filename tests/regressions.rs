@@ -196,7 +196,7 @@ fn stop_during_a_blocked_step_over_leaves_no_sigtrap_behind() {
     assert_eq!(cont_to_breakpoint(&p), p.pid());
     p.cont().unwrap();
     // Blocked in read, being stepped.
-    assert!(matches!(p.wait_stop(Some(Duration::from_millis(200))), Err(Error::Timeout(_))));
+    assert!(matches!(wait_stop_within(&p, Duration::from_millis(200)), Err(Error::Timeout(_))));
     p.stop().unwrap();
     p.remove_breakpoint(addr).unwrap();
     nix::unistd::write(&w, b"x").unwrap();
@@ -408,7 +408,7 @@ fn group_stop_from_outside_is_one_stop_then_runs_and_detaches() {
     assert_eq!(k, CauseKind::Stopped);
     // Resume from the group stop; it must run.
     p.cont().unwrap();
-    assert!(matches!(p.wait_stop(Some(Duration::from_millis(300))), Err(Error::Timeout(_))));
+    assert!(matches!(wait_stop_within(&p, Duration::from_millis(300)), Err(Error::Timeout(_))));
     p.detach().unwrap();
     // The outsider's SIGSTOP was never answered by a SIGCONT: the kernel puts the untraced
     // process back into its group stop (by design). SIGCONT must then let every thread run.
@@ -558,7 +558,7 @@ fn wait_stop_timeout_is_neither_early_nor_late() {
     p.cont().unwrap();
     for ms in [0u64, 5, 50, 200] {
         let t0 = Instant::now();
-        assert!(matches!(p.wait_stop(Some(Duration::from_millis(ms))), Err(Error::Timeout(_))));
+        assert!(matches!(wait_stop_within(&p, Duration::from_millis(ms)), Err(Error::Timeout(_))));
         let el = t0.elapsed();
         assert!(el >= Duration::from_millis(ms), "{ms} ms: returned after {el:?}");
         assert!(el < Duration::from_millis(ms + 100), "{ms} ms: returned after {el:?}");

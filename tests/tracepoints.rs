@@ -293,3 +293,38 @@ fn step_range_runs_a_loop_in_the_monitor_and_stops_early_on_a_breakpoint() {
     assert!(drain_until_exit(&p, 1, WAIT, || {}).is_empty());
     assert_eq!(p.exit_status().unwrap().code, 0);
 }
+
+#[test]
+fn syscall_stops_in_record_mode_become_records_and_stop_nothing() {
+    use ptrace_dbg::engine::records::RecordKind;
+    use ptrace_dbg::engine::syscalls::{ENTRY, EXIT, RECORD};
+    let n = 2_000u64;
+    let p = launch_tp(&["syscalls", &n.to_string()]);
+    p.set_record_capacity(8).unwrap();
+    let getppid = libc::SYS_getppid as i32;
+    p.trace_syscalls(Some(&[getppid]), ENTRY | EXIT | RECORD).unwrap();
+    p.cont().unwrap();
+    let records = drain_until_exit(&p, 7, Duration::from_secs(120), || {});
+    assert_eq!(p.exit_status().unwrap().code, 0);
+    let me = std::process::id() as u64;
+    let mut open: HashMap<i32, bool> = HashMap::new();
+    for r in &records {
+        assert_eq!(r.id, getppid);
+        let entered = open.entry(r.tid).or_default();
+        match r.kind {
+            RecordKind::SyscallEntry => {
+                assert!(!*entered, "thread {}: two entries in a row", r.tid);
+                assert_eq!(r.regs.orig_rax, getppid as u64);
+                *entered = true;
+            }
+            RecordKind::SyscallExit => {
+                assert!(*entered, "thread {}: an exit without its entry", r.tid);
+                assert_eq!(r.regs.rax, me, "getppid's result");
+                *entered = false;
+            }
+            k => panic!("record of kind {k:?}"),
+        }
+    }
+    assert_eq!(records.len() as u64, 2 * n);
+    assert!(p.record_stats().waits > 0);
+}

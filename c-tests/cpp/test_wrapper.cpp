@@ -13,13 +13,16 @@ extern "C" {
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unistd.h>
 #include <vector>
@@ -64,6 +67,44 @@ struct check_failed {
                  #a " == " #b " failed: " + std::to_string(check_a_) + " != " + \
                      std::to_string(check_b_)); \
     } while (0)
+
+// A call that tests a timeout runs under its own deadline: if it has not returned after
+// `seconds`, the program fails at once naming it, instead of hanging until make's `timeout`.
+class deadline {
+  public:
+    deadline(int seconds, const char *what, const char *file, int line)
+        : thread_([this, seconds, what, file, line] {
+              std::unique_lock<std::mutex> lock(m_);
+              if (!cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) {
+                  std::printf("FAIL %s:%d: %s did not return within %d s\n", file, line, what,
+                              seconds);
+                  std::fflush(stdout);
+                  _exit(1);
+              }
+          }) {}
+    deadline(const deadline &) = delete;
+    deadline &operator=(const deadline &) = delete;
+    ~deadline() {
+        {
+            std::lock_guard<std::mutex> guard(m_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+  private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;  // last: starts once the members it uses exist
+};
+
+#define WITHIN(seconds, expr) \
+    ([&] { \
+        deadline within_(seconds, #expr, __FILE__, __LINE__); \
+        return (expr); \
+    }())
 
 // `expr` throws ptrace_dbg::error with code `want` (a ptrace_dbg::errc).
 #define CHECK_THROWS(expr, want) \
@@ -148,7 +189,7 @@ void launch_runs_the_program_to_its_exit_code() {
     CHECK_EQ(status.code, 7);
     CHECK_EQ(status.signal, 0);
     CHECK_THROWS(p.cont(), pd::errc::exited);
-    CHECK_THROWS(p.wait_stop(0ms), pd::errc::exited);
+    CHECK_THROWS(WITHIN(3, p.wait_stop(0ms)), pd::errc::exited);
 }
 
 void kill_reports_sigkill() {
@@ -311,10 +352,10 @@ void wait_stop_times_out_and_event_fd_follows_the_stops() {
     CHECK(fd >= 0);
     p.cont();
     auto started = now_ms();
-    CHECK(!p.wait_stop(50ms));  // still running: nullopt, no exception
+    CHECK(!WITHIN(3, p.wait_stop(50ms)));  // still running: nullopt, no exception
     CHECK(now_ms() - started >= 40);
     std::error_code ec;
-    CHECK(!p.wait_stop(0ms, ec));
+    CHECK(!WITHIN(3, p.wait_stop(0ms, ec)));
     CHECK(!ec);
     pollfd pfd{fd, POLLIN, 0};
     CHECK_EQ(poll(&pfd, 1, 0), 0);
@@ -322,7 +363,7 @@ void wait_stop_times_out_and_event_fd_follows_the_stops() {
     CHECK_THROWS(p.regs(pid), pd::errc::bad_state);
     p.stop();
     CHECK_EQ(poll(&pfd, 1, 1000), 1);
-    auto trigger = p.wait_stop(0ms);
+    auto trigger = WITHIN(3, p.wait_stop(0ms));
     CHECK(trigger.has_value());
     CHECK_EQ(*trigger, 0);  // stopped on request
     CHECK(p.threads() == std::vector<int32_t>{pid});
@@ -464,6 +505,51 @@ void destructor_frees_the_process() {
     close(out);
 }
 
+// build/tracees/syscalls "change": getpid's result changed at its exit, the skipped
+// unlinkat's at its entry; the program prints what it saw.
+void syscalls_are_traced_and_changed() {
+    std::string path = tracee_path();
+    path = path.substr(0, path.rfind('/') + 1) + "syscalls";
+    int fds[2];
+    CHECK(pipe2(fds, O_CLOEXEC) == 0);
+    pd::launch_options options;
+    options.stdout_fd = fds[1];
+    pd::process p = pd::process::launch(path, {path, "change", "/nonexistent/x", "/dev/null"},
+                                        std::nullopt, options);
+    close(fds[1]);
+    auto getpid_nr = pd::syscall_number("getpid"), unlinkat_nr = pd::syscall_number("unlinkat");
+    CHECK(getpid_nr && unlinkat_nr && !pd::syscall_number("nope"));
+    CHECK(pd::syscall_name(*getpid_nr) == "getpid");
+    p.trace_syscalls({*getpid_nr, *unlinkat_nr}, PTRACE_DBG_SYSCALL_ENTRY | PTRACE_DBG_SYSCALL_EXIT);
+    int seen = 0;
+    for (int stops = 0; stops < 1000; stops++) {
+        std::error_code ec;
+        p.cont();
+        auto trigger = p.wait_stop(WAIT, ec);
+        if (ec == pd::errc::exited) break;
+        CHECK(!ec && trigger);
+        pd::cause c = p.stop_cause(*trigger);
+        if (c.kind != pd::cause_kind::syscall_entry && c.kind != pd::cause_kind::syscall_exit)
+            continue;
+        pd::syscall_info_t s = p.syscall_info(*trigger);
+        CHECK_EQ(s.is_exit, c.kind == pd::cause_kind::syscall_exit ? 1 : 0);
+        seen++;
+        if (s.number == *unlinkat_nr && !s.is_exit) {
+            p.set_syscall(*trigger, -1);
+            p.set_syscall_return(*trigger, -EROFS);
+        }
+        if (s.number == *getpid_nr && s.is_exit) p.set_syscall_return(*trigger, 99);
+    }
+    CHECK_EQ(seen, 4);
+    char line[128];
+    CHECK(read_line(fds[0], line, sizeof line, 10000));
+    CHECK(std::string(line) == "unlinkat=-1 errno=" + std::to_string(EROFS) + " exists=0");
+    CHECK(read_line(fds[0], line, sizeof line, 10000));
+    CHECK(read_line(fds[0], line, sizeof line, 10000));
+    CHECK(std::string(line).rfind("getpid=99 ", 0) == 0);
+    close(fds[0]);
+}
+
 struct test {
     const char *name;
     void (*body)();
@@ -483,6 +569,7 @@ const test tests[] = {
     TEST(errors_carry_code_text_and_detail),
     TEST(moves_transfer_ownership),
     TEST(destructor_frees_the_process),
+    TEST(syscalls_are_traced_and_changed),
 };
 
 }  // namespace

@@ -8,12 +8,14 @@
  *   tp range                  calls tp_range once: a loop of known length (see below), then
  *                             tp_range_inner's breakpoint site; exits 0.
  *   tp forever                one thread calls tp_target in a loop until killed.
+ *   tp syscalls N             makes N getppid calls (2 threads, N/2 each); exits 0.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 volatile long tp_sum;
@@ -85,6 +87,13 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+static void *getppider(void *arg) {
+    (void)arg;
+    for (long i = 0; i < n_calls; i++)
+        syscall(SYS_getppid);
+    return NULL;
+}
+
 static void *idler(void *arg) {
     (void)arg;
     for (;;)
@@ -116,6 +125,13 @@ int main(int argc, char **argv) {
     }
     if (argc >= 2 && strcmp(argv[1], "range") == 0) {
         tp_range();
+        return 0;
+    }
+    if (argc >= 3 && strcmp(argv[1], "syscalls") == 0) {
+        n_calls = atol(argv[2]) / 2;
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, getppider, NULL);
+        for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
         return 0;
     }
     if (argc >= 2 && strcmp(argv[1], "forever") == 0) {

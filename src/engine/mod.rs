@@ -12,6 +12,7 @@ pub(crate) mod log;
 pub mod monitor;
 pub mod process;
 pub mod records;
+pub mod syscalls;
 pub mod thread;
 pub mod tracer;
 pub mod xregs;

@@ -531,6 +531,69 @@ impl Process {
     }
 }
 
+// ----- system calls (engine::syscalls) ----------------------------------------------------
+
+impl Process {
+    /// Stops at the entry and/or exit (`syscalls::ENTRY`, `EXIT`) of the calls in `numbers`
+    /// (None: every call), in every thread, present and future; flags 0 turns it off.
+    /// Replaces the previous set. `syscalls::SECCOMP` asks for a seccomp filter (launched
+    /// process at its launch stop). The process must be stopped.
+    pub fn trace_syscalls(&self, numbers: Option<&[i32]>, flags: u32) -> Result<()> {
+        use super::syscalls::{self, SyscallSet};
+        if flags & !syscalls::ALL_FLAGS != 0 {
+            return Err(Error::InvalidArgument(format!("unknown flag bits {flags:#x}")));
+        }
+        if flags == syscalls::SECCOMP {
+            return Err(Error::InvalidArgument("SECCOMP needs ENTRY and/or EXIT with it".into()));
+        }
+        let set = match numbers {
+            None => SyscallSet::all(),
+            Some(ns) => {
+                if let Some(bad) = ns.iter().find(|&&n| !(0..=syscalls::MAX_NUMBER).contains(&n)) {
+                    return Err(Error::InvalidArgument(format!(
+                        "system call number {bad} is out of range (0..={})",
+                        syscalls::MAX_NUMBER
+                    )));
+                }
+                SyscallSet::of(ns)
+            }
+        };
+        self.monitor.shared.call(move |t| t.trace_syscalls(set, flags))
+    }
+
+    /// The system call thread `tid` is stopped at (cause SyscallEntry or SyscallExit), from
+    /// the published snapshot.
+    pub fn syscall_info(&self, tid: i32) -> Result<super::syscalls::SyscallStop> {
+        self.with_thread(tid, |t| {
+            stopped(t)?;
+            t.cause.syscall.ok_or_else(|| {
+                Error::BadState(format!("thread {tid} is not stopped at a system call"))
+            })
+        })
+    }
+
+    /// At an entry stop: the call's number (-1 skips it) and, if given, its arguments.
+    pub fn set_syscall(&self, tid: i32, number: i64, args: Option<[u64; 6]>) -> Result<()> {
+        if !(-1..=super::syscalls::MAX_NUMBER as i64).contains(&number) {
+            return Err(Error::InvalidArgument(format!(
+                "system call number {number} is out of range (-1..={})",
+                super::syscalls::MAX_NUMBER
+            )));
+        }
+        self.monitor.shared.call(move |t| t.set_syscall(tid, number, args))
+    }
+
+    /// At an exit stop (or the entry stop of a skipped call): the result the program sees.
+    pub fn set_syscall_return(&self, tid: i32, ret: i64) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_syscall_return(tid, ret))
+    }
+
+    /// The syscall mode in use (for tests and benchmarks).
+    pub fn syscall_mode(&self) -> Result<super::syscalls::Mode> {
+        self.monitor.shared.call(|t| Ok(t.syscall_mode()))
+    }
+}
+
 /// The outcome of a stop or step: Ok when the process settled stopped.
 fn settled(run: RunState) -> Result<()> {
     match run {

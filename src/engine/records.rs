@@ -30,6 +30,10 @@ pub const MAX_CAPACITY: usize = 1 << 22;
 pub enum RecordKind {
     /// A thread executed the instruction at a tracepoint.
     Tracepoint = 1,
+    /// A traced system call's entry (`syscalls::RECORD`): `id` is its number.
+    SyscallEntry = 2,
+    /// A traced system call's exit: `id` is its number, `regs.rax` its result.
+    SyscallExit = 3,
 }
 
 /// One hit, as captured by the monitor thread.

@@ -95,6 +95,10 @@ pub enum CauseKind {
     ThreadExit = 4,
     /// Completed an execve.
     Exec = 5,
+    /// At the entry of a traced system call (only while tracing system calls).
+    SyscallEntry = 7,
+    /// At the exit of a traced system call (only while tracing system calls).
+    SyscallExit = 8,
 }
 
 /// A stop cause with its details (see `ptrace_dbg_cause`).
@@ -109,12 +113,14 @@ pub struct Cause {
     pub exit_status: i32,
     /// Breakpoint: the breakpoint's address.
     pub pc: u64,
+    /// SyscallEntry/SyscallExit: the call, decoded at the stop (changed by set_syscall*).
+    pub syscall: Option<crate::engine::syscalls::SyscallStop>,
 }
 
 impl Cause {
     /// A cause with only its kind set.
     pub fn of(kind: CauseKind) -> Cause {
-        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0 }
+        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0, syscall: None }
     }
     /// A signal about to be delivered.
     pub fn signal(signal: i32) -> Cause {
@@ -132,6 +138,11 @@ impl Cause {
             (libc::WEXITSTATUS(wait_status), 0)
         };
         Cause { signal, exit_status, ..Cause::of(CauseKind::ThreadExit) }
+    }
+    /// Stopped at a traced system call's entry or exit.
+    pub fn syscall(stop: crate::engine::syscalls::SyscallStop) -> Cause {
+        let kind = if stop.is_exit { CauseKind::SyscallExit } else { CauseKind::SyscallEntry };
+        Cause { syscall: Some(stop), ..Cause::of(kind) }
     }
     /// Stopped at the breakpoint at `pc`.
     pub fn breakpoint(pc: u64) -> Cause {

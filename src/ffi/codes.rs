@@ -100,4 +100,14 @@ mod tests {
         assert_eq!(text(1), UNKNOWN_TEXT);
         assert_eq!(text(PTRACE_DBG_E_TIMEOUT), c"timed out");
     }
+
+    #[test]
+    fn strerror_gives_each_codes_text_through_the_c_boundary() {
+        for &(code, want) in TEXTS.iter().chain([(12345, UNKNOWN_TEXT)].iter()) {
+            let ptr = ptrace_dbg_strerror(code);
+            assert!(!ptr.is_null(), "{code}");
+            // SAFETY: ptrace_dbg_strerror returns a pointer to a static NUL-terminated string.
+            assert_eq!(unsafe { CStr::from_ptr(ptr) }, want, "{code}");
+        }
+    }
 }

@@ -67,3 +67,5 @@ pub mod xregs;
 
 // Hits at scale: tracepoints and records, breakpoint conditions, range stepping.
 pub mod trace;
+// System-call stops.
+pub mod syscalls;

@@ -118,8 +118,10 @@ pub unsafe extern "C" fn ptrace_dbg_event_fd(p: *mut ptrace_dbg_process, fd: *mu
 /// `PTRACE_DBG_E_EXITED`).
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_NO_SUCH_THREAD`,
-/// `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached), `PTRACE_DBG_E_EXITED` (also when
-/// the step ended the process), `PTRACE_DBG_E_TIMEOUT`. Callable from any thread while stopped.
+/// `PTRACE_DBG_E_BAD_STATE` (the process runs, or is detached, or the thread is in its exit
+/// stop, `PTRACE_DBG_STATE_STOPPED_EXITING`: it runs no more user code), `PTRACE_DBG_E_EXITED`
+/// (also when the step ended the process), `PTRACE_DBG_E_TIMEOUT`. Callable from any thread
+/// while stopped.
 #[no_mangle]
 pub extern "C" fn ptrace_dbg_step(p: *mut ptrace_dbg_process, tid: i32) -> c_int {
     boundary(|| Ok(PROCESSES.get(p)?.step(tid)?))

@@ -16,6 +16,13 @@ use std::ffi::c_int;
 /// `ptrace_dbg_record.kind`: a thread executed the instruction at a tracepoint.
 pub const PTRACE_DBG_RECORD_TRACEPOINT: c_int = 1;
 
+/// `ptrace_dbg_record.kind`: a system call's entry, recorded under `PTRACE_DBG_SYSCALL_RECORD`
+/// (`id` is its number).
+pub const PTRACE_DBG_RECORD_SYSCALL_ENTRY: c_int = 2;
+
+/// `ptrace_dbg_record.kind`: a system call's exit (`id` is its number, `regs.rax` its result).
+pub const PTRACE_DBG_RECORD_SYSCALL_EXIT: c_int = 3;
+
 /// The most memory bytes one record carries (`ptrace_dbg_tracepoint_capture`).
 pub const PTRACE_DBG_RECORD_DATA_MAX: usize = 64;
 
@@ -54,11 +61,11 @@ pub const PTRACE_DBG_COND_ANY_BITS: c_int = 11;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ptrace_dbg_record {
-    /// `PTRACE_DBG_RECORD_TRACEPOINT`.
+    /// `PTRACE_DBG_RECORD_TRACEPOINT`, `_SYSCALL_ENTRY` or `_SYSCALL_EXIT`.
     pub kind: i32,
     /// The thread that hit it.
     pub tid: i32,
-    /// The tracepoint's id (from `ptrace_dbg_add_tracepoint`).
+    /// The tracepoint's id (from `ptrace_dbg_add_tracepoint`); for a system call, its number.
     pub id: i32,
     /// How many bytes of `data` are valid (fewer than asked where the range ran into unmapped
     /// memory; 0 without a capture).
@@ -412,5 +419,7 @@ mod tests {
         assert_eq!(PTRACE_DBG_RECORD_DEFAULT_CAPACITY, records::DEFAULT_CAPACITY);
         assert_eq!(PTRACE_DBG_RECORD_MAX_CAPACITY, records::MAX_CAPACITY);
         assert_eq!(PTRACE_DBG_RECORD_TRACEPOINT, records::RecordKind::Tracepoint as c_int);
+        assert_eq!(PTRACE_DBG_RECORD_SYSCALL_ENTRY, records::RecordKind::SyscallEntry as c_int);
+        assert_eq!(PTRACE_DBG_RECORD_SYSCALL_EXIT, records::RecordKind::SyscallExit as c_int);
     }
 }

@@ -111,3 +111,16 @@ fn mask_in(status: &str, key: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(key))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
 }
+
+/// The address range of the first mapping of `/proc/PID/maps` whose path column is `name`
+/// (e.g. "[vdso]").
+pub fn mapping(pid: i32, name: &str) -> Option<(u64, u64)> {
+    let maps = fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    maps.lines().find_map(|line| {
+        if line.split_whitespace().nth(5) != Some(name) {
+            return None;
+        }
+        let (start, end) = line.split_whitespace().next()?.split_once('-')?;
+        Some((u64::from_str_radix(start, 16).ok()?, u64::from_str_radix(end, 16).ok()?))
+    })
+}

@@ -11,6 +11,7 @@ use nix::unistd::Pid;
 
 /// Options set on every traced thread (clones inherit them).
 pub const TRACE_OPTIONS: i32 = libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_TRACEEXEC
     | libc::PTRACE_O_TRACEEXIT
     | libc::PTRACE_O_TRACEFORK
@@ -113,4 +114,78 @@ pub fn get_regs(tid: i32) -> Result<libc::user_regs_struct, Errno> {
 /// PTRACE_SETREGS.
 pub fn set_regs(tid: i32, regs: &libc::user_regs_struct) -> Result<(), Errno> {
     ptrace::setregs(Pid::from_raw(tid), *regs)
+}
+
+// ----- system-call stops (the engine's syscalls feature) ------------------------------------
+
+/// WSTOPSIG of a syscall stop. With PTRACE_O_TRACESYSGOOD (in TRACE_OPTIONS) syscall stops
+/// report SIGTRAP|0x80, so they cannot be taken for a SIGTRAP, and PTRACE_GET_SYSCALL_INFO can
+/// tell entry from exit. The option only matters for threads resumed with PTRACE_SYSCALL, so
+/// it is set on every thread from the start.
+pub const SYSCALL_TRAP: i32 = libc::SIGTRAP | 0x80;
+/// `status >> 16` of a seccomp stop (a filter returned SECCOMP_RET_TRACE).
+pub const EVENT_SECCOMP: i32 = libc::PTRACE_EVENT_SECCOMP;
+
+/// PTRACE_SYSCALL, delivering `sig` (0: none): the thread runs to its next system-call entry
+/// or exit (or any other stop).
+pub fn syscall(tid: i32, sig: i32) -> Result<(), Errno> {
+    resume(libc::PTRACE_SYSCALL, tid, sig)
+}
+
+/// PTRACE_SETOPTIONS (clones inherit a thread's options).
+pub fn set_options(tid: i32, options: i32) -> Result<(), Errno> {
+    ptrace::setoptions(Pid::from_raw(tid), ptrace::Options::from_bits_truncate(options))
+}
+
+/// What PTRACE_GET_SYSCALL_INFO says about a syscall stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyscallOp {
+    /// Not in a syscall stop (or TRACESYSGOOD missing).
+    None,
+    /// Syscall-enter stop.
+    Entry { nr: u64, args: [u64; 6] },
+    /// Syscall-exit stop.
+    Exit { rval: i64, is_error: bool },
+    /// Seccomp stop (acts as an enter stop); `data` is the filter's SECCOMP_RET_DATA.
+    Seccomp { nr: u64, args: [u64; 6], data: u32 },
+}
+
+/// One PTRACE_GET_SYSCALL_INFO answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyscallInfo {
+    pub op: SyscallOp,
+    /// AUDIT_ARCH_X86_64, or AUDIT_ARCH_I386 for an `int 0x80` call.
+    pub arch: u32,
+    pub ip: u64,
+    pub sp: u64,
+}
+
+/// PTRACE_GET_SYSCALL_INFO (Linux 5.3).
+pub fn syscall_info(tid: i32) -> Result<SyscallInfo, Errno> {
+    // struct ptrace_syscall_info: u8 op, u8 pad, u16 flags, u32 arch, u64 ip, u64 sp, then the
+    // union {nr, args[6]} / {s64 rval, u8 is_error} / {nr, args[6], u32 ret_data}: 88 bytes.
+    let mut buf = [0u64; 11];
+    // SAFETY: the kernel writes at most `addr` (= the buffer's size) bytes into `buf`.
+    let r = unsafe {
+        libc::ptrace(
+            0x420e, // PTRACE_GET_SYSCALL_INFO
+            tid,
+            std::mem::size_of_val(&buf) as *mut libc::c_void,
+            buf.as_mut_ptr() as *mut libc::c_void,
+        )
+    };
+    if r == -1 {
+        return Err(Errno::last());
+    }
+    let op = buf[0] as u8;
+    let arch = (buf[0] >> 32) as u32;
+    let mut args = [0u64; 6];
+    args.copy_from_slice(&buf[4..10]);
+    let op = match op {
+        1 => SyscallOp::Entry { nr: buf[3], args },
+        2 => SyscallOp::Exit { rval: buf[3] as i64, is_error: buf[4] as u8 != 0 },
+        3 => SyscallOp::Seccomp { nr: buf[3], args, data: buf[10] as u32 },
+        _ => SyscallOp::None,
+    };
+    Ok(SyscallInfo { op, arch, ip: buf[1], sp: buf[2] })
 }

@@ -302,3 +302,45 @@ pub fn library_symbol(pid: i32, lib: &str, symbol: &str) -> u64 {
         .unwrap_or_else(|| panic!("{symbol} not in {path}"));
     base + value
 }
+
+/// A deadline for a call that might never return (a test of a timeout): keep the guard alive
+/// across the call. If it is still alive after `limit`, the test fails at once with a message
+/// naming `what` (the whole test process exits; launched tracees die with it, EXITKILL),
+/// instead of hanging until the runner's limit.
+pub struct Deadline {
+    done: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+pub fn deadline(limit: Duration, what: impl Into<String>) -> Deadline {
+    let done = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let what = what.into();
+    let watch = done.clone();
+    std::thread::spawn(move || {
+        let (lock, cv) = &*watch;
+        let end = Instant::now() + limit;
+        let mut finished = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while !*finished {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                eprintln!("DEADLINE: {what} did not return within {limit:?}");
+                std::process::exit(101);
+            }
+            finished = cv.wait_timeout(finished, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    });
+    Deadline { done }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.done;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cv.notify_all();
+    }
+}
+
+/// `wait_stop(timeout)` under a deadline of `timeout` + 3 s.
+pub fn wait_stop_within(p: &Process, timeout: Duration) -> Result<i32, Error> {
+    let _d = deadline(timeout + Duration::from_secs(3), format!("wait_stop({timeout:?})"));
+    p.wait_stop(Some(timeout))
+}

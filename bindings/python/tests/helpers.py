@@ -98,3 +98,29 @@ def read_line(f, timeout: float = WAIT) -> str:
 def require_tracee(test: unittest.TestCase) -> None:
     if not os.access(TRACEE, os.X_OK):
         test.skipTest(f"{TRACEE} is not built (make tracees)")
+
+
+class deadline:
+    """A call that tests a timeout runs under its own deadline: ``with deadline(3, "what"):``.
+    If the block has not finished after ``seconds``, the test program ends at once naming it
+    (a blocking C call cannot be interrupted from Python), instead of hanging until the
+    runner's limit."""
+
+    def __init__(self, seconds: float, what: str) -> None:
+        import threading
+
+        self.seconds, self.what = seconds, what
+        self.timer = threading.Timer(seconds, self._expired)
+        self.timer.daemon = True
+
+    def _expired(self) -> None:
+        sys.stdout.write(f"FAIL: {self.what} did not return within {self.seconds} s\n")
+        sys.stdout.flush()
+        os._exit(1)
+
+    def __enter__(self) -> "deadline":
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.cancel()

@@ -69,17 +69,22 @@ class HeaderMirrorTest(unittest.TestCase):
         text = header_text()
         for cname, struct in (("ptrace_dbg_launch_options", _lib.LaunchOptions),
                               ("ptrace_dbg_cause", _lib.Cause),
-                              ("ptrace_dbg_regs", _lib.Regs)):
+                              ("ptrace_dbg_regs", _lib.Regs),
+                              ("ptrace_dbg_syscall", _lib.Syscall)):
             body = re.search(r"typedef struct %s \{(.*?)\} %s;" % (cname, cname), text, re.S)
             self.assertIsNotNone(body, cname)
             body_text = re.sub(r"/\*.*?\*/", "", body.group(1), flags=re.S)
             fields = [(decl.strip().rsplit(None, 1)[0] if "*" not in decl else "*",
                        decl.strip().rsplit(None, 1)[-1].lstrip("*"))
                       for decl in body_text.split(";") if decl.strip()]
+            # An array field, "args[6]": its name and element count.
+            counts = [int(m.group(1)) if (m := re.search(r"\[(\d+)\]$", name)) else 1
+                      for _, name in fields]
+            fields = [(ctype, re.sub(r"\[\d+\]$", "", name)) for ctype, name in fields]
             self.assertEqual([name for _, name in fields], [f[0] for f in struct._fields_], cname)
-            sizes = {"uint64_t": 8, "int32_t": 4, "uint32_t": 4}
-            for (ctype, name), (_, pytype) in zip(fields, struct._fields_):
-                size = 8 if "*" in ctype else sizes[ctype]
+            sizes = {"uint64_t": 8, "int64_t": 8, "int32_t": 4, "uint32_t": 4}
+            for (ctype, name), count, (_, pytype) in zip(fields, counts, struct._fields_):
+                size = count * (8 if "*" in ctype else sizes[ctype])
                 self.assertEqual(size, __import__("ctypes").sizeof(pytype), f"{cname}.{name}")
 
     def test_every_result_code_has_its_exception(self):

@@ -113,12 +113,12 @@ class RunControlTest(Base):
         p = self.launch("spin", "2")
         run_until_quiet(p)  # through the two thread creations, then spinning
         self.assertEqual(p.thread_state(), ThreadState.RUNNING)
-        with self.assertRaises(Timeout):
+        with self.assertRaises(Timeout), helpers.deadline(3, "wait_stop(0)"):
             p.wait_stop(0)
         with self.assertRaises(BadState):
             p.regs()
         start = time.monotonic()
-        with self.assertRaises(TimeoutError):
+        with self.assertRaises(TimeoutError), helpers.deadline(3, "wait_stop(0.1)"):
             p.wait_stop(0.1)
         self.assertLess(time.monotonic() - start, 5)
 
@@ -139,7 +139,7 @@ class RunControlTest(Base):
         self.assertGreater(len(set(pcs)), 1, [hex(pc) for pc in pcs])
 
         p.cont()
-        with self.assertRaises(Timeout):
+        with self.assertRaises(Timeout), helpers.deadline(3, "wait_stop(0.2)"):
             p.wait_stop(0.2)
         p.stop()
         p.wait_stop(WAIT)

@@ -168,6 +168,7 @@ impl Tracer {
         }
         self.set_state(pid, ThreadState::Stopped);
         self.set_cause(pid, Cause::of(CauseKind::Exec));
+        self.sys.launch_stop = true; // a seccomp filter may be installed now (syscalls.rs)
         self.trigger = pid;
         self.set_run(RunState::Stopped);
         Ok(())

@@ -58,6 +58,9 @@ impl Tracer {
     /// The first stop of a task we have not registered: a new thread whose parent's clone event
     /// is still to come, or a child the program forked.
     pub(super) fn on_unknown_stop(&mut self, tid: i32, sig: i32, event: i32) {
+        if self.on_filtered_child_stop(tid, sig, event) {
+            return; // a fork child that inherited our seccomp filter (see `syscalls.rs`)
+        }
         let is_thread = procfs::status_field(tid, "Tgid") == Some(self.pid as i64);
         if is_thread && event == ptrace::EVENT_STOP {
             // Its initial stop. Keep it stopped: the parent's PTRACE_EVENT_CLONE stop will stop
@@ -89,6 +92,9 @@ impl Tracer {
             self.memory.lift_all_in(child);
         }
         self.out_of_line_child(child);
+        if self.keep_filtered_child(child) {
+            return;
+        }
         let _ = ptrace::detach(child, 0);
     }
 
@@ -97,6 +103,11 @@ impl Tracer {
             // Everything is dying: let each stop go so the exits can complete.
             let _ = ptrace::cont(tid, 0);
             self.set_state(tid, ThreadState::Exiting);
+            return;
+        }
+        // Hook: system-call and seccomp stops (SIGTRAP|0x80, PTRACE_EVENT_SECCOMP) are
+        // classified before anything else looks at a SIGTRAP (see `syscalls.rs`).
+        if self.on_syscall_trap(tid, sig, event) {
             return;
         }
         let (mut sig, mut event) = (sig, event);
@@ -196,7 +207,7 @@ impl Tracer {
             0 => self.on_signal_stop(tid, sig),
             other => {
                 trace!("thread {tid}: unexpected event {other}, resuming");
-                let _ = ptrace::cont(tid, 0);
+                let _ = self.resume_thread(tid, 0);
             }
         }
     }
@@ -266,7 +277,7 @@ impl Tracer {
             ThreadState::Running => {
                 // A late PTRACE_INTERRUPT from an earlier all-stop, which the thread had already
                 // reached by another stop: nothing to report.
-                let _ = ptrace::cont(tid, 0);
+                let _ = self.resume_thread(tid, 0);
             }
             ThreadState::SingleStepping => {
                 // Same, during a step: the step ended at this stop (see on_stop); do it over
@@ -410,7 +421,7 @@ impl Tracer {
             return;
         }
         self.flush_regs(tid);
-        if ptrace::cont(tid, 0).is_ok() {
+        if self.resume_thread(tid, 0).is_ok() {
             self.set_state(tid, ThreadState::Running);
         } else {
             self.set_state(tid, ThreadState::Exiting);
@@ -488,6 +499,7 @@ impl Tracer {
     pub(super) fn on_exec(&mut self, tid: i32) {
         let former = ptrace::event_msg(tid).unwrap_or(tid as u64) as i32;
         trace!("thread {former}: exec, now thread {tid}");
+        self.sys.on_exec(former, tid);
         let others: Vec<i32> = self.threads.keys().copied().filter(|&t| t != tid).collect();
         for t in others {
             self.remove_thread(t);

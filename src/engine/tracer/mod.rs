@@ -21,12 +21,15 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 mod attach;
+#[cfg(test)]
+mod errno_map_tests;
 mod events;
 mod out_of_line;
 mod range;
 mod run;
 mod tracepoints;
 pub use tracepoints::{Capture, CondOp, Condition};
+mod syscalls;
 mod xregs;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
@@ -121,6 +124,9 @@ pub struct Tracer {
     tp: tracepoints::Tracepoints,
     /// The range step under way, or the last one.
     range: range::RangeStep,
+    /// System-call tracing: the traced set, the mode, each thread's call in progress
+    /// (`engine::syscalls`; its hooks are in `syscalls.rs`).
+    sys: crate::engine::syscalls::SyscallTrace,
     dirty: bool,
 }
 
@@ -153,6 +159,7 @@ impl Tracer {
             xregs: Default::default(),
             tp: tracepoints::Tracepoints::new(shared.clone()),
             range: Default::default(),
+            sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
         }
     }
@@ -302,6 +309,7 @@ impl Tracer {
     }
 
     fn remove_thread(&mut self, tid: i32) {
+        self.sys.forget(tid);
         self.set_state(tid, ThreadState::Exited);
         if self.threads.remove(&tid).is_some() {
             self.state_counts[ThreadState::Exited as usize] -= 1;

@@ -124,6 +124,15 @@ impl Tracer {
                 Some(pc) if self.memory.has_breakpoint(pc) => {
                     if self.execute_in_place(tid) {
                         self.threads.get_mut(&tid).unwrap().check_pc = false;
+                    } else if self.sys.active() && self.is_syscall_insn(pc) {
+                        // Hook: with system calls traced, a `syscall` under a breakpoint is
+                        // stepped with PTRACE_SYSCALL (a single step would run the call with no
+                        // syscall stops). Its entry stop comes as soon as the instruction ran,
+                        // so the others are held only that long (see `syscall_step_over`).
+                        self.threads.get_mut(&tid).unwrap().check_pc = false;
+                        if self.syscall_step_over(tid, pc) {
+                            return;
+                        }
                     } else if self.can_step_out_of_line(tid, pc, out_of_line.len()) {
                         out_of_line.push(tid);
                     } else {
@@ -274,7 +283,7 @@ impl Tracer {
             ThreadState::Running
         };
         self.flush_regs(tid);
-        match ptrace::cont(tid, sig) {
+        match self.resume_thread(tid, sig) {
             Ok(()) => self.set_state(tid, next),
             // Killed while stopped: it is on its way out, its exit status will come.
             Err(_) => self.set_state(tid, ThreadState::Exiting),
@@ -285,6 +294,7 @@ impl Tracer {
     /// Must be called with the process stopped.
     pub fn detach(&mut self) -> Result<()> {
         self.require_stopped()?;
+        self.syscalls_before_detach()?;
         // No trap of our making may stay queued in a process that runs on untraced: it would
         // die of it. (Steps under way were ended by the stop before the detach: a thread in
         // SINGLE_STEPPING cannot be left, require_stopped says so; an interrupted step may

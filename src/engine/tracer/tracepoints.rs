@@ -114,6 +114,8 @@ pub(super) struct Tracepoints {
     parked: VecDeque<(i32, u64)>,
     /// Threads stepping in place over a tracepoint (out of line was impossible).
     in_place: std::collections::HashSet<i32>,
+    /// System-call stops are recorded, not reported (`syscalls::RECORD`).
+    record_syscalls: bool,
     records: Arc<Records>,
 }
 
@@ -127,6 +129,7 @@ impl Tracepoints {
             decisions: HashMap::new(),
             parked: VecDeque::new(),
             in_place: Default::default(),
+            record_syscalls: false,
             records: Arc::new(Records::new(shared)),
         }
     }
@@ -442,6 +445,48 @@ impl Tracer {
             let (_, since) = self.tp.parked.remove(i).unwrap();
             self.tp.records.unparked(crate::sys::time::monotonic_ns().saturating_sub(since));
         }
+    }
+
+    /// Hook (`trace_syscalls`): whether system-call stops are recorded rather than reported.
+    pub(super) fn syscalls_record_mode(&mut self, on: bool) {
+        self.tp.record_syscalls = on;
+    }
+
+    /// Hook: a system-call stop of `tid` that would be reported. In record mode it becomes a
+    /// record (registers as at the stop; `id` the call's number) and the thread goes on, or
+    /// waits for room like a tracepoint's (not while it steps over a breakpoint: its record
+    /// then exceeds the capacity by one). Returns whether it was recorded.
+    pub(super) fn syscall_recorded(
+        &mut self,
+        tid: i32,
+        stop: &crate::engine::syscalls::SyscallStop,
+        step_over: bool,
+    ) -> bool {
+        if !self.tp.record_syscalls {
+            return false;
+        }
+        let Ok(regs) = self.regs(tid) else { return false };
+        let kind = if stop.is_exit { RecordKind::SyscallExit } else { RecordKind::SyscallEntry };
+        let r = Record {
+            kind,
+            tid,
+            id: stop.number as i32,
+            time_ns: crate::sys::time::monotonic_ns(),
+            pc: stop.pc,
+            regs,
+            data: [0; DATA_MAX],
+            data_len: 0,
+        };
+        let full = self.tp.records.push(r);
+        if full && !step_over {
+            self.tp.parked.push_back((tid, r.time_ns));
+            self.tp.records.parked();
+            self.set_state(tid, ThreadState::Stopped);
+            self.set_cause(tid, Cause::of(CauseKind::Stopped));
+            return true;
+        }
+        self.syscall_stop_done(tid, step_over);
+        true
     }
 
     /// Hook: exec. The new image has none of our int3s; every tracepoint, condition and held

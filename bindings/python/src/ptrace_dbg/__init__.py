@@ -22,10 +22,11 @@ from .errors import (
     PtraceDbgError, Timeout,
 )
 from .process import (
-    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, ThreadState,
+    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, Syscall, ThreadState,
+    syscall_name, syscall_number,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: The name or path the library was loaded by.
 library_name: str = _lib.library_name
@@ -55,6 +56,7 @@ def signal_name(signo: int) -> str:
 __all__ = [
     "Process", "StopCause", "CauseKind", "ThreadState", "ExitStatus", "Registers", "REG_NAMES",
     "version", "version_info", "strerror", "signal_name", "library_name",
+    "Syscall", "syscall_name", "syscall_number",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
     "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported",

@@ -57,6 +57,27 @@ class Cause(ctypes.Structure):
     ]
 
 
+#: ptrace_dbg_trace_syscalls flags.
+SYSCALL_ENTRY = 1
+SYSCALL_EXIT = 2
+SYSCALL_SECCOMP = 4
+
+
+class Syscall(ctypes.Structure):
+    """struct ptrace_dbg_syscall."""
+
+    _fields_ = [
+        ("number", ctypes.c_int32),
+        ("is_exit", ctypes.c_int32),
+        ("args", ctypes.c_uint64 * 6),
+        ("ret", ctypes.c_int64),
+        ("is_error", ctypes.c_int32),
+        ("arch", ctypes.c_uint32),
+        ("pc", ctypes.c_uint64),
+        ("sp", ctypes.c_uint64),
+    ]
+
+
 #: The fields of struct ptrace_dbg_regs (the kernel's user_regs_struct), in order.
 REG_NAMES = (
     "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx",
@@ -151,6 +172,12 @@ SIGNATURES = {
     "ptrace_dbg_register_info": (
         _int, [_handle, _size, ctypes.POINTER(ctypes.c_char_p), _sizep],
     ),
+    "ptrace_dbg_trace_syscalls": (_int, [_handle, _i32p, _size, ctypes.c_uint32]),
+    "ptrace_dbg_syscall_info": (_int, [_handle, _i32, ctypes.POINTER(Syscall)]),
+    "ptrace_dbg_set_syscall": (_int, [_handle, _i32, _i32, _u64p]),
+    "ptrace_dbg_set_syscall_return": (_int, [_handle, _i32, ctypes.c_int64]),
+    "ptrace_dbg_syscall_name": (ctypes.c_char_p, [_i32]),
+    "ptrace_dbg_syscall_number": (_int, [ctypes.c_char_p, _i32p]),
 }
 
 

@@ -56,6 +56,52 @@ class CauseKind(enum.IntEnum):
     THREAD_CREATE = 3
     THREAD_EXIT = 4
     EXEC = 5
+    SYSCALL_ENTRY = 7
+    SYSCALL_EXIT = 8
+
+
+@dataclass(frozen=True)
+class Syscall:
+    """The system call a thread is stopped at (``Process.syscall_info``)."""
+
+    #: The x86-64 number (at an exit: the number it entered with; -1 for a skipped call).
+    number: int
+    is_exit: bool
+    #: rdi, rsi, rdx, r10, r8, r9.
+    args: Sequence[int]
+    #: At an exit: the result, -errno on failure. At an entry: 0.
+    ret: int
+    is_error: bool
+    #: AUDIT_ARCH_X86_64 (0xc000003e) or AUDIT_ARCH_I386 (0x40000003, ``int 0x80``).
+    arch: int
+    #: The address after the ``syscall`` instruction.
+    pc: int
+    sp: int
+
+    @property
+    def name(self) -> str:
+        """The call's name ("openat"), "" if the number has none."""
+        return syscall_name(self.number) or ""
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{a:#x}" for a in self.args)
+        call = f"{self.name or self.number}({args})"
+        return f"{call} = {self.ret}" if self.is_exit else call
+
+
+def syscall_name(number: int) -> Optional[str]:
+    """The name of x86-64 system call ``number`` ("openat"), None if there is none."""
+    if not isinstance(number, int) or not -(1 << 31) <= number < (1 << 31):
+        return None
+    name = lib.ptrace_dbg_syscall_name(number)
+    return name.decode() if name else None
+
+
+def syscall_number(name: str) -> int:
+    """The number of the x86-64 system call called ``name``; InvalidArgument if none is."""
+    out = ctypes.c_int32()
+    check(lib.ptrace_dbg_syscall_number(name.encode(), ctypes.byref(out)))
+    return out.value
 
 
 @dataclass(frozen=True)
@@ -80,6 +126,8 @@ class StopCause:
             return f"signal {self.signal}"
         if self.kind == CauseKind.THREAD_CREATE:
             return f"thread_create of {self.new_tid}"
+        if self.kind in (CauseKind.SYSCALL_ENTRY, CauseKind.SYSCALL_EXIT):
+            return name + " (see Process.syscall_info)"
         if self.kind == CauseKind.THREAD_EXIT:
             how = f"signal {self.signal}" if self.signal else f"status {self.exit_status}"
             return f"thread_exit with {how}"
@@ -430,6 +478,56 @@ class Process:
         except ValueError:  # a cause added by a newer library
             kind = cause.kind
         return StopCause(kind, cause.signal, cause.new_tid, cause.exit_status, cause.pc)
+
+    # ----- system calls -----
+
+    def trace_syscalls(self, calls: Optional[Sequence[Union[int, str]]] = None,
+                       entry: bool = True, exit: bool = True, seccomp: bool = False) -> None:
+        """Stops at the entry and/or exit of ``calls`` (numbers or names; None: every call) in
+        every thread, present and future; ``entry`` and ``exit`` both False turns it off.
+        Replaces the previous set. ``seccomp``: a seccomp filter stops only these calls
+        (a launched process at its launch stop; it then cannot be detached). See
+        ptrace_dbg_trace_syscalls in the header."""
+        flags = ((_lib.SYSCALL_ENTRY if entry else 0) | (_lib.SYSCALL_EXIT if exit else 0)
+                 | (_lib.SYSCALL_SECCOMP if seccomp and (entry or exit) else 0))
+        if calls is None:
+            check(lib.ptrace_dbg_trace_syscalls(self._handle, None, 0, flags))
+            return
+        numbers = [syscall_number(c) if isinstance(c, str) else c for c in calls]
+        for n in numbers:
+            if not isinstance(n, int) or not -(1 << 31) <= n < (1 << 31):
+                raise InvalidArgument(detail=f"system call {n!r} is not a number")
+        array = (ctypes.c_int32 * max(1, len(numbers)))(*numbers)
+        check(lib.ptrace_dbg_trace_syscalls(self._handle, array, len(numbers), flags))
+
+    def syscall_info(self, tid: Optional[int] = None) -> Syscall:
+        """The system call thread ``tid`` is stopped at (cause SYSCALL_ENTRY or _EXIT)."""
+        s = _lib.Syscall()
+        check(lib.ptrace_dbg_syscall_info(self._handle, self._tid(tid), ctypes.byref(s)))
+        return Syscall(s.number, bool(s.is_exit), tuple(s.args), s.ret, bool(s.is_error),
+                       s.arch, s.pc, s.sp)
+
+    def set_syscall(self, tid: Optional[int], number: Union[int, str],
+                    args: Optional[Sequence[int]] = None) -> None:
+        """At an entry stop: the call's number (-1 skips it) and, if given, its six
+        arguments."""
+        if isinstance(number, str):
+            number = syscall_number(number)
+        if not isinstance(number, int) or not -(1 << 31) <= number < (1 << 31):
+            raise InvalidArgument(detail=f"system call number {number!r} is out of range")
+        array = None
+        if args is not None:
+            if len(args) != 6:
+                raise InvalidArgument(detail=f"{len(args)} arguments, not 6")
+            array = (ctypes.c_uint64 * 6)(*(_u64(a, "argument") for a in args))
+        check(lib.ptrace_dbg_set_syscall(self._handle, self._tid(tid), number, array))
+
+    def set_syscall_return(self, tid: Optional[int], ret: int) -> None:
+        """At an exit stop (or the entry of a skipped call): the result the program sees
+        (-errno for a failure)."""
+        if not isinstance(ret, int) or not -(1 << 63) <= ret < (1 << 63):
+            raise InvalidArgument(detail=f"result {ret!r} is not a 64-bit integer")
+        check(lib.ptrace_dbg_set_syscall_return(self._handle, self._tid(tid), ret))
 
     # ----- breakpoints -----
 
