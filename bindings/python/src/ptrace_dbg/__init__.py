@@ -22,8 +22,8 @@ from .errors import (
     PtraceDbgError, Timeout,
 )
 from .process import (
-    REG_NAMES, CauseKind, ExitStatus, Process, Registers, StopCause, Syscall, ThreadState,
-    syscall_name, syscall_number,
+    REG_NAMES, CauseKind, ExitStatus, Process, Record, RecordKind, Registers, StopCause, Syscall,
+    ThreadState, syscall_name, syscall_number,
 )
 
 __version__ = "0.2.0"
@@ -56,7 +56,7 @@ def signal_name(signo: int) -> str:
 __all__ = [
     "Process", "StopCause", "CauseKind", "ThreadState", "ExitStatus", "Registers", "REG_NAMES",
     "version", "version_info", "strerror", "signal_name", "library_name",
-    "Syscall", "syscall_name", "syscall_number",
+    "Syscall", "syscall_name", "syscall_number", "Record", "RecordKind",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
     "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported",
