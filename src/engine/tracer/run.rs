@@ -136,7 +136,10 @@ impl Tracer {
                     } else if self.can_step_out_of_line(tid, pc, out_of_line.len()) {
                         out_of_line.push(tid);
                     } else {
-                        self.threads.get_mut(&tid).unwrap().check_pc = false;
+                        // Mapping the scratch area (`can_step_out_of_line`) can meet a SIGKILL:
+                        // the thread's end is then handled and it is gone from the table.
+                        let Some(t) = self.threads.get_mut(&tid) else { continue };
+                        t.check_pc = false;
                         if self.start_step(tid, Some(pc)) {
                             return;
                         }
