@@ -820,8 +820,11 @@ int ptrace_dbg_wait_stop(struct ptrace_dbg_process *p, int32_t timeout_ms, int32
  * A file descriptor that polls readable (POLLIN) exactly while `ptrace_dbg_wait_stop` would
  * return without blocking: the process is stopped, has exited or was detached. For poll,
  * epoll, asyncio or libuv users: wait for readability, then call `ptrace_dbg_wait_stop(p, 0,
- * ...)`. Never read from it, write to it or close it: it belongs to the library and is closed
- * by `ptrace_dbg_process_free`. It is close-on-exec.
+ * ...)`. It is also readable while tracepoint or system-call records wait to be read
+ * (`ptrace_dbg_read_records`; then `wait_stop(p, 0, ...)` may return
+ * `PTRACE_DBG_E_TIMEOUT`: read the records first). Never read from it, write to it or close
+ * it: it belongs to the library and is closed by `ptrace_dbg_process_free`. It is
+ * close-on-exec.
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_INVALID_ARGUMENT`
  * (NULL `fd`). Callable any time from any thread; the same descriptor every time.
@@ -1349,7 +1352,8 @@ int ptrace_dbg_set_breakpoint_ignore_count(struct ptrace_dbg_process *p,
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (`start` >= `end`),
  * `PTRACE_DBG_E_BAD_STATE` (running, detached, the thread is exiting),
  * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_TIMEOUT` (still
- * stepping after 30 s), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ * stepping after 30 s: it goes on, `ptrace_dbg_wait_stop` sees its end and `ptrace_dbg_stop`
+ * ends it), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
  *
  * # Safety
  * `steps` must be NULL or writable.

@@ -353,7 +353,8 @@ pub extern "C" fn ptrace_dbg_set_breakpoint_ignore_count(
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (`start` >= `end`),
 /// `PTRACE_DBG_E_BAD_STATE` (running, detached, the thread is exiting),
 /// `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_TIMEOUT` (still
-/// stepping after 30 s), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+/// stepping after 30 s: it goes on, `ptrace_dbg_wait_stop` sees its end and `ptrace_dbg_stop`
+/// ends it), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
 ///
 /// # Safety
 /// `steps` must be NULL or writable.
