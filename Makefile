@@ -158,9 +158,9 @@ DEMO := $(BUILD)/demo
 DEMO_CFLAGS := -std=c11 $(C_WARN) -g
 .PHONY: demo-check
 
-$(DEMO)/demo: demo/demo.c demo/elf_symbols.c demo/elf_symbols.h $(DEV_SO) $(HEADER) Makefile
+$(DEMO)/demo: demo/demo.c $(DEV_SO) $(HEADER) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(DEMO_CFLAGS) -Iinclude -o $@ demo/demo.c demo/elf_symbols.c $(C_TEST_LDFLAGS)
+	$(CC) $(DEMO_CFLAGS) -Iinclude -o $@ demo/demo.c $(C_TEST_LDFLAGS)
 $(DEMO)/sample: demo/sample.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(DEMO_CFLAGS) -O1 -pthread -o $@ demo/sample.c

@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,46 @@ static int bp(const char *target, long n) {
     return 0;
 }
 
+/* Workload 7b: n hits of a write watchpoint on bench_counter, as a minimal tracer takes them:
+ * waitpid, GETREGS, PEEKUSER DR6, POKEUSER DR6 = 0, CONT. */
+static int watch(const char *target, long n) {
+    char count[32];
+    snprintf(count, sizeof count, "%ld", n);
+    char *argv[] = {(char *)target, "loop", count, NULL};
+    pid_t pid = launch(argv);
+    const uint64_t dr = offsetof(struct user, u_debugreg);
+    /* DR0 = the counter; DR7: L0, RW0 = 01 (write), LEN0 = 10 (8 bytes). */
+    PT(PTRACE_POKEUSER, pid, dr, BENCH_COUNTER_ADDR);
+    PT(PTRACE_POKEUSER, pid, dr + 7 * 8, 1ul | (1ul << 16) | (2ul << 18));
+
+    double t0 = now();
+    PT(PTRACE_CONT, pid, 0, 0);
+    struct user_regs_struct regs;
+    for (long i = 0; i < n; i++) {
+        wait_trap(pid);
+        PT(PTRACE_GETREGS, pid, 0, &regs);
+        errno = 0;
+        long dr6 = ptrace(PTRACE_PEEKUSER, pid, (void *)(uintptr_t)(dr + 6 * 8), NULL);
+        if (errno || !(dr6 & 1)) die("watch: a stop that is not the watchpoint");
+        PT(PTRACE_POKEUSER, pid, dr + 6 * 8, 0);
+        if (i == n - 1) break;
+        PT(PTRACE_CONT, pid, 0, 0);
+    }
+    double t = now() - t0;
+
+    PT(PTRACE_POKEUSER, pid, dr + 7 * 8, 0);
+    PT(PTRACE_CONT, pid, 0, 0);
+    int st;
+    if (waitpid(pid, &st, __WALL) != pid) die("waitpid (exit)");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        errno = 0;
+        die("watch: the target did not exit 0");
+    }
+    child = -1;
+    printf("ok %.9f %ld\n", t, n);
+    return 0;
+}
+
 static int step(const char *target, long n) {
     char *argv[] = {(char *)target, "spin", NULL};
     pid_t pid = launch(argv);
@@ -184,7 +225,7 @@ static int step(const char *target, long n) {
     return 0;
 }
 
-/* Workload 9d: n single steps of bench_spin, each followed by GETREGS and a check that rip is
+/* Workload 11d: n single steps of bench_spin, each followed by GETREGS and a check that rip is
  * still in bench_spin: the least a raw range-stepping loop does. */
 static int steprange(const char *target, long n) {
     char *argv[] = {(char *)target, "spin", NULL};
@@ -334,6 +375,7 @@ int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "bp") == 0) return bp(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "step") == 0) return step(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "steprange") == 0) return steprange(argv[2], atol(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "watch") == 0) return watch(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "peekdata") == 0) return peekdata(argv[2], atol(argv[3]));
     if (argc == 3 && strcmp(argv[1], "attach") == 0) return attach((pid_t)atoi(argv[2]));
     if (argc == 5 && strcmp(argv[1], "untraced") == 0) return untraced(argv[2], argv[3], argv[4]);

@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -56,15 +57,15 @@
 static struct {
     const char *pass, *json, *bin, *only;
     int rounds, gdb_rounds, gdb, smoke;
-    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits;
+    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, lookups;
     int sys_rounds;
     long sys_getpid, sys_write, sys_all;
 } opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", NULL, 5, 3, 1, 0,
-         20000, 100000, 64, 4, 20000, 1000, 10000, 3, 1000000, 1000, 20000};
+         20000, 100000, 64, 4, 20000, 1000, 10000, 100000, 3, 1000000, 1000, 20000};
 
 /* --only 1,3,10: the workloads to run (for profiling one of them); all by default. Ids are
  * whole numbers, so 1 does not select 10. Taken: 1-6 (core), 7 out-of-line step-over,
- * 8 system calls, 9 watchpoints, 10 symbols, 11 followed children, 12 tracepoints. */
+ * 8 system calls, 9 symbols, 10 watchpoints, 11 followed children, 12 tracepoints. */
 static int wanted(const char *w) {
     if (!opt.only) return 1;
     size_t n = strlen(w);
@@ -376,6 +377,55 @@ static double lib_call_lifted(long n, long spinners) {
     return rate;
 }
 
+/* Workload 9: n hits of a write watchpoint on bench_counter (bench_hit increments it), each
+ * wait_stop + get_pc + continue, as workload 1 does for its breakpoint. Hits per second. */
+static double lib_watch(long n) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("loop", n);
+    if (!p) return NAN;
+    int32_t tid = 0, code = -2, sig = -2, id = 0;
+    uint64_t pc = 0;
+    LIB(ptrace_dbg_add_watchpoint(p, BENCH_COUNTER_ADDR, 8, PTRACE_DBG_WATCH_WRITE, &id));
+
+    double t0 = now();
+    LIB(ptrace_dbg_continue(p));
+    for (long i = 0; i < n; i++) {
+        LIB(wait_stop(p, &tid));
+        LIB(ptrace_dbg_get_pc(p, tid, &pc));
+        /* A data watchpoint traps after the store: the pc is inside bench_hit. */
+        if (pc <= BENCH_HIT_ADDR || pc > BENCH_HIT_ADDR + 64) {
+            fail("library: watchpoint hit %ld stopped at %#llx", i, (unsigned long long)pc);
+            goto out;
+        }
+        if (i == n - 1) break;
+        LIB(ptrace_dbg_continue(p));
+    }
+    double t = now() - t0;
+
+    for (int left = 8;; left--) {
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind == PTRACE_DBG_CAUSE_WATCHPOINT || left == 0) {
+            fail("library: after %ld watchpoint hits, a stop of kind %d instead of the exit", n,
+                 (int)cause.kind);
+            goto out;
+        }
+    }
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0) {
+        fail("library: the loop target exited %d (signal %d)", code, sig);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
 /* Workload 3: n single-steps of the thread in bench_spin. Steps per second. */
 static double lib_step(long n) {
     double rate = NAN;
@@ -401,7 +451,7 @@ out:
     return rate;
 }
 
-/* Workload 9: n hits of a tracepoint on bench_hit in `target idle n idle`; the records are
+/* Workload 11: n hits of a tracepoint on bench_hit in `target idle n idle`; the records are
  * read through the event fd as they come (thread births and ends, all-stop events, are
  * continued). The rate is taken from the records' own timestamps, first hit to last, so the
  * start-up of the idle threads is not in it. Hits per second, NAN on failure. */
@@ -460,7 +510,7 @@ out:
     return rate;
 }
 
-/* Workload 9e: the all-stop way with `idle` idle threads: n hits of a breakpoint on bench_hit,
+/* Workload 11e: the all-stop way with `idle` idle threads: n hits of a breakpoint on bench_hit,
  * wait_stop + continue each (thread births and ends continued, not counted). */
 static double lib_allstop_idle(long n, long idle) {
     double rate = NAN;
@@ -495,7 +545,7 @@ out:
     return rate;
 }
 
-/* Workload 9d: n steps of the thread in bench_spin by ptrace_dbg_step_range over bench_spin
+/* Workload 11d: n steps of the thread in bench_spin by ptrace_dbg_step_range over bench_spin
  * (it never leaves), in chunks of `chunk` steps by ptrace_dbg_step_n. Steps per second. */
 static double lib_step_range(long n) {
     double rate = NAN;
@@ -642,6 +692,119 @@ static void w3(void) {
         fprintf(stderr, "  [%s] round %d: 3: %.0f vs %.0f steps/s\n", opt.pass, round + 1, lib,
                 base);
     }
+}
+
+/* Workload 9: the r-xp mapping of libc in `maps` (from /proc/PID/maps lines). */
+static int libc_text(FILE *maps, uint64_t *start, uint64_t *end) {
+    char line[4352];
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long long a, b;
+        char perms[8];
+        if (sscanf(line, "%llx-%llx %7s", &a, &b, perms) == 3 && strcmp(perms, "r-xp") == 0 &&
+            strstr(line, "/libc.so.6")) {
+            *start = a, *end = b;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Workload 9: n address_symbol lookups at pseudo-random offsets into libc's text in the
+ * target (stopped at bench_hit, so libc is loaded); lookups per second, NAN on failure. */
+static double lib_symbolize(long n, const uint32_t *fractions) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("loop", 1);
+    if (!p) return NAN;
+    int32_t id, tid;
+    char path[64], name[256];
+    uint64_t start = 0, end = 0, off;
+    int rc = ptrace_dbg_add_symbol_breakpoint(p, NULL, "bench_hit", &id);
+    if (rc == PTRACE_DBG_OK) rc = ptrace_dbg_continue(p);
+    if (rc == PTRACE_DBG_OK) rc = wait_stop(p, &tid);
+    if (rc != PTRACE_DBG_OK) {
+        fail("workload 9: running to bench_hit: %s (%s)", ptrace_dbg_strerror(rc),
+             ptrace_dbg_last_error());
+        goto out;
+    }
+    int32_t pid = 0;
+    ptrace_dbg_pid(p, &pid);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *maps = fopen(path, "r");
+    if (!maps || libc_text(maps, &start, &end) != 0) {
+        fail("workload 9: no libc text in %s", path);
+        if (maps) fclose(maps);
+        goto out;
+    }
+    fclose(maps);
+    long found = 0;
+    /* The first call reads the objects; the process stays stopped, so the rest reuse them. */
+    ptrace_dbg_address_symbol(p, start, name, sizeof name, &off, NULL, 0);
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        uint64_t addr = start + (uint64_t)(((double)fractions[i] / 4294967296.0) * (double)(end - start));
+        found += ptrace_dbg_address_symbol(p, addr, name, sizeof name, &off, NULL, 0) == PTRACE_DBG_OK;
+    }
+    double t = now() - t0;
+    if (found < n / 2) fail("workload 9: only %ld of %ld addresses in libc named a symbol", found, n);
+    else rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+/* Workload 9's baseline: dladdr() in this process, at the same offsets into its own libc. */
+static double base_dladdr(long n, const uint32_t *fractions) {
+    uint64_t start = 0, end = 0;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps || libc_text(maps, &start, &end) != 0) {
+        fail("workload 9: no libc text in /proc/self/maps");
+        if (maps) fclose(maps);
+        return NAN;
+    }
+    fclose(maps);
+    long found = 0;
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        uint64_t addr = start + (uint64_t)(((double)fractions[i] / 4294967296.0) * (double)(end - start));
+        Dl_info info;
+        found += dladdr((void *)(uintptr_t)addr, &info) != 0 && info.dli_sname != NULL;
+    }
+    double t = now() - t0;
+    return found > 0 ? (double)n / t : NAN;
+}
+
+static void w9(void) {
+    static char note[256];
+    result *r = new_result("9", "address_symbol in libc", "lookups/s", "library", "dladdr",
+                           NAN, "<= 2 us/lookup");
+    uint32_t *fractions = malloc((size_t)opt.lookups * sizeof *fractions);
+    if (!fractions) {
+        fail("workload 9: out of memory");
+        return;
+    }
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (long i = 0; i < opt.lookups; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        fractions[i] = (uint32_t)(x >> 32);
+    }
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, base = NAN;
+        for (int k = 0; k < 2; k++) {
+            if ((k + round) % 2 == 0) lib = lib_symbolize(opt.lookups, fractions);
+            else base = base_dladdr(opt.lookups, fractions);
+        }
+        record(r, round, lib, base);
+        fprintf(stderr, "  [%s] round %d: 9: %.2f us vs %.2f us per lookup\n", opt.pass, round + 1,
+                1e6 / lib, 1e6 / base);
+    }
+    double us = 1e6 / median(r->lib, r->rounds);
+    snprintf(note, sizeof note,
+             "%ld ptrace_dbg_address_symbol calls at random libc text addresses, process "
+             "stopped: %.2f us each (goal <= 2 us); baseline: dladdr() in-process (dynsym only)",
+             opt.lookups, us);
+    r->note = note;
+    if (!(us <= 2.0)) fprintf(stderr, "  [%s] workload 9: %.2f us per lookup, above the 2 us goal\n", opt.pass, us);
+    free(fractions);
 }
 
 static void w4(void) {
@@ -887,15 +1050,15 @@ static void w7(void) {
 static double gdb_run_args(const char *mode, char *const *targs);
 static int write_gdb_scripts(void);
 
-/* Workload 9 (issue 18): tracepoints and range stepping. */
-static void w9(void) {
-    result *ra = new_result("9a", "tracepoint hits, 100 idle threads vs none", "hits/s",
+/* Workload 11 (issue 18): tracepoints and range stepping. */
+static void w11(void) {
+    result *ra = new_result("11a", "tracepoint hits, 100 idle threads vs none", "hits/s",
                             "100 idle", "no idle", 0.8, ">= 0.8x");
-    result *rc = new_result("9c", "tracepoint round trip vs the naive raw loop", "hits/s",
+    result *rc = new_result("11c", "tracepoint round trip vs the naive raw loop", "hits/s",
                             "tracepoint", "raw ptrace (naive loop)", 1.5, ">= 1.5x pinned");
-    result *rd = new_result("9d", "step_range vs raw single-step + GETREGS loop", "steps/s",
+    result *rd = new_result("11d", "step_range vs raw single-step + GETREGS loop", "steps/s",
                             "step_n", "raw ptrace", 1.0, ">= 1.0x pinned");
-    result *rs = new_result("9s", "step_range vs raw single-step loop (no GETREGS)", "steps/s",
+    result *rs = new_result("11s", "step_range vs raw single-step loop (no GETREGS)", "steps/s",
                             "step_n", "raw ptrace", NAN, "report");
     ra->note = "tracepoint on bench_hit, records read through the event fd; rate from the "
                "records' timestamps";
@@ -924,7 +1087,7 @@ static void w9(void) {
         record(rd, round, sr, rawr);
         record(rs, round, sr, raws);
         fprintf(stderr,
-                "  [%s] round %d: 9: tracepoint %.0f (100 idle) %.0f (none) vs raw %.0f hits/s; "
+                "  [%s] round %d: 11: tracepoint %.0f (100 idle) %.0f (none) vs raw %.0f hits/s; "
                 "step_n %.0f vs %.0f (+GETREGS) / %.0f steps/s\n",
                 opt.pass, round + 1, t100, t0, base, sr, rawr, raws);
     }
@@ -934,15 +1097,15 @@ static void w9(void) {
     int st = opt.gdb ? run_child(version, 30, out, sizeof out) : -1;
     if (!opt.gdb || st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         if (opt.gdb) failures--;
-        fprintf(stderr, "  [%s] workload 9b/9e skipped: no gdb\n", opt.pass);
+        fprintf(stderr, "  [%s] workload 11b/11e skipped: no gdb\n", opt.pass);
         return;
     }
     if (write_gdb_scripts() != 0) return;
-    result *rb = new_result("9b", "tracepoint vs gdb ignore count, 100 idle threads", "hits/s",
+    result *rb = new_result("11b", "tracepoint vs gdb ignore count, 100 idle threads", "hits/s",
                             "tracepoint", "gdb ignore", 5.0, ">= 5x");
-    result *re = new_result("9e", "all-stop breakpoint vs gdb commands, 100 idle threads",
+    result *re = new_result("11e", "all-stop breakpoint vs gdb commands, 100 idle threads",
                             "hits/s", "library all-stop", "gdb commands", NAN, "report");
-    result *rf = new_result("9f", "all-stop breakpoint vs gdb ignore count, 100 idle threads",
+    result *rf = new_result("11f", "all-stop breakpoint vs gdb ignore count, 100 idle threads",
                             "hits/s", "library all-stop", "gdb ignore", NAN, "report");
     rb->note = "gdb -batch on target idle N 100, break bench_hit + ignore count; gdb time minus "
                "a 0-hit gdb run";
@@ -967,7 +1130,7 @@ static void w9(void) {
         record(re, round, all, rcm);
         record(rf, round, all, ri);
         fprintf(stderr,
-                "  [%s] round %d: 9: 100 idle: tracepoint %.0f, all-stop %.0f, gdb ignore %.0f, "
+                "  [%s] round %d: 11: 100 idle: tracepoint %.0f, all-stop %.0f, gdb ignore %.0f, "
                 "gdb commands %.0f hits/s\n",
                 opt.pass, round + 1, tp, all, ri, rcm);
     }
@@ -1231,6 +1394,36 @@ static void w8(void) {
     }
 }
 
+/* Workload 10: a data watchpoint's round trip against a software breakpoint's, the same
+ * target, loop and calls, alternately in each round. No step-over is needed after a data
+ * watchpoint hit (it traps after the store), so >= 1.0x is expected. */
+static void w10(void) {
+    result *r = new_result("10a", "data watchpoint round trip vs breakpoint", "hits/s",
+                           "library, watchpoint", "library, breakpoint", 1.0, ">= 1.0x (expected)");
+    r->note = "write watchpoint on bench_counter vs breakpoint on bench_hit, same loop target; "
+              "wait_stop + get_pc + continue per hit";
+    result *rb = new_result("10b", "data watchpoint round trip", "hits/s", "library",
+                            "raw ptrace", 0.8, ">= 0.8x");
+    rb->note = "the same watchpoint; baseline: waitpid, GETREGS, PEEKUSER DR6, POKEUSER DR6, CONT "
+               "(the floor: what the kernel's debug-register path costs any tracer)";
+    for (int round = 0; round < opt.rounds; round++) {
+        double watch = NAN, bp = NAN, raw = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 3; k++) {
+            int which = (k + round) % 3; /* rotate the order every round */
+            if (which == 0) watch = lib_watch(opt.hits);
+            if (which == 1) bp = lib_bp(opt.hits, 0);
+            if (which == 2 && baseline("watch", target_path, opt.hits, &a, &b, NULL) == 0)
+                raw = b / a;
+        }
+        record(r, round, watch, bp);
+        record(rb, round, watch, raw);
+        fprintf(stderr,
+                "  [%s] round %d: 10: watchpoint %.0f vs breakpoint %.0f hits/s; raw watchpoint "
+                "%.0f\n",
+                opt.pass, round + 1, watch, bp, raw);
+    }
+}
+
 /* ---------------------------------------------------------------- output */
 
 static void fmt_rate(char *out, size_t cap, double v) {
@@ -1435,6 +1628,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--small") == 0) opt.small = num_arg(a, v);
         else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
         else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
+        else if (strcmp(a, "--lookups") == 0) opt.lookups = num_arg(a, v);
         else if (strcmp(a, "--sys-rounds") == 0) opt.sys_rounds = (int)num_arg(a, v);
         else if (strcmp(a, "--sys-getpid") == 0) opt.sys_getpid = num_arg(a, v);
         else if (strcmp(a, "--sys-write") == 0) opt.sys_write = num_arg(a, v);
@@ -1445,7 +1639,7 @@ int main(int argc, char **argv) {
         }
     }
     if (opt.rounds < 1 || opt.rounds > MAX_ROUNDS || opt.hits < 1 || opt.steps < 1 ||
-        opt.mem_mib < 1 || opt.peekdata_mib < 1 || opt.gdb_hits < 1) {
+        opt.mem_mib < 1 || opt.peekdata_mib < 1 || opt.gdb_hits < 1 || opt.lookups < 1) {
         fprintf(stderr, "bench: rounds 1..%d, counts >= 1\n", MAX_ROUNDS);
         return 2;
     }
@@ -1467,6 +1661,8 @@ int main(int argc, char **argv) {
     if (wanted("7")) w7();
     if (wanted("8")) w8();
     if (wanted("9")) w9();
+    if (wanted("10")) w10();
+    if (wanted("11")) w11();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

@@ -8,7 +8,8 @@ nm "$1" | awk '
     / [Tt] bench_spin$/   { print "#define BENCH_SPIN_ADDR 0x" $1 "ull"; n++ }
     / [Tt] bench_ready$/  { print "#define BENCH_READY_ADDR 0x" $1 "ull"; n++ }
     / [Bb] bench_mem$/    { print "#define BENCH_MEM_ADDR 0x" $1 "ull"; n++ }
+    / [BbDd] bench_counter$/ { print "#define BENCH_COUNTER_ADDR 0x" $1 "ull"; n++ }
     / [Tt] bench_call_site$/ { print "#define BENCH_CALL_SITE_ADDR 0x" $1 "ull"; n++ }
-    END { if (n != 6) { print "target-addrs.sh: symbols missing" > "/dev/stderr"; exit 1 } }'
+    END { if (n != 7) { print "target-addrs.sh: symbols missing" > "/dev/stderr"; exit 1 } }'
 # BENCH_MEM_SIZE and friends.
 echo "#include \"bench_target.h\""

@@ -8,7 +8,7 @@
  *   target threads N   starts N threads blocked in pause(), writes "ready\n" to stdout, and
  *                      pauses (workload 5; the harness kills it)
  *   target idle N I    starts I threads blocked in pause(), then calls bench_hit() N times and
- *                      exits 0 (workload 9: tracepoints, all-stop and gdb with idle threads)
+ *                      exits 0 (workload 11: tracepoints, all-stop and gdb with idle threads)
  *   target calls N S   calls bench_call() N times while S other threads spin, then exits 0
  *                      (workload 7: bench_call's first instruction is a call, which the
  *                      library cannot execute in place)

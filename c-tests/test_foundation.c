@@ -25,6 +25,8 @@ static const int all_codes[] = {
     PTRACE_DBG_E_BUFFER_TOO_SMALL,
     PTRACE_DBG_E_OS,
     PTRACE_DBG_E_INTERNAL,
+    PTRACE_DBG_E_NO_RESOURCE,
+    PTRACE_DBG_E_NOT_SUPPORTED,
 };
 #define CODE_COUNT (sizeof all_codes / sizeof all_codes[0])
 
@@ -40,7 +42,8 @@ TEST(strerror_gives_distinct_nonempty_text_per_code) {
     const char *generic = ptrace_dbg_strerror(-1000);
     CHECK(generic != NULL && generic[0] != '\0');
     CHECK_STR_EQ(ptrace_dbg_strerror(1), generic);
-    CHECK_STR_EQ(ptrace_dbg_strerror(-15), generic);
+    CHECK_STR_EQ(ptrace_dbg_strerror(-999), generic);
+    CHECK_EQ_INT(PTRACE_DBG_E_NO_RESOURCE, -15);
     for (size_t i = 0; i < CODE_COUNT; i++) {
         const char *text = ptrace_dbg_strerror(all_codes[i]);
         CHECK(text != NULL && text[0] != '\0');

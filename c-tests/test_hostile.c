@@ -65,6 +65,8 @@
 #define E_FAULT PTRACE_DBG_E_FAULT
 #define E_SMALL PTRACE_DBG_E_BUFFER_TOO_SMALL
 #define E_OS PTRACE_DBG_E_OS
+#define E_NO_RES PTRACE_DBG_E_NO_RESOURCE
+#define E_NOT_FOUND PTRACE_DBG_E_NOT_FOUND
 /* Not a result code (they are 0 or negative): ends a list of codes, or means "skip". */
 #define END 1
 #define SKIP 1
@@ -94,6 +96,10 @@ static struct outs {
     ptrace_dbg_regs regs;
     int32_t tids[16];
     const char *str;
+    ptrace_dbg_mapping maps[256];
+    ptrace_dbg_library libs[64];
+    char name[256];
+    char path[256];
     ptrace_dbg_fpregs fpregs;
     unsigned char xbuf[64];
 } outs;
@@ -410,6 +416,17 @@ static int op_add_breakpoint(ptrace_dbg_process *p, const struct args *a) {
 static int op_remove_breakpoint(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_remove_breakpoint(p, a->addr);
 }
+static int op_add_watchpoint(ptrace_dbg_process *p, const struct args *a) {
+    /* An execute watchpoint (length 1) is valid at any user address. */
+    return ptrace_dbg_add_watchpoint(p, a->addr, 1, PTRACE_DBG_WATCH_EXECUTE, OUT(&outs.i32[0]));
+}
+static int op_remove_watchpoint(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_remove_watchpoint(p, 1);
+}
+static int op_watchpoint_hit(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_watchpoint_hit(p, a->tid, OUT(&outs.i32[0]), &outs.u64);
+}
 static int op_get_regs(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_get_regs(p, a->tid, OUT(&outs.regs));
 }
@@ -525,6 +542,37 @@ static int op_set_syscall_return(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_set_syscall_return(p, a->tid, -EPERM);
 }
 
+static int op_maps(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_maps(p, outs.maps, 256, a->null_out ? NULL : &count_out);
+}
+static int op_mapping_path(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_mapping_path(p, 0, OUT(outs.path), sizeof outs.path, &count_out);
+}
+static int op_symbol_address(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_symbol_address(p, NULL, "main", OUT(&outs.u64));
+}
+static int op_address_symbol(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_address_symbol(p, a->addr, OUT(outs.name), sizeof outs.name, &outs.u64,
+                                     outs.path, sizeof outs.path);
+}
+static int op_libraries(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_libraries(p, outs.libs, 64, a->null_out ? NULL : &count_out);
+}
+static int op_library_path(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_library_path(p, 0, OUT(outs.path), sizeof outs.path, &count_out);
+}
+static int op_set_follow(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_set_follow(p, 0);
+}
+static int op_add_symbol_breakpoint(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_add_symbol_breakpoint(p, NULL, "main", OUT(&outs.i32[0]));
+}
+static int op_remove_symbol_breakpoint(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_remove_symbol_breakpoint(p, 12345);
+}
+
 /* Flags of an operation. */
 #define TID 1u     /* takes a thread id */
 #define NEEDS 2u   /* has a pointer argument whose NULL is PTRACE_DBG_E_INVALID_ARGUMENT */
@@ -557,6 +605,9 @@ static const struct op OPS[] = {
     {"stop_cause", op_stop_cause, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"add_breakpoint", op_add_breakpoint, 0, E_STATE, E_EXITED, E_STATE},
     {"remove_breakpoint", op_remove_breakpoint, 0, E_STATE, E_EXITED, E_STATE},
+    {"add_watchpoint", op_add_watchpoint, NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"remove_watchpoint", op_remove_watchpoint, 0, E_STATE, E_EXITED, E_STATE},
+    {"watchpoint_hit", op_watchpoint_hit, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"get_regs", op_get_regs, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"set_regs", op_set_regs, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"get_reg", op_get_reg, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
@@ -588,6 +639,16 @@ static const struct op OPS[] = {
      E_STATE},
     {"step_range", op_step_range, TID, E_STATE, E_EXITED, E_STATE},
     {"step_n", op_step_n, TID, E_STATE, E_EXITED, E_STATE},
+    {"maps", op_maps, NEEDS, OK, E_EXITED, E_STATE},
+    /* Names an entry of the last maps listing on the handle (made just above when it ran). */
+    {"mapping_path(0)", op_mapping_path, NEEDS, OK, E_ARG, E_ARG},
+    {"symbol_address(main)", op_symbol_address, NEEDS, OK, E_EXITED, E_STATE},
+    {"address_symbol", op_address_symbol, NEEDS, E_NOT_FOUND, E_EXITED, E_STATE},
+    {"libraries", op_libraries, NEEDS, OK, E_EXITED, E_STATE},
+    {"library_path(0)", op_library_path, NEEDS, OK, E_ARG, E_ARG},
+    {"set_follow(0)", op_set_follow, 0, E_STATE, E_EXITED, E_STATE},
+    {"add_symbol_breakpoint(main)", op_add_symbol_breakpoint, NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"remove_symbol_breakpoint(12345)", op_remove_symbol_breakpoint, 0, E_STATE, E_EXITED, E_STATE},
     {"trace_syscalls(off)", op_trace_syscalls_off, 0, E_STATE, E_EXITED, E_STATE},
     {"syscall_info", op_syscall_info, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"set_syscall", op_set_syscall, TID, E_STATE, E_EXITED, E_STATE},
@@ -1328,6 +1389,61 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(OK), ptrace_dbg_remove_breakpoint(p, w->pc), "remove_breakpoint(pc)");
     CASE(CODES(E_NO_BP), ptrace_dbg_remove_breakpoint(p, w->pc), "remove_breakpoint(pc) twice");
 
+    /* Watchpoints: bad lengths, alignments, addresses, kinds and ids; four slots. */
+    {
+        const uint64_t data = w->pc & ~UINT64_C(7);
+        struct {
+            uint64_t addr;
+            size_t len;
+            int32_t kind;
+        } bad_watch[] = {
+            {data, 0, PTRACE_DBG_WATCH_WRITE},
+            {data, 3, PTRACE_DBG_WATCH_WRITE},
+            {data, 16, PTRACE_DBG_WATCH_READ_WRITE},
+            {data, SIZE_MAX, PTRACE_DBG_WATCH_WRITE},
+            {data + 4, 8, PTRACE_DBG_WATCH_WRITE},
+            {data + 1, 2, PTRACE_DBG_WATCH_READ_WRITE},
+            {data, 8, PTRACE_DBG_WATCH_EXECUTE},
+            {data, 8, 2 /* no read-only watchpoints on x86 */},
+            {data, 8, -1},
+            {data, 8, 4},
+            {data, 8, INT32_MIN},
+            {data, 8, INT32_MAX},
+            {KERNEL_ADDR, 8, PTRACE_DBG_WATCH_WRITE},
+            {NONCANONICAL, 8, PTRACE_DBG_WATCH_WRITE},
+            {UINT64_MAX - 7, 8, PTRACE_DBG_WATCH_WRITE},
+            {UINT64_C(0xfffffffffffff000), 1, PTRACE_DBG_WATCH_EXECUTE},
+        };
+        for (size_t i = 0; i < sizeof bad_watch / sizeof bad_watch[0]; i++)
+            CASE(CODES(E_ARG),
+                 ptrace_dbg_add_watchpoint(p, bad_watch[i].addr, bad_watch[i].len,
+                                           bad_watch[i].kind, &outs.i32[0]),
+                 "add_watchpoint(%#" PRIx64 ", len %zu, kind %d)", bad_watch[i].addr,
+                 bad_watch[i].len, bad_watch[i].kind);
+        int32_t bad_ids[] = {0, -1, 1, 2, 1000, INT32_MIN, INT32_MAX};
+        for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
+            CASE(CODES(E_NO_BP), ptrace_dbg_remove_watchpoint(p, bad_ids[i]),
+                 "remove_watchpoint(%d), never set", bad_ids[i]);
+        CASE(CODES(E_NO_BP), ptrace_dbg_watchpoint_hit(p, tid, &outs.i32[0], &outs.u64),
+             "watchpoint_hit(a thread stopped by request)");
+        int32_t ids[4];
+        for (int i = 0; i < 4; i++) {
+            CASE(CODES(OK),
+                 ptrace_dbg_add_watchpoint(p, data + 8 * (uint64_t)i, 8,
+                                           PTRACE_DBG_WATCH_READ_WRITE, &ids[i]),
+                 "add_watchpoint(slot %d)", i);
+        }
+        CASE(CODES(E_NO_RES),
+             ptrace_dbg_add_watchpoint(p, data, 1, PTRACE_DBG_WATCH_EXECUTE, &outs.i32[0]),
+             "add_watchpoint(a fifth)");
+        for (int i = 0; i < 4; i++) {
+            CASE(CODES(OK), ptrace_dbg_remove_watchpoint(p, ids[i]), "remove_watchpoint(%d)",
+                 ids[i]);
+            CASE(CODES(E_NO_BP), ptrace_dbg_remove_watchpoint(p, ids[i]),
+                 "remove_watchpoint(%d) twice", ids[i]);
+        }
+    }
+
     /* Timeouts: below -1 refused; the largest and "forever" return at once when stopped. */
     int32_t timeouts[] = {-2, -3, -1000, INT32_MIN, INT32_MIN + 1};
     for (size_t t = 0; t < sizeof timeouts / sizeof timeouts[0]; t++) {
@@ -1340,12 +1456,70 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(OK), short_wait_stop(p, -1, NULL), "wait_stop(stopped, -1)");
     CASE(CODES(E_STATE), ptrace_dbg_exit_status(p, &outs.i32[0], &outs.i32[1]),
          "exit_status(stopped)");
+
+    /* Maps, symbols and libraries (issue 16). */
+    CASE(CODES(E_ARG), ptrace_dbg_maps(p, NULL, 5, &count_out), "maps(NULL, 5)");
+    CASE(CODES(E_SMALL), ptrace_dbg_maps(p, NULL, 0, &count_out), "maps(NULL, 0)");
+    if (count_out == 0 || count_out > 4096) fail_case("maps(NULL, 0) set *count to %zu", count_out);
+    CASE(CODES(E_SMALL), ptrace_dbg_maps(p, outs.maps, 1, &count_out), "maps(cap 1)");
+    CASE(CODES(OK), ptrace_dbg_maps(p, outs.maps, 256, &count_out), "maps");
+    size_t listed = count_out;
+    CASE(CODES(E_ARG), ptrace_dbg_mapping_path(p, listed, outs.path, 16, NULL),
+         "mapping_path(one past the listing)");
+    CASE(CODES(E_ARG), ptrace_dbg_mapping_path(p, SIZE_MAX, outs.path, 16, NULL),
+         "mapping_path(SIZE_MAX)");
+    CASE(CODES(E_SMALL), ptrace_dbg_mapping_path(p, 0, outs.path, 1, &count_out),
+         "mapping_path(cap 1)");
+    CASE(CODES(E_ARG), ptrace_dbg_mapping_path(p, 0, NULL, 16, NULL), "mapping_path(NULL, 16)");
+    CASE(CODES(E_ARG), ptrace_dbg_symbol_address(p, NULL, NULL, &outs.u64),
+         "symbol_address(NULL symbol)");
+    CASE(CODES(E_NOT_FOUND), ptrace_dbg_symbol_address(p, NULL, "hostile_no_such_symbol", &outs.u64),
+         "symbol_address(unknown symbol)");
+    CASE(CODES(E_NOT_FOUND), ptrace_dbg_symbol_address(p, "libnothere.so", "main", &outs.u64),
+         "symbol_address(unknown library)");
+    CASE(CODES(E_NOT_FOUND), ptrace_dbg_symbol_address(p, "", "main", &outs.u64),
+         "symbol_address(empty library)");
+    CASE(CODES(E_ARG), ptrace_dbg_symbol_address(p, NULL, "\xff\xfe", &outs.u64),
+         "symbol_address(not UTF-8)");
+    uint64_t bad_addrs[] = {0, 16, KERNEL_ADDR, NONCANONICAL, UINT64_MAX};
+    for (size_t i = 0; i < sizeof bad_addrs / sizeof bad_addrs[0]; i++)
+        CASE(CODES(E_NOT_FOUND),
+             ptrace_dbg_address_symbol(p, bad_addrs[i], outs.name, sizeof outs.name, &outs.u64,
+                                       outs.path, sizeof outs.path),
+             "address_symbol(%#" PRIx64 ")", bad_addrs[i]);
+    uint64_t main_addr = 0;
+    CHECK_OK(ptrace_dbg_symbol_address(p, NULL, "main", &main_addr));
+    CASE(CODES(E_SMALL),
+         ptrace_dbg_address_symbol(p, main_addr, outs.name, 4, &outs.u64, NULL, 0),
+         "address_symbol(main, cap 4)");
+    CASE(CODES(E_SMALL),
+         ptrace_dbg_address_symbol(p, main_addr, outs.name, sizeof outs.name, NULL, outs.path, 2),
+         "address_symbol(main, path_cap 2)");
+    CASE(CODES(E_ARG),
+         ptrace_dbg_address_symbol(p, main_addr, outs.name, sizeof outs.name, NULL, NULL, 16),
+         "address_symbol(main, NULL path with a size)");
+    CASE(CODES(E_ARG), ptrace_dbg_libraries(p, NULL, 3, &count_out), "libraries(NULL, 3)");
+    CASE(CODES(E_ARG), ptrace_dbg_library_path(p, SIZE_MAX, outs.path, 16, NULL),
+         "library_path(SIZE_MAX)");
+    uint32_t bad_follow[] = {1, 3, 4, 0x80000000u, UINT32_MAX};
+    for (size_t i = 0; i < sizeof bad_follow / sizeof bad_follow[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_set_follow(p, bad_follow[i]), "set_follow(%#x)", bad_follow[i]);
+    CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, NULL, NULL, &outs.i32[0]),
+         "add_symbol_breakpoint(NULL symbol)");
+    CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, NULL, "", &outs.i32[0]),
+         "add_symbol_breakpoint(empty symbol)");
+    CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, "", "main", &outs.i32[0]),
+         "add_symbol_breakpoint(empty library)");
+    int32_t bad_ids[] = {0, -1, 12345, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
+        CASE(CODES(E_NOT_FOUND), ptrace_dbg_remove_symbol_breakpoint(p, bad_ids[i]),
+             "remove_symbol_breakpoint(%d)", bad_ids[i]);
     check_stopped_unharmed(w, "the bad arguments");
 }
 
 /* The functions that take no handle. */
 static void handleless(const struct world *w) {
-    int weird_codes[] = {1, 2, 100, -15, -100, INT_MIN, INT_MAX};
+    int weird_codes[] = {1, 2, 100, -999, -100, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof weird_codes / sizeof weird_codes[0]; i++) {
         begin_case("strerror(%d)", weird_codes[i]);
         const char *text = ptrace_dbg_strerror(weird_codes[i]);

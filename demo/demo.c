@@ -4,13 +4,12 @@
  *   usage: demo PROGRAM [FUNCTION]      (FUNCTION defaults to "compute")
  *
  * What it shows, in order: launch (the program stops at its first instruction), finding a
- * function's address from the ELF symbol table plus the load address (PIE), a breakpoint, then
+ * function's address by name (ptrace_dbg_symbol_address: the library reads the ELF symbol
+ * tables and knows where each object is loaded, PIE or not), a breakpoint, then
  * continue / wait_stop until the program exits: thread creation, breakpoint hits with
  * registers and stack words, one single-step session, thread exits, and the exit status.
  * The program's stdout comes through a pipe and is printed with a "[sample]" prefix. */
 #define _GNU_SOURCE
-#include "elf_symbols.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,11 +26,10 @@
 #define MAX_THREADS 64 /* the sample has 4 */
 
 static ptrace_dbg_process *proc;
-static elf_symbols *syms;
-static uint64_t bias; /* runtime address = ELF file address + bias */
 static int32_t pid;
 static int sample_out = -1; /* read end of the program's stdout */
 static uint64_t current_rsp; /* of the thread being shown: tells its stack from others */
+static const char *program_name; /* the program's file name: its symbols need no "in FILE" */
 
 /* Every failing call ends the demo here: what failed, the code's text and the detail. */
 static void fail(const char *what, int rc) {
@@ -102,44 +100,45 @@ static const char *thread_label(int32_t tid) {
 
 static const char *describe(uint64_t addr) {
     static char buf[256];
+    char name[128], path[4096];
     uint64_t off;
-    const char *fn = addr >= bias ? elf_symbols_function_at(syms, addr - bias, &off) : NULL;
-    if (fn) {
-        if (off) {
-            snprintf(buf, sizeof buf, "%s+0x%" PRIx64, fn, off);
-        } else {
-            snprintf(buf, sizeof buf, "%s", fn);
+    /* A symbol of the program or of a library: "compute+0x4", "write+0x10 in libc.so.6". */
+    if (ptrace_dbg_address_symbol(proc, addr, name, sizeof name, &off, path, sizeof path) ==
+        PTRACE_DBG_OK) {
+        const char *slash = strrchr(path, '/');
+        const char *file = slash ? slash + 1 : path;
+        int len = off ? snprintf(buf, sizeof buf, "%s+0x%" PRIx64, name, off)
+                      : snprintf(buf, sizeof buf, "%s", name);
+        if (strcmp(file, program_name) != 0 && len > 0 && (size_t)len < sizeof buf) {
+            snprintf(buf + len, sizeof buf - (size_t)len, " in %.100s", file);
         }
         return buf;
     }
-    /* Not a function of the program: name the mapping it falls in, if any. */
-    char path[64], line[4352];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *maps = fopen(path, "r");
+    /* In no symbol: name the mapping it falls in, if any. */
+    ptrace_dbg_mapping maps[512];
+    size_t count = 0;
     buf[0] = '\0';
-    while (maps && fgets(line, sizeof line, maps)) {
-        unsigned long long start, end;
-        int at = -1;
-        if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &start, &end, &at) < 2 || at < 0 ||
-            addr < start || addr >= end) {
+    if (ptrace_dbg_maps(proc, maps, 512, &count) != PTRACE_DBG_OK) {
+        return buf;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (addr < maps[i].start || addr >= maps[i].end) {
             continue;
         }
-        line[strcspn(line, "\n")] = '\0';
-        const char *name = line + at;
-        const char *slash = strrchr(name, '/');
-        if (current_rsp >= start && current_rsp < end) {
+        if (ptrace_dbg_mapping_path(proc, i, path, sizeof path, NULL) != PTRACE_DBG_OK) {
+            path[0] = '\0';
+        }
+        const char *slash = strrchr(path, '/');
+        if (current_rsp >= maps[i].start && current_rsp < maps[i].end) {
             snprintf(buf, sizeof buf, "points into this thread's stack");
-        } else if (strcmp(name, "[stack]") == 0) {
+        } else if (strcmp(path, "[stack]") == 0) {
             snprintf(buf, sizeof buf, "points into the main thread's stack");
-        } else if (name[0] == '\0') {
+        } else if (path[0] == '\0') {
             snprintf(buf, sizeof buf, "points into anonymous memory");
         } else {
-            snprintf(buf, sizeof buf, "in %s", slash ? slash + 1 : name);
+            snprintf(buf, sizeof buf, "in %.200s", slash ? slash + 1 : path);
         }
         break;
-    }
-    if (maps) {
-        fclose(maps);
     }
     return buf;
 }
@@ -307,15 +306,8 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("ptrace_dbg demo (library %s)\n\n", ptrace_dbg_version());
 
-    char err[512];
-    syms = elf_symbols_load(program, err, sizeof err);
-    if (!syms) {
-        die("%s", err);
-    }
-    uint64_t file_addr = elf_symbols_lookup(syms, function);
-    if (!file_addr) {
-        die("no function named %s in the program's symbol table", function);
-    }
+    const char *slash = strrchr(program, '/');
+    program_name = slash ? slash + 1 : program;
 
     /* The program's stdout goes into a pipe that we read at every stop. O_CLOEXEC keeps our
      * read end out of the program; the library makes the write end its fd 1. */
@@ -338,15 +330,14 @@ int main(int argc, char **argv) {
     CHECK(ptrace_dbg_get_pc(proc, pid, &pc));
     printf("         pid %d, stopped at its first instruction (%s)\n", (int)pid, describe(pc));
 
-    if (elf_symbols_load_bias(syms, pid, &bias, err, sizeof err) != 0) {
-        die("%s", err);
+    /* The library reads the program's symbol table and knows where it is loaded (PIE). */
+    uint64_t addr;
+    int rc = ptrace_dbg_symbol_address(proc, NULL, function, &addr);
+    if (rc == PTRACE_DBG_E_NOT_FOUND) {
+        die("no function named %s in the program", function);
     }
-    uint64_t addr = file_addr + bias;
-    printf("symbol   %s is at %#" PRIx64 " in the ELF file; the program is loaded at %#" PRIx64
-           "\n",
-           function, file_addr, bias);
-    printf("         (lowest mapping in /proc/%d/maps), so %s runs at %#" PRIx64 "\n", (int)pid,
-           function, addr);
+    CHECK(rc);
+    printf("symbol   ptrace_dbg_symbol_address(\"%s\") = %#" PRIx64 "\n", function, addr);
     CHECK(ptrace_dbg_add_breakpoint(proc, addr));
     printf("break    breakpoint set at %s\n\n", function);
     printf("Running. At each stop every thread is stopped; below: which thread stopped, why,\n"
@@ -388,7 +379,6 @@ int main(int argc, char **argv) {
     }
     printf("The breakpoint at %s was hit %d times.\n", function, hits);
     ptrace_dbg_process_free(proc);
-    elf_symbols_free(syms);
     close(sample_out);
     return sig ? 1 : code;
 }

@@ -112,6 +112,17 @@
 #define PTRACE_DBG_E_INTERNAL -14
 
 /**
+ * A limited resource is used up: all four hardware watchpoint slots (debug registers DR0-DR3)
+ * are taken.
+ */
+#define PTRACE_DBG_E_NO_RESOURCE -15
+
+/**
+ * No such symbol, loaded object, or symbol breakpoint (and nothing can load one later).
+ */
+#define PTRACE_DBG_E_NOT_FOUND -16
+
+/**
  * The CPU or kernel lacks the feature (e.g. a zmm register on a CPU without AVX-512).
  */
 #define PTRACE_DBG_E_NOT_SUPPORTED -17
@@ -206,6 +217,75 @@
  * Stop cause: called exec; the process now runs the new program.
  */
 #define PTRACE_DBG_CAUSE_EXEC 5
+
+/**
+ * Stop cause: tripped a hardware watchpoint; `pc` is the watchpoint's address and
+ * `ptrace_dbg_watchpoint_hit` gives its id. Only ever reported to a caller that set a
+ * watchpoint with `ptrace_dbg_add_watchpoint`, so a program that knows only the kinds above
+ * never sees it. The thread's state is `PTRACE_DBG_STATE_STOPPED_BREAKPOINT`.
+ */
+#define PTRACE_DBG_CAUSE_WATCHPOINT 6
+
+/**
+ * Stop cause: the dynamic loader's list of objects changed (see `ptrace_dbg_libraries`);
+ * reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_LIBRARIES`.
+ */
+#define PTRACE_DBG_CAUSE_LIBRARY 9
+
+/**
+ * Mapping protection: readable.
+ */
+#define PTRACE_DBG_PROT_READ 1
+
+/**
+ * Mapping protection: writable.
+ */
+#define PTRACE_DBG_PROT_WRITE 2
+
+/**
+ * Mapping protection: executable.
+ */
+#define PTRACE_DBG_PROT_EXEC 4
+
+/**
+ * Mapping flag: shared (`s` in `/proc/PID/maps`), not private.
+ */
+#define PTRACE_DBG_MAP_SHARED 1
+
+/**
+ * `ptrace_dbg_set_follow` flag reserved for following forked children (not yet supported:
+ * rejected with `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ */
+#define PTRACE_DBG_FOLLOW_FORK 1
+
+/**
+ * `ptrace_dbg_set_follow` flag: stop with cause `PTRACE_DBG_CAUSE_LIBRARY` whenever the
+ * dynamic loader's list of objects has changed (dlopen, dlclose, start-up).
+ */
+#define PTRACE_DBG_FOLLOW_LIBRARIES 2
+
+/**
+ * Watchpoint kind: execution of the instruction at the address (a hardware breakpoint, length
+ * 1). No byte of the text changes, so it works where a software breakpoint's int3 would be
+ * seen or would break something (code the program reads or checksums, code that is also
+ * data). It fires
+ * before the instruction runs: the thread's PC is the address; continue and step then execute
+ * the instruction instead of hitting it again (the CPU's resume flag).
+ */
+#define PTRACE_DBG_WATCH_EXECUTE 0
+
+/**
+ * Watchpoint kind: writes to the range. It fires after the writing instruction: the PC is
+ * on the next instruction and memory already holds the new value (every write is reported,
+ * also one that stores the value already there).
+ */
+#define PTRACE_DBG_WATCH_WRITE 1
+
+/**
+ * Watchpoint kind: reads or writes of the range. x86 has no read-only watchpoint; there is no
+ * `PTRACE_DBG_WATCH_READ` (2 is `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ */
+#define PTRACE_DBG_WATCH_READ_WRITE 3
 
 /**
  * `ptrace_dbg_record.kind`: a thread executed the instruction at a tracepoint.
@@ -397,7 +477,8 @@ typedef struct ptrace_dbg_cause {
      */
     int32_t exit_status;
     /**
-     * `BREAKPOINT`: the breakpoint's address.
+     * `BREAKPOINT`: the breakpoint's address. `WATCHPOINT`: the watchpoint's address (not
+     * the thread's PC: x86 does not say which byte was accessed).
      */
     uint64_t pc;
 } ptrace_dbg_cause;
@@ -435,6 +516,65 @@ typedef struct ptrace_dbg_regs {
     uint64_t fs;
     uint64_t gs;
 } ptrace_dbg_regs;
+
+/**
+ * One mapping of the process, as a line of `/proc/PID/maps` gives it (its path through
+ * `ptrace_dbg_mapping_path`).
+ */
+typedef struct ptrace_dbg_mapping {
+    /**
+     * First address.
+     */
+    uint64_t start;
+    /**
+     * One past the last address.
+     */
+    uint64_t end;
+    /**
+     * Offset into the mapped file (0 for anonymous memory).
+     */
+    uint64_t offset;
+    /**
+     * Inode of the mapped file (0 for anonymous memory).
+     */
+    uint64_t inode;
+    /**
+     * Device of the mapped file: major number.
+     */
+    uint32_t dev_major;
+    /**
+     * Device of the mapped file: minor number.
+     */
+    uint32_t dev_minor;
+    /**
+     * `PTRACE_DBG_PROT_*` bits.
+     */
+    uint32_t prot;
+    /**
+     * `PTRACE_DBG_MAP_*` bits.
+     */
+    uint32_t flags;
+} ptrace_dbg_mapping;
+
+/**
+ * One object in the dynamic loader's list (its path through `ptrace_dbg_library_path`).
+ */
+typedef struct ptrace_dbg_library {
+    /**
+     * `l_addr`: the load bias (runtime address = address in the ELF file + base); 0 for a
+     * program that is not position-independent.
+     */
+    uint64_t base;
+    /**
+     * `l_ld`: the address of its dynamic section (0 if none).
+     */
+    uint64_t dynamic;
+    /**
+     * The address of its `link_map` entry in the process (0 when the list comes from the
+     * memory maps because the loader has not run yet, or the program is static).
+     */
+    uint64_t link_map;
+} ptrace_dbg_library;
 
 /**
  * The x87 and SSE registers of one thread: the kernel's `user_fpregs_struct` (the 512-byte
@@ -838,7 +978,10 @@ int ptrace_dbg_event_fd(struct ptrace_dbg_process *p, int32_t *fd);
  * Executes one instruction of stopped thread `tid`; every other thread stays stopped. A
  * breakpoint under its PC is stepped over (and stays set). Returns when the step is done; the
  * thread is then stopped with cause `PTRACE_DBG_CAUSE_STOPPED`, or with the cause of whatever
- * ended the step first (a signal arriving meanwhile is reported, not lost).
+ * ended the step first (a signal arriving meanwhile is reported, not lost). A thread whose
+ * program set its own trap flag (TF) gets its own SIGTRAP from that instruction too: the step
+ * ends with cause `PTRACE_DBG_CAUSE_SIGNAL` (SIGTRAP), delivered at the next resume, as an
+ * untraced run delivers it (so does a continue's step over a breakpoint under such a thread).
  *
  * A thread stopped inside a blocking system call, or on a `syscall` instruction, re-enters
  * the call when stepped, and the step ends only when the call returns: this function gives up
@@ -1061,6 +1204,172 @@ int ptrace_dbg_poke(struct ptrace_dbg_process *p,
                     size_t *done);
 
 /**
+ * Lists the process's memory mappings, read from `/proc/PID/maps` now, in address order.
+ * `*count` is always set to the number of mappings; `PTRACE_DBG_E_BUFFER_TOO_SMALL` when
+ * `cap < *count` (then nothing is written to `out`, which may be NULL when `cap` is 0). The
+ * listing is kept: `ptrace_dbg_mapping_path` names its entries by index until the next call.
+ * After exec it is the new program's memory.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `count`, or NULL
+ * `out` with `cap` > 0), `PTRACE_DBG_E_INVALID_HANDLE`. Callable running or stopped.
+ *
+ * # Safety
+ * `out` must be NULL or writable for `cap` elements; `count` NULL or writable.
+ */
+int ptrace_dbg_maps(struct ptrace_dbg_process *p,
+                    struct ptrace_dbg_mapping *out,
+                    size_t cap,
+                    size_t *count);
+
+/**
+ * The path of mapping `index` of the last `ptrace_dbg_maps` listing on this handle, as
+ * `/proc/PID/maps` shows it: a file path, a pseudo-name such as `[stack]` or `[vdso]`, or ""
+ * for anonymous memory. Copied with its NUL into `buf` (`cap` bytes); `*len` (may be NULL)
+ * gets its length without the NUL, also when the buffer is too small.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (`index` not in the last listing, NULL `buf` with `cap` > 0), `PTRACE_DBG_E_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be NULL or writable for `cap` bytes; `len` NULL or writable.
+ */
+int ptrace_dbg_mapping_path(struct ptrace_dbg_process *p,
+                            size_t index,
+                            char *buf,
+                            size_t cap,
+                            size_t *len);
+
+/**
+ * The runtime address of `symbol` (a function or variable of an ELF symbol table: `.symtab`,
+ * `.dynsym`, or an installed separate debug file). `library` NULL searches the program, then
+ * every loaded library in load order, and takes the first definition; else `library` is a
+ * path or a file name ("libc.so.6") of a loaded object, and only it is searched. Works for
+ * position-independent and fixed-address programs, libraries and static programs. Stopped at
+ * a launched program's first instruction only the program and the dynamic loader are loaded;
+ * libraries resolve once the loader has mapped them. For an indirect function (`memcpy` in
+ * glibc) this is its resolver.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NOT_FOUND` (no such symbol, or no such loaded
+ * object), `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_BAD_STATE` (detached),
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `symbol` or `addr`, not UTF-8),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable running or stopped (stopped, the loaded objects are
+ * read once and reused until the process runs again).
+ *
+ * # Safety
+ * `library` must be NULL or a C string; `symbol` a C string; `addr` NULL or writable.
+ */
+int ptrace_dbg_symbol_address(struct ptrace_dbg_process *p,
+                              const char *library,
+                              const char *symbol,
+                              uint64_t *addr);
+
+/**
+ * The symbol containing `addr`: its name into `name` (`cap` bytes, with its NUL), the offset
+ * of `addr` into it into `*offset`, and the path of its object into `path` (`path_cap`
+ * bytes). `offset` may be NULL; `path` may be NULL when `path_cap` is 0. Fast: each object's
+ * symbols are a sorted table, and while the process stays stopped the objects are not read
+ * again (about a microsecond a call).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NOT_FOUND` (`addr` is in no loaded object, or in
+ * none of its symbols), `PTRACE_DBG_E_BUFFER_TOO_SMALL` (`name` or `path`; nothing written),
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (NULL `name` or a NULL `path` with a size), `PTRACE_DBG_E_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `name` must be writable for `cap` bytes; `path` NULL or writable for `path_cap` bytes;
+ * `offset` NULL or writable.
+ */
+int ptrace_dbg_address_symbol(struct ptrace_dbg_process *p,
+                              uint64_t addr,
+                              char *name,
+                              size_t cap,
+                              uint64_t *offset,
+                              char *path,
+                              size_t path_cap);
+
+/**
+ * Lists the loaded objects in load order, as the dynamic loader's `r_debug`/`link_map` list
+ * has them: the program first, then its libraries (and the vDSO and the loader). Before the
+ * loader has run (stopped at a launched program's first instruction) and for a static
+ * program, the list comes from the memory maps: the program and the loader, `link_map` 0.
+ * `*count` is always set; `PTRACE_DBG_E_BUFFER_TOO_SMALL` when `cap < *count`. The listing
+ * is kept for `ptrace_dbg_library_path` until the next call.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `count`, or NULL
+ * `out` with `cap` > 0), `PTRACE_DBG_E_INVALID_HANDLE`. Stopped for a consistent answer.
+ *
+ * # Safety
+ * `out` must be NULL or writable for `cap` elements; `count` NULL or writable.
+ */
+int ptrace_dbg_libraries(struct ptrace_dbg_process *p,
+                         struct ptrace_dbg_library *out,
+                         size_t cap,
+                         size_t *count);
+
+/**
+ * The path of object `index` of the last `ptrace_dbg_libraries` listing: the loader's
+ * `l_name` (the program's own path for the program), copied with its NUL into `buf`; `*len`
+ * (may be NULL) gets its length without the NUL, also when the buffer is too small.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (`index` not in the last listing, NULL `buf` with `cap` > 0), `PTRACE_DBG_E_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be NULL or writable for `cap` bytes; `len` NULL or writable.
+ */
+int ptrace_dbg_library_path(struct ptrace_dbg_process *p,
+                            size_t index,
+                            char *buf,
+                            size_t cap,
+                            size_t *len);
+
+/**
+ * What the library follows besides the process's own threads: `PTRACE_DBG_FOLLOW_LIBRARIES`
+ * makes every change of the loaded objects (dlopen, dlclose, and the loader's start-up) stop
+ * the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it; 0 turns that
+ * off. Without it no such cause is ever reported. `PTRACE_DBG_FOLLOW_FORK` is reserved.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown or reserved flag),
+ * `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Process stopped.
+ */
+int ptrace_dbg_set_follow(struct ptrace_dbg_process *p, uint32_t flags);
+
+/**
+ * A breakpoint on a function by name: set now in every loaded object that defines `symbol`
+ * (only in `library`, a path or file name, when not NULL), and in every object that defines
+ * it when one is loaded later (dlopen). When such an object is unloaded (dlclose) the
+ * breakpoint leaves it without a byte being written into that memory. A hit stops the process
+ * with cause `PTRACE_DBG_CAUSE_BREAKPOINT` and `cause.pc` the address, as any breakpoint.
+ * `*id` names it for `ptrace_dbg_remove_symbol_breakpoint`. The loader's own breakpoint that
+ * makes this work never shows as a stop.
+ *
+ * Returns `PTRACE_DBG_OK` (set, or pending until an object defining it loads),
+ * `PTRACE_DBG_E_NOT_FOUND` (nothing defines it and the program has no dynamic loader, e.g.
+ * a static program), `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL or empty `symbol`, empty `library`, NULL `id`),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Process stopped.
+ *
+ * # Safety
+ * `library` must be NULL or a C string; `symbol` a C string; `id` NULL or writable.
+ */
+int ptrace_dbg_add_symbol_breakpoint(struct ptrace_dbg_process *p,
+                                     const char *library,
+                                     const char *symbol,
+                                     int32_t *id);
+
+/**
+ * Removes symbol breakpoint `id` from every object it is set in.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NOT_FOUND` (no such id), `PTRACE_DBG_E_BAD_STATE`
+ * (running or detached), `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Process
+ * stopped.
+ */
+int ptrace_dbg_remove_symbol_breakpoint(struct ptrace_dbg_process *p, int32_t id);
+
+/**
  * Reads the x87 and SSE registers of stopped thread `tid` (from the XSAVE area, so
  * registers in their initial state read as their initial values, and writes made during this
  * stop are seen).
@@ -1219,6 +1528,75 @@ int ptrace_dbg_register_info(struct ptrace_dbg_process *p,
                              size_t index,
                              const char **name,
                              size_t *size);
+
+/**
+ * Sets a hardware watchpoint on every thread of the process, present and future, and returns
+ * its id in `*id` (positive, never reused within this handle).
+ *
+ * `kind` is `PTRACE_DBG_WATCH_EXECUTE` (then `len` must be 1), `PTRACE_DBG_WATCH_WRITE` or
+ * `PTRACE_DBG_WATCH_READ_WRITE`; `len` is 1, 2, 4 or 8 and `addr` must be aligned to it (watch
+ * a larger or unaligned variable with several watchpoints). A thread that trips it stops the
+ * process (all-stop) with cause `PTRACE_DBG_CAUSE_WATCHPOINT` and state
+ * `PTRACE_DBG_STATE_STOPPED_BREAKPOINT`; `ptrace_dbg_watchpoint_hit` then names the watchpoint.
+ * Several threads tripping at about the same time each have their own cause at that stop.
+ * The CPU has four slots per thread: a fifth watchpoint gets `PTRACE_DBG_E_NO_RESOURCE`.
+ *
+ * - Only user-mode accesses trigger: a write by the kernel (`read(2)` into a watched buffer,
+ *   `ptrace_dbg_poke`) does not stop anything.
+ * - An execute watchpoint at the address of a software breakpoint gives one stop, with cause
+ *   `PTRACE_DBG_CAUSE_BREAKPOINT` and `ptrace_dbg_watchpoint_hit` naming the watchpoint too.
+ * - A single step whose instruction trips a data watchpoint completes and reports the
+ *   watchpoint. A step that lands on an execute watchpoint ends there as a step (the
+ *   instruction has not run); the next continue or step reports the hit, then goes past it.
+ * - exec removes every watchpoint (the address space is gone): their ids are then unknown to
+ *   `ptrace_dbg_remove_watchpoint` (`PTRACE_DBG_E_NO_BREAKPOINT`). A child the program forks
+ *   runs untrapped (the kernel gives it no debug registers). Detach, kill and free clear
+ *   the debug registers of every thread.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (unknown `kind`, bad `len`,
+ * unaligned or kernel `addr`, NULL `id`; `ptrace_dbg_last_error()` says which),
+ * `PTRACE_DBG_E_NO_RESOURCE` (four are set), `PTRACE_DBG_E_BAD_STATE` (running or detached),
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while the
+ * process is stopped.
+ *
+ * # Safety
+ * `id` must be NULL or writable.
+ */
+int ptrace_dbg_add_watchpoint(struct ptrace_dbg_process *p,
+                              uint64_t addr,
+                              size_t len,
+                              int32_t kind,
+                              int32_t *id);
+
+/**
+ * Removes watchpoint `id` from every thread; its slot is free again.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NO_BREAKPOINT` (no watchpoint with that id: never
+ * set, already removed, or cleared by an exec), `PTRACE_DBG_E_BAD_STATE` (running or
+ * detached), `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread
+ * while the process is stopped.
+ */
+int ptrace_dbg_remove_watchpoint(struct ptrace_dbg_process *p, int32_t id);
+
+/**
+ * Which watchpoint stopped thread `tid` at this stop: its id in `*id` and its address in
+ * `*addr` (`addr` may be NULL). Decoded from the thread's debug status register (DR6), which
+ * the library clears after reading. When one access trips several watchpoints, the one in the
+ * lowest slot is named. Answers for a thread with cause `PTRACE_DBG_CAUSE_WATCHPOINT`, and for
+ * a `PTRACE_DBG_CAUSE_BREAKPOINT` stop at an address that also has an execute watchpoint.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NO_BREAKPOINT` (the thread's stop is not a
+ * watchpoint hit), `PTRACE_DBG_E_BAD_STATE` (the thread runs, or the process was detached),
+ * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL
+ * `id`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread; never waits.
+ *
+ * # Safety
+ * `id` must be NULL or writable; `addr` NULL or writable.
+ */
+int ptrace_dbg_watchpoint_hit(struct ptrace_dbg_process *p,
+                              int32_t tid,
+                              int32_t *id,
+                              uint64_t *addr);
 
 /**
  * Sets a tracepoint at `addr`: a thread that executes the instruction there is recorded

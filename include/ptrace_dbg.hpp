@@ -58,6 +58,8 @@ enum class errc : int {
     buffer_too_small = PTRACE_DBG_E_BUFFER_TOO_SMALL,
     os = PTRACE_DBG_E_OS,
     internal = PTRACE_DBG_E_INTERNAL,
+    no_resource = PTRACE_DBG_E_NO_RESOURCE,
+    not_found = PTRACE_DBG_E_NOT_FOUND,
     not_supported = PTRACE_DBG_E_NOT_SUPPORTED,
 };
 
@@ -261,8 +263,42 @@ enum class cause_kind : int32_t {
     thread_create = PTRACE_DBG_CAUSE_THREAD_CREATE,
     thread_exit = PTRACE_DBG_CAUSE_THREAD_EXIT,
     exec = PTRACE_DBG_CAUSE_EXEC,
+    watchpoint = PTRACE_DBG_CAUSE_WATCHPOINT,  // only after add_watchpoint
     syscall_entry = PTRACE_DBG_CAUSE_SYSCALL_ENTRY,  // only while system calls are traced
     syscall_exit = PTRACE_DBG_CAUSE_SYSCALL_EXIT,
+    library = PTRACE_DBG_CAUSE_LIBRARY,
+};
+
+// One memory mapping (ptrace_dbg_mapping plus its path).
+struct mapping {
+    ptrace_dbg_mapping raw{};
+    std::string path;  // "" for anonymous memory, "[stack]", a file path, ...
+};
+
+// One loaded object (ptrace_dbg_library plus its path).
+struct library {
+    ptrace_dbg_library raw{};
+    std::string path;
+};
+
+// The symbol containing an address.
+struct symbol {
+    std::string name;
+    uint64_t offset = 0;
+    std::string path;  // its object's
+};
+
+// What a watchpoint watches, PTRACE_DBG_WATCH_* (x86 has no read-only watchpoint).
+enum class watch_kind : int32_t {
+    execute = PTRACE_DBG_WATCH_EXECUTE,  // an instruction (length 1), without patching it
+    write = PTRACE_DBG_WATCH_WRITE,
+    read_write = PTRACE_DBG_WATCH_READ_WRITE,
+};
+
+// Which watchpoint a thread tripped (ptrace_dbg_watchpoint_hit).
+struct watch_hit {
+    int32_t id = 0;
+    uint64_t addr = 0;  // the watchpoint's address
 };
 
 // The system call a thread is stopped at (number, is_exit, args[6], ret, is_error, arch, pc,
@@ -287,7 +323,7 @@ struct cause {
     int32_t signal = 0;       // signal: the pending signal; thread_exit: terminating signal or 0
     int32_t new_tid = 0;      // thread_create: the new thread
     int32_t exit_status = 0;  // thread_exit: the exit status, or -1 when killed by a signal
-    uint64_t pc = 0;          // breakpoint: the breakpoint's address
+    uint64_t pc = 0;          // breakpoint: the breakpoint's address; watchpoint: its address
 
     static cause from_c(const ptrace_dbg_cause &c) noexcept {
         return cause{static_cast<cause_kind>(c.kind), c.signal, c.new_tid, c.exit_status, c.pc};
@@ -658,6 +694,118 @@ public:
         detail::set(ptrace_dbg_remove_breakpoint(handle_, pc), ec);
     }
 
+    // --- maps, symbols, libraries, breakpoints by name
+
+    // The memory mappings, as /proc/PID/maps shows them now.
+    std::vector<mapping> maps() const {
+        std::vector<ptrace_dbg_mapping> raw;
+        std::size_t count = 0;
+        for (;;) {
+            int rc = ptrace_dbg_maps(handle_, raw.data(), raw.size(), &count);
+            if (rc == PTRACE_DBG_OK) break;
+            if (rc != PTRACE_DBG_E_BUFFER_TOO_SMALL) detail::check(rc, "ptrace_dbg_maps");
+            raw.resize(count + 16);
+        }
+        std::vector<mapping> out;
+        for (std::size_t i = 0; i < count; i++)
+            out.push_back({raw[i], path_of(ptrace_dbg_mapping_path, i, "ptrace_dbg_mapping_path")});
+        return out;
+    }
+
+    // The loaded objects in load order (the dynamic loader's list).
+    std::vector<library> libraries() const {
+        std::vector<ptrace_dbg_library> raw;
+        std::size_t count = 0;
+        for (;;) {
+            int rc = ptrace_dbg_libraries(handle_, raw.data(), raw.size(), &count);
+            if (rc == PTRACE_DBG_OK) break;
+            if (rc != PTRACE_DBG_E_BUFFER_TOO_SMALL) detail::check(rc, "ptrace_dbg_libraries");
+            raw.resize(count + 8);
+        }
+        std::vector<library> out;
+        for (std::size_t i = 0; i < count; i++)
+            out.push_back({raw[i], path_of(ptrace_dbg_library_path, i, "ptrace_dbg_library_path")});
+        return out;
+    }
+
+    // The address of `name` in `lib` (a path or file name), or with lib empty in the program
+    // and then each library in load order; throws errc::not_found.
+    uint64_t symbol_address(const std::string &name, const std::string &lib = {}) const {
+        uint64_t addr = 0;
+        detail::check(ptrace_dbg_symbol_address(handle_, lib.empty() ? nullptr : lib.c_str(),
+                                                name.c_str(), &addr),
+                      "ptrace_dbg_symbol_address");
+        return addr;
+    }
+
+    // The symbol containing `addr`; throws errc::not_found.
+    ptrace_dbg::symbol address_symbol(uint64_t addr) const {
+        std::string name(256, '\0'), path(4096, '\0');
+        uint64_t off = 0;
+        int rc;
+        while ((rc = ptrace_dbg_address_symbol(handle_, addr, name.data(), name.size(), &off,
+                                               path.data(), path.size())) ==
+                   PTRACE_DBG_E_BUFFER_TOO_SMALL &&
+               name.size() < (1u << 20))
+            name.resize(name.size() * 4), path.resize(path.size() * 4);
+        detail::check(rc, "ptrace_dbg_address_symbol");
+        name.resize(name.find('\0'));
+        path.resize(path.find('\0'));
+        return {name, off, path};
+    }
+
+    // PTRACE_DBG_FOLLOW_LIBRARIES: stop with cause_kind::library when the objects change.
+    void set_follow(uint32_t flags) {
+        detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
+    }
+
+    // A breakpoint on function `name` (in `lib`, or anywhere with lib empty), now and in every
+    // object that defines it when loaded later; returns its id.
+    int32_t add_symbol_breakpoint(const std::string &name, const std::string &lib = {}) {
+        int32_t id = 0;
+        detail::check(ptrace_dbg_add_symbol_breakpoint(
+                          handle_, lib.empty() ? nullptr : lib.c_str(), name.c_str(), &id),
+                      "ptrace_dbg_add_symbol_breakpoint");
+        return id;
+    }
+    void remove_symbol_breakpoint(int32_t id) {
+        detail::check(ptrace_dbg_remove_symbol_breakpoint(handle_, id),
+                      "ptrace_dbg_remove_symbol_breakpoint");
+    }
+
+    // --- watchpoints (x86-64 debug registers: four at a time, errc::no_resource beyond)
+
+    // Every thread, present and future; len 1, 2, 4 or 8 with addr aligned to it. Returns the
+    // id. A hit stops the process with cause_kind::watchpoint.
+    int32_t add_watchpoint(uint64_t addr, std::size_t len, watch_kind kind) {
+        int32_t id = 0;
+        detail::check(ptrace_dbg_add_watchpoint(handle_, addr, len, static_cast<int32_t>(kind), &id),
+                      "ptrace_dbg_add_watchpoint");
+        return id;
+    }
+    int32_t add_watchpoint(uint64_t addr, std::size_t len, watch_kind kind,
+                           std::error_code &ec) noexcept {
+        int32_t id = 0;
+        detail::set(ptrace_dbg_add_watchpoint(handle_, addr, len, static_cast<int32_t>(kind), &id),
+                    ec);
+        return id;
+    }
+    void remove_watchpoint(int32_t id) {
+        detail::check(ptrace_dbg_remove_watchpoint(handle_, id), "ptrace_dbg_remove_watchpoint");
+    }
+    void remove_watchpoint(int32_t id, std::error_code &ec) noexcept {
+        detail::set(ptrace_dbg_remove_watchpoint(handle_, id), ec);
+    }
+    // The watchpoint thread `tid` tripped at this stop; nullopt when its stop is not a
+    // watchpoint hit.
+    std::optional<watch_hit> watchpoint_hit(int32_t tid) const {
+        watch_hit hit;
+        int rc = ptrace_dbg_watchpoint_hit(handle_, tid, &hit.id, &hit.addr);
+        if (rc == PTRACE_DBG_E_NO_BREAKPOINT) return std::nullopt;
+        detail::check(rc, "ptrace_dbg_watchpoint_hit");
+        return hit;
+    }
+
     // --- registers
 
     registers regs(int32_t tid) const {
@@ -826,6 +974,21 @@ public:
     }
 
 private:
+    // A path from ptrace_dbg_mapping_path or ptrace_dbg_library_path.
+    template <class Fn>
+    std::string path_of(Fn fn, std::size_t index, const char *what) const {
+        std::string buf(256, '\0');
+        std::size_t len = 0;
+        int rc = fn(handle_, index, buf.data(), buf.size(), &len);
+        if (rc == PTRACE_DBG_E_BUFFER_TOO_SMALL) {
+            buf.resize(len + 1);
+            rc = fn(handle_, index, buf.data(), buf.size(), &len);
+        }
+        detail::check(rc, what);
+        buf.resize(len);
+        return buf;
+    }
+
     ptrace_dbg_process *handle_ = nullptr;
 };
 

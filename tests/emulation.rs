@@ -466,18 +466,60 @@ fn a_program_single_stepping_itself_gets_no_instruction_executed_in_place() {
 }
 
 /// The same program counts its own SIGTRAPs: tracing must not change the count, breakpoints
-/// on the stepped instructions included.
-///
-/// KNOWN ENGINE BUG (found by issue 19's mutation run): a step over a breakpoint under a thread
-/// whose own trap flag is set consumes the program's trap for that instruction (the step trap
-/// is taken as ours only): 12 traps natively, 8 with the 4 breakpoints. Ignored until the
-/// step-over delivers that SIGTRAP to the program.
+/// on the stepped instructions included (found by issue 19's mutation run: a step over a
+/// breakpoint under the program's own trap flag took the one trap as ours only, 8 of 12).
 #[test]
-#[ignore = "engine bug: a step over a breakpoint swallows the program's own single-step trap"]
 fn a_program_single_stepping_itself_keeps_every_trap_under_breakpoints() {
     let exe = build_tracee("self_step");
     let native = std::process::Command::new(&exe).status().unwrap().code().unwrap();
-    assert!(native > 6, "the program counted {native} traps by itself");
+    assert!((7..64).contains(&native), "the program counted {native} traps by itself");
     assert_eq!(run_self_step(&[]), (native, 0, 0), "traced, no breakpoints");
     assert_eq!(run_self_step(&SELF_STEP_BREAKPOINTS), (native, 4, 0), "breakpoints on the block");
+}
+
+/// A step (`ptrace_dbg_step`) of a thread whose program set its own trap flag: the step's trap
+/// is the program's too. The step ends as a SIGTRAP signal stop after the one instruction
+/// (over a breakpoint or not), the signal is delivered at the next resume, and the program
+/// counts as many traps, each as it sees them natively (si_code TRAP_TRACE, a new PC).
+#[test]
+fn a_step_of_a_thread_single_stepping_itself_reports_and_keeps_its_trap() {
+    let exe = build_tracee("self_step");
+    let native = std::process::Command::new(&exe).status().unwrap().code().unwrap();
+    assert!((7..64).contains(&native), "the program counted {native} traps by itself");
+    for keep_breakpoint in [true, false] {
+        let p = Process::launch(&exe, &ptrace_dbg::engine::LaunchOptions::new()).unwrap();
+        let block = program_symbol(&exe, p.pid(), "stepped_block");
+        p.add_breakpoint(block).unwrap();
+        // The program's own traps before the block come as signal stops; then the hit.
+        loop {
+            let (tid, kind) = cont_and_wait(&p).unwrap();
+            if kind == CauseKind::Breakpoint {
+                assert_eq!(tid, p.pid());
+                break;
+            }
+            assert_eq!(kind, CauseKind::Signal, "before the block");
+        }
+        let tid = p.pid();
+        assert_ne!(p.get_regs(tid).unwrap().eflags & 0x100, 0, "the program's TF is not set");
+        if !keep_breakpoint {
+            p.remove_breakpoint(block).unwrap();
+        }
+        p.step(tid).unwrap();
+        assert_eq!(wait_stop_within(&p, WAIT).unwrap(), tid);
+        let cause = p.stop_cause(tid).unwrap();
+        assert_eq!(
+            (cause.kind, cause.signal),
+            (CauseKind::Signal, libc::SIGTRAP),
+            "step (breakpoint kept: {keep_breakpoint})"
+        );
+        assert_eq!(p.get_regs(tid).unwrap().rip, block + 1, "the nop executed once");
+        let stops = run_to_exit(&p);
+        let hits = stops.iter().filter(|s| s.1 == CauseKind::Breakpoint).count();
+        assert_eq!(hits, 0, "breakpoint kept: {keep_breakpoint}: hit again after the step");
+        assert_eq!(
+            p.exit_status().unwrap().code,
+            native,
+            "traps counted (breakpoint kept: {keep_breakpoint})"
+        );
+    }
 }

@@ -13,7 +13,7 @@
 mod common;
 
 use common::*;
-use ptrace_dbg::engine::{CauseKind, Error, ExitStatus, Process};
+use ptrace_dbg::engine::{CauseKind, Error, ExitStatus, Process, WatchKind};
 use std::collections::{BTreeMap, VecDeque};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -84,12 +84,15 @@ fn error_kind(e: &Error) -> &'static str {
         Error::NoSuchThread(_) => "NoSuchThread",
         Error::BreakpointExists(_) => "BreakpointExists",
         Error::NoBreakpoint(_) => "NoBreakpoint",
+        Error::NoWatchpoint(_) => "NoWatchpoint",
+        Error::NoResource(_) => "NoResource",
         Error::Permission { .. } => "Permission",
         Error::NoSuchProcess(_) => "NoSuchProcess",
         Error::Timeout(_) => "Timeout",
         Error::Exited => "Exited",
         Error::Fault { .. } => "Fault",
         Error::Os { .. } => "Os",
+        Error::NotFound(_) => "NotFound",
         Error::Internal(_) => "Internal",
         Error::NotSupported(_) => "NotSupported",
     }
@@ -179,6 +182,9 @@ struct Episode {
     /// Settled "stopped" with no thread (the known engine bug): the address space may be
     /// gone, so memory and breakpoint calls may fault.
     empty_stop: bool,
+    /// Ids of the watchpoints set (at most four): data ones on `pattern`, which no mode
+    /// touches, and execute ones on target_fn.
+    watches: Vec<i32>,
 }
 
 impl Episode {
@@ -303,6 +309,7 @@ impl Driver {
             some_regs: None,
             left: budget,
             empty_stop: false,
+            watches: Vec::new(),
         };
         if matches!(kind, Kind::BpThreads | Kind::BpLoop) {
             ep.p.as_ref().unwrap().add_breakpoint(target).unwrap();
@@ -463,12 +470,13 @@ impl Driver {
             920..=934 => self.op_exit_status(ep),
             935..=949 => self.op_syscalls(ep),
             950..=964 => self.op_event_fd(ep),
-            965..=979 => self.op_hits(ep),
+            965..=972 => self.op_hits(ep),
+            973..=979 => self.op_watchpoint(ep),
             980..=994 => {
                 if ep.kind.attached() {
                     self.op_detach(ep)
                 } else {
-                    self.op_threads(ep)
+                    self.op_symbols(ep)
                 }
             }
             _ => {
@@ -648,6 +656,33 @@ impl Driver {
         }
     }
 
+    /// Symbols and maps: target_fn by name and back, the maps listing.
+    fn op_symbols(&mut self, ep: &mut Episode) {
+        let p = ep.p.as_ref().unwrap();
+        let r = self.call(
+            "symbols",
+            || {
+                let addr = p.symbol_address(None, "target_fn")?;
+                let (name, off, _) = p.address_symbol(addr)?;
+                let maps = p.maps()?.len();
+                Ok((addr, name.to_string(), off, maps))
+            },
+            |r: &Result<_, Error>| r.as_ref().err().map(error_kind),
+        );
+        self.note(format!("symbols -> {r:?}"));
+        match (ep.model, r) {
+            (Model::Stopped | Model::Running, Ok((addr, name, off, maps))) => {
+                if addr != ep.target || name != "target_fn" || off != 0 || maps == 0 {
+                    self.fail(format!("target_fn at {addr:#x} ({name}+{off}, {maps} maps)"));
+                }
+            }
+            (_, Err(Error::Exited)) => self.saw_exited(ep),
+            (_, Err(Error::NotFound(_))) if ep.may_be_gone() => {}
+            (Model::Detached, Err(Error::BadState(_))) => {}
+            (m, r) => self.fail(format!("symbols in {m:?}: {r:?}")),
+        }
+    }
+
     fn op_thread_state(&mut self, ep: &mut Episode) {
         let (tid, known) = self.pick_tid(ep);
         let p = ep.p.as_ref().unwrap();
@@ -672,6 +707,10 @@ impl Driver {
             (Ok(c), Model::Stopped | Model::Running) if known => {
                 if c.kind == CauseKind::Breakpoint && c.pc != ep.target {
                     self.fail(format!("breakpoint cause at {:#x}, ours is {:#x}", c.pc, ep.target));
+                }
+                // Only the execute watchpoints on target_fn can fire: no mode touches pattern.
+                if c.kind == CauseKind::Watchpoint && c.pc != ep.target {
+                    self.fail(format!("watchpoint cause at {:#x}, not target_fn", c.pc));
                 }
             }
             (Err(Error::Exited), _) => self.saw_exited(ep),
@@ -1057,6 +1096,94 @@ impl Driver {
         }
     }
 
+    /// Watchpoints: add (valid on pattern or target_fn, or bad), remove (ours or bogus ids),
+    /// and ask which one a thread hit.
+    fn op_watchpoint(&mut self, ep: &mut Episode) {
+        let p = ep.p.as_ref().unwrap();
+        let choice = self.rng.below(10);
+        if choice >= 7 {
+            let (tid, known) = self.pick_tid(ep);
+            let r = self.call(
+                "watchpoint_hit",
+                || p.watchpoint_hit(tid),
+                |r| r.as_ref().err().map(error_kind),
+            );
+            self.note(format!("watchpoint_hit({tid}) -> {r:?}"));
+            match (&r, ep.model) {
+                (Ok((id, addr)), Model::Stopped | Model::Running) if known => {
+                    if !ep.watches.contains(id) || *addr != ep.target {
+                        self.fail(format!("watchpoint_hit gave {id} at {addr:#x}"));
+                    }
+                }
+                (Err(Error::NoWatchpoint(_)), Model::Stopped | Model::Running) if known => {}
+                (Err(Error::Exited), _) => self.saw_exited(ep),
+                (Err(e), _) if Self::thread_error_ok(ep, e, known, true) => {}
+                _ => self.fail(format!("watchpoint_hit({tid}) in {:?}: {r:?}", ep.model)),
+            }
+            return;
+        }
+        if choice >= 4 {
+            let (id, ours) = if !ep.watches.is_empty() && self.rng.chance(3, 4) {
+                (self.rng.pick(&ep.watches), true)
+            } else {
+                (self.rng.pick(&[0, -1, i32::MIN, i32::MAX, 1_000_000]), false)
+            };
+            let r = self.call(
+                "remove_watchpoint",
+                || p.remove_watchpoint(id),
+                |r| r.as_ref().err().map(error_kind),
+            );
+            self.note(format!("remove_watchpoint({id}) -> {r:?}"));
+            match (&r, ep.model) {
+                (Ok(()), Model::Stopped | Model::Running) if ours => {
+                    ep.watches.retain(|&w| w != id)
+                }
+                (Err(Error::NoWatchpoint(_)), Model::Stopped | Model::Running) if !ours => {}
+                (Err(Error::BadState(_)), Model::Running | Model::Detached) => {}
+                (Err(Error::Exited), _) => self.saw_exited(ep),
+                _ => self.fail(format!("remove_watchpoint({id}) in {:?}: {r:?}", ep.model)),
+            }
+            return;
+        }
+        let bad = self.rng.chance(1, 3);
+        let (addr, len, kind) = if bad {
+            self.rng.pick(&[
+                (ep.pattern, 3, WatchKind::Write),
+                (ep.pattern + 4, 8, WatchKind::ReadWrite),
+                (ep.pattern, 16, WatchKind::Write),
+                (ep.pattern, 0, WatchKind::Write),
+                (ep.target, 8, WatchKind::Execute),
+                (0xffff_8000_0000_0000, 8, WatchKind::Write),
+                (u64::MAX - 7, 8, WatchKind::ReadWrite),
+            ])
+        } else if self.rng.chance(1, 3) {
+            (ep.target, 1, WatchKind::Execute)
+        } else {
+            let len = self.rng.pick(&[1usize, 2, 4, 8]);
+            let off = self.rng.below((PATTERN_LEN / len) as u64) * len as u64;
+            (ep.pattern + off, len, self.rng.pick(&[WatchKind::Write, WatchKind::ReadWrite]))
+        };
+        let r = self.call(
+            "add_watchpoint",
+            || p.add_watchpoint(addr, len, kind),
+            |r| r.as_ref().err().map(error_kind),
+        );
+        self.note(format!("add_watchpoint({addr:#x}, {len}, {kind:?}) -> {r:?}"));
+        let full = ep.watches.len() == 4;
+        match (&r, ep.model) {
+            (Ok(id), Model::Stopped | Model::Running) if !bad && !full => ep.watches.push(*id),
+            (Err(Error::NoResource(_)), Model::Stopped | Model::Running) if !bad && full => {}
+            (Err(Error::InvalidArgument(_)), _) if bad => {}
+            (Err(Error::BadState(_)), Model::Running | Model::Detached) => {}
+            (Err(Error::Exited), _) => self.saw_exited(ep),
+            _ => self.fail(format!(
+                "add_watchpoint({addr:#x}, {len}, {kind:?}) in {:?} with {} set: {r:?}",
+                ep.model,
+                ep.watches.len()
+            )),
+        }
+    }
+
     fn op_breakpoint(&mut self, ep: &mut Episode, add: bool) {
         let bogus = self.rng.chance(1, 3);
         let addr = if bogus {
@@ -1342,6 +1469,7 @@ impl Driver {
         match r {
             Ok(p) => {
                 ep.p = Some(p);
+                ep.watches.clear(); // a new handle: detach cleared them
                 ep.model = Model::Stopped;
                 self.verify_stopped(ep);
             }

@@ -55,6 +55,9 @@ passes_arguments_and_reports_the_exit_code() {
     grep -qE "exited with code 3, signal 0" <<<"$out" || { echo "unexpected output: $out"; return 1; }
     grep -qE '^stop [0-9]+: thread [0-9]+, thread exit$' <<<"$out" ||
         { echo "no exit stop reported: $out"; return 1; }
+    # The breakpoint by name on libc's exit, set when libc was loaded, named by address.
+    grep -qE '^stop [0-9]+: thread [0-9]+, breakpoint in exit$' <<<"$out" ||
+        { echo "no breakpoint stop in exit: $out"; return 1; }
 }
 
 fails_cleanly_for_a_missing_program() {
@@ -80,10 +83,31 @@ cpp_example_compiles_and_runs() {
     grep -qx 'killed by SIGTERM' <<<"$out" || { echo "signal death: $out"; return 1; }
 }
 
+watch_example_names_every_writer() {
+    local out src=$build/whowrites.c exe=$build/whowrites prog=$build/watch-nopie addr
+    extract "Watchpoints: who writes this variable?" c > "$src" || return 1
+    grep -q 'int main' "$src" || { echo "no \`\`\`c block with main under '## Watchpoints'"; return 1; }
+    "${CC:-gcc}" -std=c11 -Wall -Wextra -Werror -Iinclude -o "$exe" "$src" \
+        -L"$dev_lib" -Wl,-rpath,"$dev_lib" -lptrace_dbg || return 1
+    # The watch tracee, non-PIE so that nm gives the run-time address of wvar (wvar[0]).
+    "${CC:-gcc}" -O1 -g -pthread -no-pie -o "$prog" c-tests/tracees/watch.c || return 1
+    addr=0x$(nm "$prog" | awk '$3 == "wvar" { print $1 }')
+    [ "$addr" != 0x ] || { echo "no wvar in $prog"; return 1; }
+    # churn 30: 30 threads one after another, each writes wvar[0] = its number, then exits.
+    out=$("$exe" "$addr" "$prog" churn 30) || { echo "exit status $?: $out"; return 1; }
+    [ "$(grep -cE '^thread [0-9]+ wrote [0-9]+ \(pc 0x[0-9a-f]+\)$' <<<"$out")" = 30 ] ||
+        { echo "not 30 writes reported: $out"; return 1; }
+    [ "$(grep -oE '^thread [0-9]+' <<<"$out" | sort -u | wc -l)" = 30 ] ||
+        { echo "not 30 distinct writers: $out"; return 1; }
+    grep -qx 'thread [0-9]* wrote 30 (pc 0x[0-9a-f]*)' <<<"$out" || { echo "no write of 30: $out"; return 1; }
+    grep -qx 'exited with code 0' <<<"$out" || { echo "unexpected end: $out"; return 1; }
+}
+
 check readme_has_the_block readme_has_the_block
 check compiles_as_written compiles_as_written
 check reports_the_exit_of_bin_true reports_the_exit_of_bin_true
 check passes_arguments_and_reports_the_exit_code passes_arguments_and_reports_the_exit_code
 check fails_cleanly_for_a_missing_program fails_cleanly_for_a_missing_program
 check cpp_example_compiles_and_runs cpp_example_compiles_and_runs
+check watch_example_names_every_writer watch_example_names_every_writer
 summary

@@ -224,6 +224,33 @@ void breakpoint_hits_report_the_cause_and_pc() {
     CHECK_EQ(run_to_exit(p).code, 0);
 }
 
+void watchpoints_report_their_hits_and_slots_run_out() {
+    pd::process p = launch_tracee({"bp_loop", "3"});
+    const int32_t pid = p.pid();
+    const uint64_t target = symbol(p, "target_fn");
+    CHECK_THROWS(p.add_watchpoint(target, 4, pd::watch_kind::execute), pd::errc::invalid_argument);
+    const int32_t id = p.add_watchpoint(target, 1, pd::watch_kind::execute);
+    int32_t more[3];
+    for (int i = 0; i < 3; i++) more[i] = p.add_watchpoint(8 * (i + 1), 8, pd::watch_kind::write);
+    std::error_code ec;
+    p.add_watchpoint(0x100, 8, pd::watch_kind::read_write, ec);
+    CHECK(ec == pd::errc::no_resource);
+    for (int32_t m : more) p.remove_watchpoint(m);
+    CHECK_THROWS(p.remove_watchpoint(more[0]), pd::errc::no_breakpoint);
+    CHECK(!p.watchpoint_hit(pid));
+    for (int hit = 0; hit < 3; hit++) {
+        CHECK_EQ(continue_and_wait(p), pid);
+        pd::cause cause = p.stop_cause(pid);
+        CHECK(cause.kind == pd::cause_kind::watchpoint);
+        CHECK_EQ(cause.pc, target);
+        CHECK_EQ(p.pc(pid), target);  // before the instruction
+        auto w = p.watchpoint_hit(pid);
+        CHECK(w.has_value() && w->id == id && w->addr == target);
+    }
+    p.remove_watchpoint(id);
+    CHECK_EQ(run_to_exit(p).code, 0);
+}
+
 void registers_read_and_write() {
     pd::process p = launch_tracee({"bp_loop", "1"});
     const int32_t pid = p.pid();
@@ -506,6 +533,51 @@ void destructor_frees_the_process() {
     close(out);
 }
 
+void symbols_maps_and_libraries() {
+    pd::process p = launch_tracee({"exit", "4"});
+    // Maps and their paths agree with /proc/PID/maps.
+    std::vector<pd::mapping> maps = p.maps();
+    CHECK(!maps.empty());
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/maps", static_cast<int>(p.pid()));
+    FILE *f = std::fopen(path, "r");
+    CHECK(f != nullptr);
+    char line[4352];
+    std::size_t i = 0;
+    while (std::fgets(line, sizeof line, f)) {
+        unsigned long long start = 0;
+        CHECK(std::sscanf(line, "%llx-", &start) == 1);
+        CHECK(i < maps.size());
+        CHECK_EQ(maps[i].raw.start, static_cast<uint64_t>(start));
+        std::string l(line);
+        if (!maps[i].path.empty()) CHECK(l.find(maps[i].path) != std::string::npos);
+        i++;
+    }
+    std::fclose(f);
+    CHECK_EQ(i, maps.size());
+    // A symbol of the program, both ways; a breakpoint by name in libc, set when it loads.
+    uint64_t target = p.symbol_address("target_fn");
+    pd::symbol s = p.address_symbol(target + 1);
+    CHECK(s.name == "target_fn" && s.offset == 1u);
+    CHECK_THROWS(p.symbol_address("no_such_symbol"), pd::errc::not_found);
+    CHECK_THROWS(p.address_symbol(16), pd::errc::not_found);
+    int32_t id = p.add_symbol_breakpoint("exit", "libc.so.6");
+    p.cont();
+    std::optional<int32_t> tid = p.wait_stop(10s);
+    CHECK(tid.has_value());
+    pd::cause c = p.stop_cause(*tid);
+    CHECK(c.kind == pd::cause_kind::breakpoint);
+    CHECK_EQ(c.pc, p.symbol_address("exit", "libc.so.6"));
+    std::vector<pd::library> libs = p.libraries();
+    CHECK(libs.size() >= 3u);
+    bool libc = false;
+    for (const pd::library &l : libs) libc = libc || l.path.find("libc.so.6") != std::string::npos;
+    CHECK(libc);
+    p.remove_symbol_breakpoint(id);
+    CHECK_THROWS(p.remove_symbol_breakpoint(id), pd::errc::not_found);
+    CHECK_THROWS(p.set_follow(1), pd::errc::invalid_argument);
+}
+
 // build/tracees/syscalls "change": getpid's result changed at its exit, the skipped
 // unlinkat's at its entry; the program prints what it saw.
 void syscalls_are_traced_and_changed() {
@@ -602,6 +674,7 @@ const test tests[] = {
     TEST(tracepoints_record_and_step_range_steps),
     TEST(kill_reports_sigkill),
     TEST(breakpoint_hits_report_the_cause_and_pc),
+    TEST(watchpoints_report_their_hits_and_slots_run_out),
     TEST(registers_read_and_write),
     TEST(registers_by_name_and_xstate),
     TEST(peek_reads_memory_into_any_byte_range),
@@ -611,6 +684,7 @@ const test tests[] = {
     TEST(errors_carry_code_text_and_detail),
     TEST(moves_transfer_ownership),
     TEST(destructor_frees_the_process),
+    TEST(symbols_maps_and_libraries),
     TEST(syscalls_are_traced_and_changed),
 };
 

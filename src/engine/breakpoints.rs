@@ -22,6 +22,34 @@ pub struct Breakpoints {
     /// Addresses of removed breakpoints: a thread that hit one just before it was removed still
     /// has the trap pending, and that trap must be swallowed, not delivered.
     former: HashSet<u64>,
+    /// Who else wants an int3 at an address besides the user (`add`/`remove`): the engine's
+    /// own breakpoints (the loader's r_brk, never reported) and symbol breakpoints. An address
+    /// of `table` without an entry here is the user's alone.
+    owners: std::collections::HashMap<u64, Owners>,
+}
+
+/// Who wants the int3 at one address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owners {
+    /// Set with `ptrace_dbg_add_breakpoint`.
+    pub user: bool,
+    /// The engine's own (reported to nobody, stepped over silently).
+    pub internal: bool,
+    /// How many symbol breakpoints resolved to it (reported like the user's).
+    pub symbol: u32,
+}
+
+/// A non-user owner of a breakpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Internal,
+    Symbol,
+}
+
+impl Owners {
+    fn is_empty(&self) -> bool {
+        !self.user && !self.internal && self.symbol == 0
+    }
 }
 
 fn fault(addr: u64, e: nix::errno::Errno) -> Error {
@@ -52,6 +80,13 @@ impl Breakpoints {
 
     /// Saves the byte at `addr` and writes `int3` over it.
     pub fn add(&mut self, mem: &MemFile, addr: u64) -> Result<()> {
+        if let Some(o) = self.owners.get_mut(&addr) {
+            if o.user {
+                return Err(Error::BreakpointExists(addr));
+            }
+            o.user = true;
+            return Ok(());
+        }
         if self.table.contains_key(&addr) {
             return Err(Error::BreakpointExists(addr));
         }
@@ -70,12 +105,69 @@ impl Breakpoints {
     /// Writes the original byte back and forgets the breakpoint.
     pub fn remove(&mut self, mem: &MemFile, addr: u64) -> Result<()> {
         let orig = *self.table.get(&addr).ok_or(Error::NoBreakpoint(addr))?;
+        if let Some(o) = self.owners.get_mut(&addr) {
+            if !o.user {
+                return Err(Error::NoBreakpoint(addr));
+            }
+            o.user = false;
+            if !o.is_empty() {
+                return Ok(()); // the int3 stays for its other owners
+            }
+            self.owners.remove(&addr);
+        }
         if let (0, Some(e)) = mem.write_at(addr, &[orig]) {
             return Err(fault(addr, e));
         }
         self.table.remove(&addr);
         self.former.insert(addr);
         Ok(())
+    }
+
+    /// Adds `owner`'s claim on an int3 at `addr`, inserting it if nobody had one there.
+    pub fn acquire(&mut self, mem: &MemFile, addr: u64, owner: Owner) -> Result<()> {
+        if !self.table.contains_key(&addr) {
+            self.add(mem, addr)?;
+            self.owners.insert(addr, Owners::default());
+        } else {
+            self.owners.entry(addr).or_insert(Owners { user: true, ..Default::default() });
+        }
+        let o = self.owners.get_mut(&addr).expect("inserted above");
+        match owner {
+            Owner::Internal => o.internal = true,
+            Owner::Symbol => o.symbol += 1,
+        }
+        Ok(())
+    }
+
+    /// Drops `owner`'s claim on `addr`. The int3 goes when nobody is left: written back over
+    /// with the original byte when `mapped`, else (the memory is no longer the object it was set
+    /// in: a library unloaded) only forgotten, so nothing is written into what is there now.
+    pub fn release(&mut self, mem: &MemFile, addr: u64, owner: Owner, mapped: bool) {
+        let Some(o) = self.owners.get_mut(&addr) else { return };
+        match owner {
+            Owner::Internal => o.internal = false,
+            Owner::Symbol => o.symbol = o.symbol.saturating_sub(1),
+        }
+        if !o.is_empty() {
+            if *o == (Owners { user: true, ..Default::default() }) {
+                self.owners.remove(&addr);
+            }
+            return;
+        }
+        self.owners.remove(&addr);
+        if let Some(orig) = self.table.remove(&addr) {
+            if mapped {
+                let _ = mem.write_at(addr, &[orig]);
+            }
+            self.former.insert(addr);
+        }
+    }
+
+    /// Whether a hit at `addr` is the caller's to see (a user or symbol breakpoint), not only
+    /// the engine's own.
+    pub fn reports(&self, addr: u64) -> bool {
+        self.table.contains_key(&addr)
+            && self.owners.get(&addr).map_or(true, |o| o.user || o.symbol > 0)
     }
 
     /// Puts the original byte back temporarily (to step over the breakpoint).
@@ -129,6 +221,7 @@ impl Breakpoints {
     pub fn clear(&mut self) {
         self.table.clear();
         self.former.clear();
+        self.owners.clear();
     }
 }
 
@@ -221,6 +314,26 @@ impl Memory {
     pub fn remove_breakpoint(&self, addr: u64) -> Result<()> {
         self.lock().decoded.clear();
         self.with(|mem, bps| bps.remove(mem, addr))
+    }
+
+    /// Adds a claim of the engine (`Owner`) on an int3 at `addr` (see `Breakpoints::acquire`).
+    pub fn acquire(&self, addr: u64, owner: Owner) -> Result<()> {
+        self.lock().decoded.clear();
+        self.with(|mem, bps| bps.acquire(mem, addr, owner))
+    }
+
+    /// Drops a claim (see `Breakpoints::release`).
+    pub fn release(&self, addr: u64, owner: Owner, mapped: bool) {
+        self.lock().decoded.clear();
+        let _ = self.with(|mem, bps| {
+            bps.release(mem, addr, owner, mapped);
+            Ok(())
+        });
+    }
+
+    /// Whether a hit at `addr` is reported to the caller (see `Breakpoints::reports`).
+    pub fn reports(&self, addr: u64) -> bool {
+        self.lock().breakpoints.reports(addr)
     }
 
     /// Takes the breakpoint at `addr` out of memory for a step over it.
@@ -393,4 +506,62 @@ fn check_range(addr: u64, len: usize) -> Result<()> {
 fn mem_fault(addr: u64, done: usize, e: nix::errno::Errno) -> Error {
     let at = addr.wrapping_add(done as u64);
     Error::Fault { addr: at, done, detail: format!("{at:#x} is not accessible ({})", e.desc()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A breakpoint table over this test process's own heap, through /proc/self/mem.
+    fn own_memory() -> (Vec<u8>, MemFile, u64) {
+        let buf = vec![0x90u8; 64];
+        let mem = MemFile::open(std::process::id() as i32).expect("open /proc/self/mem");
+        let addr = buf.as_ptr() as u64;
+        (buf, mem, addr)
+    }
+
+    fn byte(mem: &MemFile, addr: u64) -> u8 {
+        let mut b = [0u8];
+        assert_eq!(mem.read_at(addr, &mut b).0, 1);
+        b[0]
+    }
+
+    #[test]
+    fn owners_share_one_int3_and_the_last_one_out_restores_or_forgets() {
+        let (_buf, mem, addr) = own_memory();
+        let mut bps = Breakpoints::default();
+        // The engine's own: in memory, not reported.
+        bps.acquire(&mem, addr, Owner::Internal).unwrap();
+        assert_eq!(byte(&mem, addr), BREAKPOINT_INSN);
+        assert!(bps.contains(addr) && !bps.reports(addr));
+        // The user's on top: reported; removing it leaves the engine's in place.
+        bps.add(&mem, addr).unwrap();
+        assert!(bps.reports(addr));
+        assert!(matches!(bps.add(&mem, addr), Err(Error::BreakpointExists(_))));
+        bps.remove(&mem, addr).unwrap();
+        assert!(matches!(bps.remove(&mem, addr), Err(Error::NoBreakpoint(_))));
+        assert_eq!(byte(&mem, addr), BREAKPOINT_INSN);
+        assert!(!bps.reports(addr));
+        // Two symbol breakpoints and the engine; the last release writes the byte back.
+        bps.acquire(&mem, addr, Owner::Symbol).unwrap();
+        bps.acquire(&mem, addr, Owner::Symbol).unwrap();
+        bps.release(&mem, addr, Owner::Internal, true);
+        bps.release(&mem, addr, Owner::Symbol, true);
+        assert!(bps.reports(addr) && byte(&mem, addr) == BREAKPOINT_INSN);
+        bps.release(&mem, addr, Owner::Symbol, true);
+        assert!(!bps.contains(addr) && bps.was_removed(addr));
+        assert_eq!(byte(&mem, addr), 0x90);
+        // A user breakpoint gets a symbol owner and loses it: a plain user breakpoint again.
+        bps.add(&mem, addr).unwrap();
+        bps.acquire(&mem, addr, Owner::Symbol).unwrap();
+        bps.release(&mem, addr, Owner::Symbol, true);
+        assert!(bps.owners.is_empty() && bps.reports(addr));
+        bps.remove(&mem, addr).unwrap();
+        // Released as unmapped (a library unloaded): forgotten, nothing written.
+        bps.acquire(&mem, addr + 1, Owner::Symbol).unwrap();
+        assert_eq!(mem.write_at(addr + 1, &[0x55]).0, 1); // "another object mapped there"
+        bps.release(&mem, addr + 1, Owner::Symbol, false);
+        assert!(!bps.contains(addr + 1));
+        assert_eq!(byte(&mem, addr + 1), 0x55);
+    }
 }

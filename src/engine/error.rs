@@ -20,6 +20,13 @@ pub enum Error {
     /// No breakpoint is set at this address.
     #[error("no breakpoint at {0:#x}")]
     NoBreakpoint(u64),
+    /// No such watchpoint: the id is not set (never was, removed, or gone with an exec), or
+    /// the thread's stop is not a watchpoint hit.
+    #[error("{0}")]
+    NoWatchpoint(String),
+    /// A limited resource is used up (e.g. all four debug register slots hold watchpoints).
+    #[error("no resource: {0}")]
+    NoResource(String),
     /// EPERM/EACCES from the kernel; the text names the likely cause.
     #[error("permission denied: {call}: {errno:?}{hint}")]
     Permission { call: &'static str, errno: Errno, hint: &'static str },
@@ -42,6 +49,9 @@ pub enum Error {
     // nix's Errno shows as "ENOENT: No such file or directory": name and text, each once.
     #[error("{call}: {errno}")]
     Os { call: &'static str, errno: Errno },
+    /// A symbol, object or symbol breakpoint that does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// A bug in the library caught before it could do harm.
     #[error("internal error: {0}")]
     Internal(String),

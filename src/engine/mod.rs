@@ -12,12 +12,16 @@ pub(crate) mod log;
 pub mod monitor;
 pub mod process;
 pub mod records;
+pub mod solib;
+pub mod symbols;
 pub mod syscalls;
 pub mod thread;
 pub mod tracer;
+pub mod watchpoints;
 pub mod xregs;
 
 pub use error::{Error, Result};
 pub use process::{LaunchOptions, Process};
 pub use thread::{Cause, CauseKind, ThreadState};
 pub use tracer::{ExitStatus, RunState};
+pub use watchpoints::WatchKind;

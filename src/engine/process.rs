@@ -7,6 +7,7 @@ use super::ending::Ending;
 use super::monitor::{self, Monitor, Snapshot, Start};
 use super::thread::{Cause, ThreadInfo, ThreadState};
 use super::tracer::{ExitStatus, RunState};
+use super::watchpoints::WatchKind;
 use super::{Error, Result};
 use crate::sys::spawn::LaunchSpec;
 use std::ffi::{CString, OsStr, OsString};
@@ -58,6 +59,8 @@ pub struct Process {
     ending: Ending,
     /// Tracepoint records, readable from any thread, after the end too.
     records: Arc<super::records::Records>,
+    /// Symbol lookups' cached view of the loaded objects (`solib::Lookup`).
+    lookup: super::solib::Lookup,
 }
 
 fn cstring(s: &OsStr, what: &str) -> Result<CString> {
@@ -155,6 +158,7 @@ impl Process {
             resume_guard: std::sync::RwLock::new(()),
             ending: Ending::default(),
             records,
+            lookup: Default::default(),
         })
     }
 
@@ -225,6 +229,7 @@ impl Process {
     /// Resumes every thread.
     pub fn cont(&self) -> Result<()> {
         let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+        self.lookup.invalidate();
         self.monitor.shared.call(|t| t.cont())
     }
 
@@ -257,6 +262,7 @@ impl Process {
             self.stop_for_ending()?;
             let detached = {
                 let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+                self.lookup.invalidate();
                 self.monitor.shared.call(|t| t.detach())
             };
             match detached {
@@ -271,6 +277,7 @@ impl Process {
 
     /// SIGKILLs the process and waits for it to be reaped.
     pub fn kill(&self) -> Result<()> {
+        self.lookup.invalidate();
         let _ending = self.ending.begin();
         match self.monitor.shared.call_until_quiet(STOP_WAIT, |t| t.kill()) {
             Ok(RunState::Exited) => Ok(()),
@@ -296,6 +303,7 @@ impl Process {
     /// stopped. Returns when the step is done (or another stop, such as a signal, ended it).
     pub fn step(&self, tid: i32) -> Result<()> {
         let resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+        self.lookup.invalidate();
         let r = settled(self.monitor.shared.call_until_quiet(STOP_WAIT, move |t| t.step(tid))?);
         // Released before waiting for a detach, which needs it.
         drop(resuming);
@@ -409,6 +417,32 @@ impl Process {
     /// Removes the breakpoint at `addr` (process stopped).
     pub fn remove_breakpoint(&self, addr: u64) -> Result<()> {
         self.monitor.shared.call(move |t| t.remove_breakpoint(addr))
+    }
+
+    /// Sets a hardware watchpoint on every thread, present and future (process stopped);
+    /// returns its id. See `tracer::watch` and `engine::watchpoints`.
+    pub fn add_watchpoint(&self, addr: u64, len: usize, kind: WatchKind) -> Result<i32> {
+        self.monitor.shared.call(move |t| t.add_watchpoint(addr, len, kind))
+    }
+
+    /// Removes watchpoint `id` from every thread (process stopped).
+    pub fn remove_watchpoint(&self, id: i32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.remove_watchpoint(id))
+    }
+
+    /// The watchpoint stopped thread `tid` tripped at this stop: its id and address.
+    /// `NoWatchpoint` when its stop is not a watchpoint hit.
+    pub fn watchpoint_hit(&self, tid: i32) -> Result<(i32, u64)> {
+        self.with_thread(tid, |t| {
+            stopped(t)?;
+            match t.cause.watch_id {
+                0 => Err(Error::NoWatchpoint(format!(
+                    "thread {tid} did not stop at a watchpoint (its cause is {:?})",
+                    t.cause.kind
+                ))),
+                id => Ok((id, t.cause.pc)),
+            }
+        })
     }
 
     /// The registers of a stopped thread.
@@ -528,6 +562,98 @@ impl Process {
         let _stopped = self.hold_stopped().map_err(|e| (0, e))?;
         self.check_stopped_thread(tid).map_err(|e| (0, e))?;
         self.memory.write(addr, data)
+    }
+}
+
+/// Memory maps, symbols, loaded objects and symbol breakpoints (`solib`, `symbols`).
+impl Process {
+    /// The current view of the loaded objects (cached while the process stays stopped).
+    fn objects(&self) -> Result<Arc<super::solib::View>> {
+        self.monitor.shared.read(live)?;
+        let stopped = || self.monitor.shared.read(|s| s.run == RunState::Stopped);
+        self.lookup.view(self.pid, &self.memory, stopped)
+    }
+
+    /// Every mapping of `/proc/PID/maps`, read now; also kept for `mapping_path`.
+    pub fn maps(&self) -> Result<Vec<crate::sys::maps::MapEntry>> {
+        self.monitor.shared.read(live)?;
+        let maps = crate::sys::maps::maps(self.pid).map_err(|e| match e {
+            nix::errno::Errno::ENOENT | nix::errno::Errno::ESRCH => Error::Exited,
+            e => Error::os("read(/proc/PID/maps)", e),
+        })?;
+        *self.lookup.last_maps.lock().unwrap_or_else(|p| p.into_inner()) = maps.clone();
+        Ok(maps)
+    }
+
+    /// The path of entry `index` of the last `maps` listing.
+    pub fn mapping_path(&self, index: usize) -> Result<String> {
+        let maps = self.lookup.last_maps.lock().unwrap_or_else(|p| p.into_inner());
+        maps.get(index).map(|m| m.path.clone()).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "index {index} is not an entry of the last maps listing ({} entries)",
+                maps.len()
+            ))
+        })
+    }
+
+    /// The runtime address of `symbol`, in `library` (a path, or a file name such as
+    /// "libc.so.6") or, with None, in the program and then each library in load order.
+    pub fn symbol_address(&self, library: Option<&str>, symbol: &str) -> Result<u64> {
+        self.objects()?.symbol_address(library, symbol)
+    }
+
+    /// The symbol containing `addr`: its name, the offset into it, and its object's path.
+    pub fn address_symbol(&self, addr: u64) -> Result<(Arc<str>, u64, String)> {
+        let view = self.objects()?;
+        let m = super::symbols::containing(&view.modules, addr)
+            .ok_or_else(|| Error::NotFound(format!("{addr:#x} is in no loaded object")))?;
+        let (name, off) = m.symbolize(addr).ok_or_else(|| {
+            Error::NotFound(format!("{addr:#x} is in {} but in none of its symbols", m.path))
+        })?;
+        Ok((name.clone(), off, m.path.clone()))
+    }
+
+    /// The loaded objects (the loader's list); also kept for `library_path`.
+    pub fn libraries(&self) -> Result<Vec<super::solib::Library>> {
+        let libs = self.objects()?.libraries(&self.memory);
+        *self.lookup.last_libraries.lock().unwrap_or_else(|p| p.into_inner()) = libs.clone();
+        Ok(libs)
+    }
+
+    /// The path of entry `index` of the last `libraries` listing.
+    pub fn library_path(&self, index: usize) -> Result<String> {
+        let libs = self.lookup.last_libraries.lock().unwrap_or_else(|p| p.into_inner());
+        libs.get(index).map(|l| l.path.clone()).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "index {index} is not an entry of the last libraries listing ({} entries)",
+                libs.len()
+            ))
+        })
+    }
+
+    /// Turns library events (`CauseKind::Library` stops) on or off (process stopped).
+    pub fn set_follow(&self, flags: u32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_follow(flags))
+    }
+
+    /// A breakpoint on `symbol`, set now where it resolves and in every object that defines it
+    /// as it is loaded later; removed from an object's memory when it is unloaded.
+    pub fn add_symbol_breakpoint(&self, library: Option<&str>, symbol: &str) -> Result<i32> {
+        if symbol.is_empty() || library == Some("") {
+            return Err(Error::InvalidArgument("the symbol or library name is empty".into()));
+        }
+        let (library, symbol) = (library.map(str::to_string), symbol.to_string());
+        self.monitor.shared.call(move |t| t.add_symbol_breakpoint(library, symbol))
+    }
+
+    /// Removes symbol breakpoint `id` everywhere it is set.
+    pub fn remove_symbol_breakpoint(&self, id: i32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.remove_symbol_breakpoint(id))
+    }
+
+    /// Where symbol breakpoint `id` is set now.
+    pub fn symbol_breakpoint_sites(&self, id: i32) -> Result<Vec<u64>> {
+        self.monitor.shared.call(move |t| t.symbol_breakpoint_sites(id))
     }
 }
 

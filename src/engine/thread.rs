@@ -95,10 +95,14 @@ pub enum CauseKind {
     ThreadExit = 4,
     /// Completed an execve.
     Exec = 5,
+    /// Tripped a hardware watchpoint (only ever seen by callers that set one).
+    Watchpoint = 6,
     /// At the entry of a traced system call (only while tracing system calls).
     SyscallEntry = 7,
     /// At the exit of a traced system call (only while tracing system calls).
     SyscallExit = 8,
+    /// The dynamic loader's list of objects changed (only with library events turned on).
+    Library = 9,
 }
 
 /// A stop cause with its details (see `ptrace_dbg_cause`).
@@ -111,8 +115,11 @@ pub struct Cause {
     pub new_tid: i32,
     /// ThreadExit: the exit status, or -1 when killed by a signal.
     pub exit_status: i32,
-    /// Breakpoint: the breakpoint's address.
+    /// Breakpoint: the breakpoint's address. Watchpoint: the watchpoint's address.
     pub pc: u64,
+    /// Watchpoint (or a breakpoint shared with an execute watchpoint): the watchpoint's id;
+    /// 0 otherwise.
+    pub watch_id: i32,
     /// SyscallEntry/SyscallExit: the call, decoded at the stop (changed by set_syscall*).
     pub syscall: Option<crate::engine::syscalls::SyscallStop>,
 }
@@ -120,7 +127,7 @@ pub struct Cause {
 impl Cause {
     /// A cause with only its kind set.
     pub fn of(kind: CauseKind) -> Cause {
-        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0, syscall: None }
+        Cause { kind, signal: 0, new_tid: 0, exit_status: 0, pc: 0, watch_id: 0, syscall: None }
     }
     /// A signal about to be delivered.
     pub fn signal(signal: i32) -> Cause {
@@ -148,6 +155,10 @@ impl Cause {
     pub fn breakpoint(pc: u64) -> Cause {
         Cause { pc, ..Cause::of(CauseKind::Breakpoint) }
     }
+    /// Tripped watchpoint `id`, which watches `addr`.
+    pub fn watchpoint(id: i32, addr: u64) -> Cause {
+        Cause { pc: addr, watch_id: id, ..Cause::of(CauseKind::Watchpoint) }
+    }
 }
 
 /// One traced thread, as the monitor sees it.
@@ -174,6 +185,10 @@ pub struct Thread {
     /// Its step ended by another stop (an interrupt, a signal): the step's own trap may still
     /// be queued and comes at its next resume, to be swallowed then.
     pub stale_step_trap: bool,
+    /// Its program had set the trap flag (TF) itself when we began our step: the step's trap
+    /// is also the program's own single-step trap (the CPU raises one for both), to be
+    /// delivered to it as a SIGTRAP, not swallowed as ours only.
+    pub step_own_tf: bool,
 }
 
 impl Thread {
@@ -189,6 +204,7 @@ impl Thread {
             regs: None,
             regs_dirty: false,
             stale_step_trap: false,
+            step_own_tf: false,
         }
     }
 }

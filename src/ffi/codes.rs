@@ -38,11 +38,16 @@ pub const PTRACE_DBG_E_BUFFER_TOO_SMALL: c_int = -12;
 pub const PTRACE_DBG_E_OS: c_int = -13;
 /// A bug in the library caught at the boundary (e.g. a panic); the host is unharmed.
 pub const PTRACE_DBG_E_INTERNAL: c_int = -14;
+/// A limited resource is used up: all four hardware watchpoint slots (debug registers DR0-DR3)
+/// are taken.
+pub const PTRACE_DBG_E_NO_RESOURCE: c_int = -15;
+/// No such symbol, loaded object, or symbol breakpoint (and nothing can load one later).
+pub const PTRACE_DBG_E_NOT_FOUND: c_int = -16;
 /// The CPU or kernel lacks the feature (e.g. a zmm register on a CPU without AVX-512).
 pub const PTRACE_DBG_E_NOT_SUPPORTED: c_int = -17;
 
 /// Every code with its fixed text, the single table `ptrace_dbg_strerror` reads.
-const TEXTS: [(c_int, &CStr); 16] = [
+const TEXTS: [(c_int, &CStr); 18] = [
     (PTRACE_DBG_OK, c"success"),
     (PTRACE_DBG_E_INVALID_ARGUMENT, c"invalid argument"),
     (PTRACE_DBG_E_INVALID_HANDLE, c"invalid process handle"),
@@ -58,6 +63,8 @@ const TEXTS: [(c_int, &CStr); 16] = [
     (PTRACE_DBG_E_BUFFER_TOO_SMALL, c"buffer too small"),
     (PTRACE_DBG_E_OS, c"system call failed"),
     (PTRACE_DBG_E_INTERNAL, c"internal error in ptrace_dbg"),
+    (PTRACE_DBG_E_NO_RESOURCE, c"no resource left (all hardware watchpoint slots are in use)"),
+    (PTRACE_DBG_E_NOT_FOUND, c"not found"),
     (PTRACE_DBG_E_NOT_SUPPORTED, c"not supported by this CPU or kernel"),
 ];
 

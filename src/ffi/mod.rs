@@ -62,8 +62,13 @@ pub mod run;
 // Breakpoints, registers, memory.
 pub mod debug;
 
+// Memory maps, symbols, loaded libraries, breakpoints by name.
+pub mod symbols;
 // Registers beyond ptrace_dbg_regs: x87/SSE, the XSAVE area, any register by name.
 pub mod xregs;
+
+// Hardware watchpoints.
+pub mod watch;
 
 // Hits at scale: tracepoints and records, breakpoint conditions, range stepping.
 pub mod trace;

@@ -111,7 +111,10 @@ pub unsafe extern "C" fn ptrace_dbg_event_fd(p: *mut ptrace_dbg_process, fd: *mu
 /// Executes one instruction of stopped thread `tid`; every other thread stays stopped. A
 /// breakpoint under its PC is stepped over (and stays set). Returns when the step is done; the
 /// thread is then stopped with cause `PTRACE_DBG_CAUSE_STOPPED`, or with the cause of whatever
-/// ended the step first (a signal arriving meanwhile is reported, not lost).
+/// ended the step first (a signal arriving meanwhile is reported, not lost). A thread whose
+/// program set its own trap flag (TF) gets its own SIGTRAP from that instruction too: the step
+/// ends with cause `PTRACE_DBG_CAUSE_SIGNAL` (SIGTRAP), delivered at the next resume, as an
+/// untraced run delivers it (so does a continue's step over a breakpoint under such a thread).
 ///
 /// A thread stopped inside a blocking system call, or on a `syscall` instruction, re-enters
 /// the call when stepped, and the step ends only when the call returns: this function gives up
@@ -264,11 +267,15 @@ mod tests {
             (CauseKind::ThreadCreate, PTRACE_DBG_CAUSE_THREAD_CREATE),
             (CauseKind::ThreadExit, PTRACE_DBG_CAUSE_THREAD_EXIT),
             (CauseKind::Exec, PTRACE_DBG_CAUSE_EXEC),
+            (CauseKind::Watchpoint, PTRACE_DBG_CAUSE_WATCHPOINT),
+            (CauseKind::Library, PTRACE_DBG_CAUSE_LIBRARY),
         ];
         for (kind, c) in kinds {
             assert_eq!(cause_to_c(Cause::of(kind)).kind, c, "{kind:?}");
         }
         let c = cause_to_c(Cause::breakpoint(0x401000));
         assert_eq!((c.kind, c.pc, c.signal), (PTRACE_DBG_CAUSE_BREAKPOINT, 0x401000, 0));
+        let c = cause_to_c(Cause::watchpoint(3, 0x601008));
+        assert_eq!((c.kind, c.pc), (PTRACE_DBG_CAUSE_WATCHPOINT, 0x601008));
     }
 }

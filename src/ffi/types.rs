@@ -46,6 +46,14 @@ pub const PTRACE_DBG_CAUSE_THREAD_CREATE: c_int = 3;
 pub const PTRACE_DBG_CAUSE_THREAD_EXIT: c_int = 4;
 /// Stop cause: called exec; the process now runs the new program.
 pub const PTRACE_DBG_CAUSE_EXEC: c_int = 5;
+/// Stop cause: tripped a hardware watchpoint; `pc` is the watchpoint's address and
+/// `ptrace_dbg_watchpoint_hit` gives its id. Only ever reported to a caller that set a
+/// watchpoint with `ptrace_dbg_add_watchpoint`, so a program that knows only the kinds above
+/// never sees it. The thread's state is `PTRACE_DBG_STATE_STOPPED_BREAKPOINT`.
+pub const PTRACE_DBG_CAUSE_WATCHPOINT: c_int = 6;
+/// Stop cause: the dynamic loader's list of objects changed (see `ptrace_dbg_libraries`);
+/// reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_LIBRARIES`.
+pub const PTRACE_DBG_CAUSE_LIBRARY: c_int = 9;
 
 /// Why a stopped thread is stopped, as `ptrace_dbg_stop_cause` reports it. Fields that do not
 /// apply to `kind` are 0.
@@ -60,6 +68,7 @@ pub struct ptrace_dbg_cause {
     pub new_tid: i32,
     /// `THREAD_EXIT`: the exit status, or -1 when killed by a signal.
     pub exit_status: i32,
-    /// `BREAKPOINT`: the breakpoint's address.
+    /// `BREAKPOINT`: the breakpoint's address. `WATCHPOINT`: the watchpoint's address (not
+    /// the thread's PC: x86 does not say which byte was accessed).
     pub pc: u64,
 }

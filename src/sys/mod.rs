@@ -2,7 +2,9 @@
 //! process memory. Nothing here keeps state; every function returns `Result<_, Errno>`.
 
 pub mod arch;
+pub mod debugreg;
 pub mod fork;
+pub mod maps;
 pub mod mem;
 pub mod procfs;
 pub mod ptrace;

@@ -25,23 +25,13 @@ except ImportError:
     import ptrace_dbg  # noqa: F401
 
 from ptrace_dbg import Exited, Process, Timeout  # noqa: E402
-from ptrace_dbg.elf import Elf, load_bias  # noqa: E402
 
 #: Seconds any single wait in the tests may take.
 WAIT = 10.0
 
-_symbols: Dict[str, Elf] = {}
-
-
 def symbol(p: Process, name: str, path: str = TRACEE) -> int:
     """Run-time address of symbol ``name`` of ``path`` (the tracee) in process ``p``."""
-    if path not in _symbols:
-        _symbols[path] = Elf(path)
-    value = _symbols[path].lookup(name)
-    assert value is not None, f"{name} not in {path}"
-    bias = load_bias(p.pid, path)
-    assert bias is not None, f"{path} not mapped in {p.pid}"
-    return value + bias
+    return p.symbol_address(name, os.path.realpath(path))
 
 
 def nm_symbols(path: str) -> Optional[Dict[str, int]]:

@@ -10,7 +10,6 @@ from ptrace_dbg import (
     BreakpointExists, CauseKind, ExitStatus, Fault, NoBreakpoint, Process, REG_NAMES, Registers,
     ThreadState,
 )
-from ptrace_dbg.elf import maps
 
 
 class Base(unittest.TestCase):
@@ -117,7 +116,7 @@ class MemoryTest(Base):
 
     def test_partial_peek_raises_fault_with_the_bytes(self):
         p = self.launch("pattern")
-        regions = maps(p.pid)
+        regions = p.maps()
         starts = {m.start for m in regions}
         edge = next(m for m in regions if m.perms.startswith("r") and m.end not in starts
                     and m.end - m.start >= 4096)
@@ -144,7 +143,7 @@ class MemoryTest(Base):
 
     def test_partial_poke_raises_fault(self):
         p = self.launch("pattern")
-        regions = maps(p.pid)
+        regions = p.maps()
         starts = {m.start for m in regions}
         edge = next(m for m in regions if m.perms.startswith("rw") and m.end not in starts)
         with self.assertRaises(Fault) as cm:

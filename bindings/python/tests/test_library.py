@@ -1,5 +1,5 @@
 """The library as loaded: version, texts, the ctypes declarations against the header, the
-exception hierarchy, the Registers mapping and the ELF reader."""
+exception hierarchy, the Registers mapping, and symbols, maps and libraries."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import unittest
 import helpers
 import ptrace_dbg
 from ptrace_dbg import _lib, errors
-from ptrace_dbg.elf import Elf
 
 
 def header_text() -> str:
@@ -153,22 +152,53 @@ class RegistersTest(unittest.TestCase):
         self.assertEqual(dict(r)["rbx"], 2**64 - 1)
 
 
-class ElfTest(unittest.TestCase):
+class SymbolsTest(unittest.TestCase):
+    """The library's symbols, maps and libraries, against nm and /proc/PID/maps."""
+
     def setUp(self):
         helpers.require_tracee(self)
 
-    def test_symbols_agree_with_nm(self):
-        elf = Elf(helpers.TRACEE)
+    def test_symbols_agree_with_nm_and_maps_with_proc(self):
         nm = helpers.nm_symbols(helpers.TRACEE)
         if nm is None:
             self.skipTest("no nm")
-        for name in ("target_fn", "pattern", "check_poke", "main"):
-            self.assertEqual(elf.lookup(name), nm[name], name)
-        self.assertIsNone(elf.lookup("no_such_symbol"))
+        with helpers.launch("exit") as p:
+            exe = os.path.realpath(helpers.TRACEE)
+            base = min(m.start for m in p.maps() if m.path == exe)
+            for name in ("target_fn", "pattern", "check_poke", "main"):
+                addr = p.symbol_address(name)
+                self.assertEqual(addr, base + nm[name], name)
+                self.assertEqual(p.symbol_address(name, os.path.basename(exe)), addr)
+                if name != "pattern":
+                    sym = p.address_symbol(addr + 1)
+                    self.assertEqual((sym.name, sym.offset, sym.path), (name, 1, exe))
+            with self.assertRaises(ptrace_dbg.NotFound):
+                p.symbol_address("no_such_symbol")
+            with self.assertRaises(ptrace_dbg.NotFound):
+                p.address_symbol(16)
+            with open(f"/proc/{p.pid}/maps") as f:
+                kernel = [line.split(maxsplit=5) for line in f]
+            ours = p.maps()
+            self.assertEqual(len(ours), len(kernel))
+            for m, k in zip(ours, kernel):
+                self.assertEqual(f"{m.start:x}-{m.end:x}", k[0])
+                self.assertEqual(m.perms, k[1])
+                self.assertEqual(m.path, k[5].strip() if len(k) > 5 else "")
+            libs = p.libraries()
+            self.assertEqual(libs[0].path, exe)
 
-    def test_not_elf(self):
-        with self.assertRaises(ValueError):
-            Elf(__file__)
+    def test_symbol_breakpoint_on_a_libc_function(self):
+        with helpers.launch("exit") as p:
+            bp = p.add_symbol_breakpoint("exit", "libc.so.6")
+            p.cont()
+            tid = p.wait_stop(timeout=helpers.WAIT)
+            cause = p.stop_cause(tid)
+            self.assertEqual(cause.kind, ptrace_dbg.CauseKind.BREAKPOINT)
+            self.assertEqual(cause.pc, p.symbol_address("exit", "libc.so.6"))
+            self.assertEqual(p.address_symbol(cause.pc).name, "exit")
+            p.remove_symbol_breakpoint(bp)
+            with self.assertRaises(ptrace_dbg.NotFound):
+                p.remove_symbol_breakpoint(bp)
 
 
 if __name__ == "__main__":

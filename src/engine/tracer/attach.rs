@@ -118,6 +118,7 @@ impl Tracer {
     pub fn abandon(&mut self) {
         // Our int3s must not stay behind in a process that runs on untraced.
         self.memory.lift_all();
+        self.watch_release_all();
         let tids: Vec<i32> = self.threads.keys().copied().collect();
         for tid in tids {
             let _ = ptrace::detach(tid, 0);

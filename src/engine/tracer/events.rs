@@ -3,6 +3,7 @@
 //!
 //! Every method here runs on the monitor thread (see the parent module).
 
+use super::trap::Trap;
 use super::*;
 
 impl Tracer {
@@ -128,15 +129,21 @@ impl Tracer {
                 std::mem::take(&mut t.stale_step_trap)
             }
         };
-        // The one place a SIGTRAP is told to be the end of our step. (Hook for hardware
-        // watchpoints, issue 14: DR6's B0..B3 on this same trap say a watchpoint fired too; read
-        // them here, before `on_step_done`/`on_out_of_line_done` resume the thread.)
-        let step_trap = event == 0 && sig == libc::SIGTRAP && self.is_step_trap(tid);
+        // A plain SIGTRAP is classified once, in one place (`trap.rs`: DR6, then si_code;
+        // system-call stops were taken above); events come as events.
+        let trap = (event == 0 && sig == libc::SIGTRAP).then(|| self.classify_sigtrap(tid));
+        let step_trap = trap == Some(Trap::Step);
         if stepping {
-            let own_int3 = event == 0 && sig == libc::SIGTRAP && self.stepped_own_int3(tid);
+            let own_int3 = trap == Some(Trap::Int3) && self.stepped_own_int3(tid);
             self.end_step(tid);
             // Out of line: registers back from the scratch area, whatever this stop is.
             let out_of_line = self.out_of_line_end(tid, event);
+            if let Some(Trap::Watch { hits, step }) = trap {
+                // The step tripped a watchpoint (DR6 on this same trap): reported, and the step
+                // is over too (out of line: the registers are back at the original place).
+                self.watch_stop(tid, hits, step);
+                return;
+            }
             match out_of_line {
                 Some(step) if step_trap => return self.on_out_of_line_done(tid, step),
                 None if step_trap => return self.on_step_done(tid),
@@ -158,6 +165,7 @@ impl Tracer {
             // hit it again.
             let t = self.threads.get_mut(&tid).unwrap();
             t.stale_step_trap = true;
+            t.step_own_tf &= out_of_line.is_none(); // refused under TF: never the program's
             t.check_pc = true;
             let state = self.threads[&tid].state;
             if out_of_line.is_some()
@@ -182,8 +190,18 @@ impl Tracer {
             }
         } else if stale && step_trap {
             self.threads.get_mut(&tid).unwrap().stale_step_trap = false;
-            trace!("thread {tid}: late trap of an interrupted step swallowed");
-            self.resume_quietly(tid);
+            if !self.own_tf_trap(tid) {
+                trace!("thread {tid}: late trap of an interrupted step swallowed");
+                self.resume_quietly(tid);
+                return;
+            }
+            // Also the program's own single-step trap (its TF was set): its SIGTRAP, below.
+        } else if stale && event != ptrace::EVENT_STOP {
+            // No longer expected (see above): neither is its own-TF mark.
+            self.threads.get_mut(&tid).unwrap().step_own_tf = false;
+        }
+        if let Some(Trap::Watch { hits, .. }) = trap {
+            self.watch_stop(tid, hits, false);
             return;
         }
         match event {
@@ -204,7 +222,7 @@ impl Tracer {
                 self.release_threads_killed_by_exec();
             }
             ptrace::EVENT_STOP => self.on_event_stop(tid, sig),
-            0 => self.on_signal_stop(tid, sig),
+            0 => self.on_signal_stop(tid, sig, trap),
             other => {
                 trace!("thread {tid}: unexpected event {other}, resuming");
                 let _ = self.resume_thread(tid, 0);
@@ -252,15 +270,24 @@ impl Tracer {
                 if self.ever_had_breakpoints {
                     if let Some(addr) = self.flush_pending_trap(tid) {
                         let rsp = self.regs(tid).map_or(0, |r| r.rsp);
-                        let regs = self.regs(tid);
-                        if self.memory.has_breakpoint(addr)
-                            && !self.out_of_line_restart(tid, addr, rsp)
-                            && !regs.is_ok_and(|r| self.on_breakpoint_hit(tid, addr, &r))
-                        {
-                            self.set_state(tid, ThreadState::StoppedBreakpoint);
-                            self.set_cause(tid, Cause::breakpoint(addr));
+                        let hit = self.memory.has_breakpoint(addr)
+                            && !self.out_of_line_restart(tid, addr, rsp);
+                        if hit && self.memory.reports(addr) {
+                            // A tracepoint's hit, or a breakpoint whose condition is false:
+                            // recorded or passed, not reported (tracer::tracepoints).
+                            let regs = self.regs(tid);
+                            if !regs.is_ok_and(|r| self.on_breakpoint_hit(tid, addr, &r)) {
+                                self.set_state(tid, ThreadState::StoppedBreakpoint);
+                                self.set_cause(tid, Cause::breakpoint(addr));
+                            }
+                        } else if hit {
+                            self.on_rendezvous_quietly();
                         }
                     }
+                }
+                // Same for a watchpoint hit whose trap is still queued (watch.rs).
+                if self.threads.get(&tid).map(|t| t.state) == Some(ThreadState::Stopped) {
+                    self.watch_at_interrupt(tid);
                 }
             }
             ThreadState::Running | ThreadState::SingleStepping if is_group_stop_signal(sig) => {
@@ -289,9 +316,9 @@ impl Tracer {
         }
     }
 
-    /// A plain signal-delivery stop.
-    pub(super) fn on_signal_stop(&mut self, tid: i32, sig: i32) {
-        if sig == libc::SIGTRAP && self.on_int3(tid) {
+    /// A plain signal-delivery stop (`trap`: what a SIGTRAP was classified as).
+    pub(super) fn on_signal_stop(&mut self, tid: i32, sig: i32, trap: Option<Trap>) {
+        if trap == Some(Trap::Int3) && self.on_int3(tid) {
             return;
         }
         self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(sig));
@@ -300,25 +327,14 @@ impl Tracer {
         }
     }
 
-    /// Whether the thread's SIGTRAP is the end of our single step (si_code TRAP_TRACE).
-    /// The si_codes a single step ends with on x86-64: TRAP_TRACE after an instruction,
-    /// TRAP_BRKPT after a `syscall` (the syscall-exit step report), and SIGTRAP itself when the
-    /// step entered a signal handler (ptrace_notify from signal delivery).
-    pub(super) fn is_step_trap(&self, tid: i32) -> bool {
-        matches!(ptrace::siginfo(tid), Ok(info)
-            if matches!(info.code, ptrace::TRAP_TRACE | ptrace::TRAP_BRKPT | libc::SIGTRAP))
-    }
-
     /// Whether the SIGTRAP that ended a step of `tid` over the breakpoint at X comes from the
     /// program's own `int3` at X (the original byte under ours is an int3 too): an int3 trap
-    /// (si_code SI_KERNEL) with the PC just after X. While the step runs ours is lifted, so
-    /// this trap cannot be ours; `on_int3` would take it for ours since the PC is the one a hit
-    /// of ours leaves. Call before `end_step` (which forgets X).
+    /// (the classifier's `Trap::Int3`, si_code SI_KERNEL: the caller checks) with the PC just
+    /// after X. While the step runs ours is lifted, so this trap cannot be ours; `on_int3`
+    /// would take it for ours since the PC is the one a hit of ours leaves. Call before
+    /// `end_step` (which forgets X).
     pub(super) fn stepped_own_int3(&mut self, tid: i32) -> bool {
         let Some(over) = self.threads[&tid].step_over else { return false };
-        if !matches!(ptrace::siginfo(tid), Ok(info) if info.code == ptrace::SI_KERNEL) {
-            return false;
-        }
         let mut orig = [0u8; 1];
         self.pc(tid) == Some(over.wrapping_add(1))
             && self.memory.read(over, &mut orig).ok() == Some(1)
@@ -329,6 +345,18 @@ impl Tracer {
     pub(super) fn on_step_done(&mut self, tid: i32) {
         self.set_state(tid, ThreadState::Stopped);
         self.out_of_line_stepped_in_place(tid);
+        if self.own_tf_trap(tid) {
+            // The program single-steps itself: this trap is its own too. Report it as the
+            // SIGTRAP an untraced program gets after that instruction (as a step over no
+            // breakpoint would have), delivered at the next resume from this very stop: the
+            // program's handler sees the kernel's siginfo (TRAP_TRACE) and the PC after the
+            // instruction, as it would natively. A continue stops here (the breakpoint's
+            // step-over is done; a breakpoint at the new PC is checked at the next one).
+            self.threads.get_mut(&tid).unwrap().check_pc = true;
+            self.event_stop(tid, ThreadState::StoppedSignal, Cause::signal(libc::SIGTRAP));
+            self.threads.get_mut(&tid).unwrap().pending_signal = libc::SIGTRAP;
+            return;
+        }
         if self.tracepoint_step_done(tid) || self.range_step_done(tid) {
             return;
         }
@@ -342,6 +370,15 @@ impl Tracer {
         if self.trigger == 0 {
             self.trigger = tid;
         }
+    }
+
+    /// Whether the step trap of `tid` (just taken) is also its program's own single-step trap:
+    /// its TF was set when our step began (`step_own_tf`, cleared here) and the instruction
+    /// executed (TRAP_TRACE; not the entry into a signal handler, nor a `syscall`'s exit report,
+    /// which an untraced program does not get).
+    pub(super) fn own_tf_trap(&mut self, tid: i32) -> bool {
+        let own_tf = std::mem::take(&mut self.threads.get_mut(&tid).unwrap().step_own_tf);
+        own_tf && matches!(ptrace::siginfo(tid), Ok(i) if i.code == ptrace::TRAP_TRACE)
     }
 
     /// A SIGTRAP from an `int3` (si_code SI_KERNEL, the byte before the PC): one of our
@@ -387,6 +424,9 @@ impl Tracer {
             }
             return true;
         }
+        if ours && !self.memory.reports(addr) {
+            return self.on_internal_breakpoint(tid, addr, regs);
+        }
         if ours && self.on_breakpoint_hit(tid, addr, &regs) {
             return true; // a tracepoint's hit, or a breakpoint whose condition is false
         }
@@ -429,9 +469,11 @@ impl Tracer {
     }
 
     /// Writes registers changed only in our copy (`regs_dirty`, and the XSAVE area) to the
-    /// kernel. Must precede every resume of a thread.
+    /// kernel, and the debug registers a thread does not hold yet (`watch.rs`). Must precede
+    /// every resume of a thread.
     pub(super) fn flush_regs(&mut self, tid: i32) {
         self.flush_xregs(tid);
+        self.watch_before_resume(tid);
         let Some(t) = self.threads.get_mut(&tid) else { return };
         if let (true, Some(regs)) = (t.regs_dirty, t.regs) {
             t.regs_dirty = false;
@@ -508,9 +550,11 @@ impl Tracer {
         // A new address space: the old /proc/PID/mem and every breakpoint address mean nothing
         // in it any more.
         self.memory.reset_for_exec();
+        self.watch_on_exec();
         self.out_of_line_exec();
         self.tracepoints_exec();
         self.vforking.clear();
+        self.libraries_on_exec();
         self.set_state(tid, ThreadState::Running);
         if self.run == RunState::Running {
             self.trigger = tid;

@@ -24,12 +24,15 @@ mod attach;
 #[cfg(test)]
 mod errno_map_tests;
 mod events;
+mod libraries;
 mod out_of_line;
 mod range;
 mod run;
 mod tracepoints;
 pub use tracepoints::{Capture, CondOp, Condition};
 mod syscalls;
+mod trap;
+mod watch;
 mod xregs;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
@@ -118,6 +121,11 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Shared libraries: the loader's rendezvous breakpoint and symbol breakpoints
+    /// (`libraries`, `super::solib`).
+    solib: super::solib::Solib,
+    /// Hardware watchpoints (their hooks: `watch.rs`).
+    watch: super::watchpoints::Watchpoints,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
     /// Tracepoints, their records, and ordinary breakpoints' ignore counts and conditions.
@@ -156,6 +164,8 @@ impl Tracer {
             ool: Default::default(),
             group_stop_reported: false,
             vforking: HashSet::new(),
+            solib: Default::default(),
+            watch: Default::default(),
             xregs: Default::default(),
             tp: tracepoints::Tracepoints::new(shared.clone()),
             range: Default::default(),
@@ -309,6 +319,7 @@ impl Tracer {
     }
 
     fn remove_thread(&mut self, tid: i32) {
+        self.watch_forget_thread(tid);
         self.sys.forget(tid);
         self.set_state(tid, ThreadState::Exited);
         if self.threads.remove(&tid).is_some() {

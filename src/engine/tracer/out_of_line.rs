@@ -241,6 +241,7 @@ impl Tracer {
             t.stepping = true;
             t.cause = Cause::of(CauseKind::Stopped);
         }
+        self.watch_before_resume(tid); // watch.rs: a thread runs only with the watchpoints set
         if ptrace::set_regs(tid, &regs).is_ok() && ptrace::step(tid, 0).is_ok() {
             trace!("thread {tid}: steps {orig:#x} out of line in slot {slot}");
             let restart = self.ool.restarting.remove(&tid);

@@ -3,6 +3,7 @@
 //!
 //! Every method here runs on the monitor thread (see the parent module).
 
+use super::trap::Trap;
 use super::*;
 
 impl Tracer {
@@ -133,11 +134,13 @@ impl Tracer {
                         if self.syscall_step_over(tid, pc) {
                             return;
                         }
-                    } else if self.can_step_out_of_line(tid, pc, out_of_line.len()) {
+                    } else if !self.watch_executes_at(tid, pc)
+                        && self.can_step_out_of_line(tid, pc, out_of_line.len())
+                    {
                         out_of_line.push(tid);
                     } else {
-                        // Mapping the scratch area (`can_step_out_of_line`) can meet a SIGKILL:
-                        // the thread's end is then handled and it is gone from the table.
+                        // Preparing the out-of-line area runs the thread (an injected mmap): it
+                        // can die of a SIGKILL from outside meanwhile and be gone from the table.
                         let Some(t) = self.threads.get_mut(&tid) else { continue };
                         t.check_pc = false;
                         if self.start_step(tid, Some(pc)) {
@@ -182,7 +185,21 @@ impl Tracer {
             return false; // the program single-steps itself: let the CPU trap
         }
         let Some(insn) = self.memory.decoded(regs.rip) else { return false };
+        let pc = regs.rip;
+        let eflags = regs.eflags;
         match x86::apply(&insn, &mut regs) {
+            // Watchpoints need the CPU: our writes through /proc/PID/mem would not trip them.
+            x86::MemEffect::None if self.watch_needs_cpu(pc, eflags, None) => return false,
+            x86::MemEffect::Store { addr, .. }
+                if self.watch_needs_cpu(pc, eflags, Some((addr, true))) =>
+            {
+                return false
+            }
+            x86::MemEffect::Load { addr, .. }
+                if self.watch_needs_cpu(pc, eflags, Some((addr, false))) =>
+            {
+                return false
+            }
             x86::MemEffect::None => {}
             x86::MemEffect::Store { addr, value } => {
                 if self.memory.write(addr, &value.to_le_bytes()).ok() != Some(8) {
@@ -197,6 +214,9 @@ impl Tracer {
                 x86::set_reg(&mut regs, reg, u64::from_le_bytes(b));
             }
         }
+        // The PC moved on: a resume flag left by an execute watchpoint's hit here must not
+        // suppress one at the next instruction.
+        regs.eflags &= !crate::sys::debugreg::RF;
         if ptrace::set_regs(tid, &regs).is_err() {
             return false;
         }
@@ -218,8 +238,13 @@ impl Tracer {
             self.memory.lift(addr);
         }
         self.flush_regs(tid);
+        // The program's own TF as it is before the step (the kernel hides the TF it forces for
+        // a PTRACE_SINGLESTEP from the registers we read, and TF set by the stepped instruction
+        // itself, a popf, traps only after the next one).
+        let own_tf = self.regs(tid).is_ok_and(|r| r.eflags & x86::TF != 0);
         let sig = {
             let t = self.threads.get_mut(&tid).unwrap();
+            t.step_own_tf = own_tf;
             t.step_over = over;
             t.stepping = true;
             t.cause = Cause::of(CauseKind::Stopped);
@@ -315,6 +340,8 @@ impl Tracer {
             }
             self.require_stopped()?; // a flush can turn up an exit
         }
+        self.watch_release_all();
+        self.require_stopped()?;
         self.out_of_line_detach();
         self.tracepoints_detach();
         self.memory.lift_all();
@@ -364,14 +391,21 @@ impl Tracer {
         }
         match wait::waitpid(tid, libc::__WALL) {
             Ok(Some((_, wait::Status::Stopped { sig: libc::SIGTRAP, event: 0 }))) => {
-                // Which trap it was, the siginfo says: a step's trap after a one-byte
-                // instruction also leaves the PC one byte after a breakpoint.
-                let int3 = int3_of_ours
-                    && matches!(ptrace::siginfo(tid), Ok(i) if i.code == ptrace::SI_KERNEL);
-                let step = !int3 && step_of_ours && self.is_step_trap(tid);
+                // Which trap it was, the classifier says (siginfo; DR6 first): a step's trap
+                // after a one-byte instruction also leaves the PC one byte after a breakpoint.
+                // A step's trap that also tripped a watchpoint is the step's trap all the same
+                // (the hit, overtaken by this stop, is not reported).
+                let trap = self.classify_sigtrap(tid);
+                let int3 = int3_of_ours && trap == Trap::Int3;
+                let step = !int3
+                    && step_of_ours
+                    && matches!(trap, Trap::Step | Trap::Watch { step: true, .. });
+                // A step's trap under the program's own TF is its SIGTRAP too (`own_tf_trap`).
+                let own_tf = step && self.own_tf_trap(tid);
                 let t = self.threads.get_mut(&tid)?;
                 t.pending_signal = sig;
                 t.stale_step_trap = false;
+                t.step_own_tf = false;
                 if int3 {
                     let mut regs = regs;
                     regs.rip = addr;
@@ -383,6 +417,9 @@ impl Tracer {
                     Some(addr)
                 } else if step {
                     trace!("thread {tid}: pending trap of an interrupted step taken");
+                    if own_tf && sig == 0 {
+                        t.pending_signal = libc::SIGTRAP; // delivered when it resumes
+                    }
                     None
                 } else {
                     // The program's own SIGTRAP after all (queued with ours, or instead of it):

@@ -154,7 +154,9 @@ impl Tracer {
             return Err(Error::BreakpointExists(addr));
         }
         self.ever_had_breakpoints = true;
-        let shared = self.memory.has_breakpoint(addr);
+        // A breakpoint the user sees (theirs, or a symbol's) shares its int3; an internal one
+        // (the loader's) becomes reported by this claim (`Breakpoints::add`).
+        let shared = self.memory.reports(addr);
         if !shared {
             self.memory.add_breakpoint(addr)?;
         }
@@ -217,7 +219,7 @@ impl Tracer {
 
     /// Whether `addr` holds an ordinary breakpoint of the user's.
     fn user_breakpoint_at(&self, addr: u64) -> bool {
-        self.memory.has_breakpoint(addr)
+        self.memory.reports(addr)
             && (!self.tp.by_addr.contains_key(&addr) || self.tp.user_at.contains(&addr))
     }
 

@@ -166,6 +166,7 @@ impl Tracer {
             Location::Debug(n) => {
                 self.stopped_thread(tid)?;
                 let value = u64::from_le_bytes(bytes.try_into().expect("size checked"));
+                self.watch_note_raw_write(); // watch.rs: detach clears DR7 then
                 xstate::poke_debugreg(tid, *n, value).map_err(|e| match e {
                     Errno::EINVAL | Errno::EIO | Errno::EPERM => Error::InvalidArgument(format!(
                         "the kernel refused {} = {value:#x} ({e})",

@@ -18,12 +18,12 @@ from typing import Tuple
 from . import _lib
 from .errors import (
     BadState, BreakpointExists, BufferTooSmall, Exited, Fault, Internal, InvalidArgument,
-    InvalidHandle, NoBreakpoint, NoSuchProcess, NoSuchThread, NotSupported, Os, PermissionDenied,
-    PtraceDbgError, Timeout,
+    InvalidHandle, NoBreakpoint, NoResource, NoSuchProcess, NoSuchThread, NotFound, NotSupported,
+    Os, PermissionDenied, PtraceDbgError, Timeout,
 )
 from .process import (
-    REG_NAMES, CauseKind, ExitStatus, Process, Record, RecordKind, Registers, StopCause, Syscall,
-    ThreadState, syscall_name, syscall_number,
+    REG_NAMES, CauseKind, ExitStatus, Library, Mapping, Process, Record, RecordKind, Registers,
+    StopCause, Symbol, Syscall, ThreadState, WatchKind, syscall_name, syscall_number,
 )
 
 __version__ = "0.2.0"
@@ -55,9 +55,11 @@ def signal_name(signo: int) -> str:
 
 __all__ = [
     "Process", "StopCause", "CauseKind", "ThreadState", "ExitStatus", "Registers", "REG_NAMES",
+    "WatchKind", "NoResource",
     "version", "version_info", "strerror", "signal_name", "library_name",
     "Syscall", "syscall_name", "syscall_number", "Record", "RecordKind",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
-    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported",
+    "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported", "NotFound", "Mapping",
+    "Library", "Symbol",
 ]

@@ -28,9 +28,18 @@ E_FAULT = -11
 E_BUFFER_TOO_SMALL = -12
 E_OS = -13
 E_INTERNAL = -14
+E_NO_RESOURCE = -15
+E_NOT_FOUND = -16
+
+# Watchpoint kinds (PTRACE_DBG_WATCH_*).
+WATCH_EXECUTE = 0
+WATCH_WRITE = 1
+WATCH_READ_WRITE = 3
+
 E_NOT_SUPPORTED = -17
 
 LAUNCH_DISABLE_ASLR = 1
+FOLLOW_LIBRARIES = 2
 
 
 class LaunchOptions(ctypes.Structure):
@@ -128,6 +137,31 @@ class RecordStats(ctypes.Structure):
                 for name in ("recorded", "pending", "waits", "wait_ns", "capacity")]
 
 
+class Mapping(ctypes.Structure):
+    """struct ptrace_dbg_mapping."""
+
+    _fields_ = [
+        ("start", ctypes.c_uint64),
+        ("end", ctypes.c_uint64),
+        ("offset", ctypes.c_uint64),
+        ("inode", ctypes.c_uint64),
+        ("dev_major", ctypes.c_uint32),
+        ("dev_minor", ctypes.c_uint32),
+        ("prot", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+    ]
+
+
+class Library(ctypes.Structure):
+    """struct ptrace_dbg_library."""
+
+    _fields_ = [
+        ("base", ctypes.c_uint64),
+        ("dynamic", ctypes.c_uint64),
+        ("link_map", ctypes.c_uint64),
+    ]
+
+
 class FpRegs(ctypes.Structure):
     """struct ptrace_dbg_fpregs (the kernel's user_fpregs_struct, the FXSAVE image)."""
 
@@ -196,6 +230,21 @@ SIGNATURES = {
     "ptrace_dbg_set_sp": (_int, [_handle, _i32, _u64]),
     "ptrace_dbg_peek": (_int, [_handle, _i32, _u64, ctypes.c_void_p, _size, _sizep]),
     "ptrace_dbg_poke": (_int, [_handle, _i32, _u64, ctypes.c_void_p, _size, _sizep]),
+    "ptrace_dbg_maps": (_int, [_handle, ctypes.POINTER(Mapping), _size, _sizep]),
+    "ptrace_dbg_mapping_path": (_int, [_handle, _size, ctypes.c_char_p, _size, _sizep]),
+    "ptrace_dbg_symbol_address": (_int, [_handle, ctypes.c_char_p, ctypes.c_char_p, _u64p]),
+    "ptrace_dbg_address_symbol": (
+        _int,
+        [_handle, _u64, ctypes.c_char_p, _size, _u64p, ctypes.c_char_p, _size],
+    ),
+    "ptrace_dbg_libraries": (_int, [_handle, ctypes.POINTER(Library), _size, _sizep]),
+    "ptrace_dbg_library_path": (_int, [_handle, _size, ctypes.c_char_p, _size, _sizep]),
+    "ptrace_dbg_set_follow": (_int, [_handle, ctypes.c_uint32]),
+    "ptrace_dbg_add_symbol_breakpoint": (_int, [_handle, ctypes.c_char_p, ctypes.c_char_p, _i32p]),
+    "ptrace_dbg_remove_symbol_breakpoint": (_int, [_handle, _i32]),
+    "ptrace_dbg_add_watchpoint": (_int, [_handle, _u64, _size, _i32, _i32p]),
+    "ptrace_dbg_remove_watchpoint": (_int, [_handle, _i32]),
+    "ptrace_dbg_watchpoint_hit": (_int, [_handle, _i32, _i32p, _u64p]),
     "ptrace_dbg_get_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
     "ptrace_dbg_set_fpregs": (_int, [_handle, _i32, ctypes.POINTER(FpRegs)]),
     "ptrace_dbg_get_xstate": (_int, [_handle, _i32, ctypes.c_void_p, _size, _sizep]),

@@ -145,6 +145,18 @@ class Internal(PtraceDbgError):
     code = _lib.E_INTERNAL
 
 
+class NoResource(PtraceDbgError):
+    """A limited resource is used up: all four watchpoint slots (PTRACE_DBG_E_NO_RESOURCE)."""
+
+    code = _lib.E_NO_RESOURCE
+
+
+class NotFound(PtraceDbgError, LookupError):
+    """No such symbol, loaded object or symbol breakpoint (PTRACE_DBG_E_NOT_FOUND)."""
+
+    code = _lib.E_NOT_FOUND
+
+
 class NotSupported(PtraceDbgError):
     """The CPU or kernel lacks the feature, e.g. zmm registers without AVX-512
     (PTRACE_DBG_E_NOT_SUPPORTED)."""
@@ -158,6 +170,8 @@ BY_CODE: Dict[int, Type[PtraceDbgError]] = {
     for cls in (
         InvalidArgument, InvalidHandle, BadState, NoSuchThread, BreakpointExists, NoBreakpoint,
         PermissionDenied, NoSuchProcess, Timeout, Exited, Fault, BufferTooSmall, Os, Internal,
+        NoResource,
+        NotFound,
         NotSupported,
     )
 }

@@ -11,12 +11,13 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import (
-    IO, Any, Dict, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Sequence, Union,
+    IO, Any, Dict, Iterator, List, Mapping, MutableMapping, NamedTuple, Optional, Sequence, Tuple,
+    Union,
 )
 
 from . import _lib
 from ._lib import lib
-from .errors import Fault, InvalidArgument, Timeout, check, error_for
+from .errors import Fault, InvalidArgument, NoBreakpoint, Timeout, check, error_for
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 #: A file descriptor, or an object with fileno() (a file, a socket).
@@ -56,8 +57,19 @@ class CauseKind(enum.IntEnum):
     THREAD_CREATE = 3
     THREAD_EXIT = 4
     EXEC = 5
+    #: Only seen by a caller that set a watchpoint.
+    WATCHPOINT = 6
     SYSCALL_ENTRY = 7
     SYSCALL_EXIT = 8
+    LIBRARY = 9
+
+
+class WatchKind(enum.IntEnum):
+    """What a watchpoint watches, PTRACE_DBG_WATCH_* (x86 has no read-only watchpoint)."""
+
+    EXECUTE = 0
+    WRITE = 1
+    READ_WRITE = 3
 
 
 @dataclass(frozen=True)
@@ -115,13 +127,15 @@ class StopCause:
     new_tid: int = 0
     #: THREAD_EXIT: the exit status, or -1 when killed by a signal.
     exit_status: int = 0
-    #: BREAKPOINT: the breakpoint's address.
+    #: BREAKPOINT: the breakpoint's address; WATCHPOINT: the watchpoint's address.
     pc: int = 0
 
     def __str__(self) -> str:
         name = getattr(self.kind, "name", str(self.kind)).lower()
         if self.kind == CauseKind.BREAKPOINT:
             return f"breakpoint at {self.pc:#x}"
+        if self.kind == CauseKind.WATCHPOINT:
+            return f"watchpoint at {self.pc:#x}"
         if self.kind == CauseKind.SIGNAL:
             return f"signal {self.signal}"
         if self.kind == CauseKind.THREAD_CREATE:
@@ -157,6 +171,34 @@ class Record:
     regs: "Registers"
     #: The memory captured (``Process.tracepoint_capture``).
     data: bytes
+
+
+class Mapping(NamedTuple):
+    """One memory mapping (a line of /proc/PID/maps)."""
+
+    start: int
+    end: int
+    offset: int
+    perms: str
+    inode: int
+    path: str
+
+
+class Library(NamedTuple):
+    """One loaded object of the dynamic loader's list."""
+
+    path: str
+    base: int
+    dynamic: int
+    link_map: int
+
+
+class Symbol(NamedTuple):
+    """The symbol containing an address."""
+
+    name: str
+    offset: int
+    path: str
 
 
 class ExitStatus(NamedTuple):
@@ -648,6 +690,122 @@ class Process:
     def remove_breakpoint(self, addr: int) -> None:
         """Removes the breakpoint at ``addr`` (while stopped); NoBreakpoint if none is there."""
         check(lib.ptrace_dbg_remove_breakpoint(self._handle, _u64(addr, "address")))
+
+    # ----- maps, symbols, libraries -----
+
+    def _path(self, fn: Any, index: int) -> str:
+        buf = ctypes.create_string_buffer(256)
+        length = ctypes.c_size_t()
+        rc = fn(self._handle, index, buf, len(buf), ctypes.byref(length))
+        if rc == _lib.E_BUFFER_TOO_SMALL:
+            buf = ctypes.create_string_buffer(length.value + 1)
+            rc = fn(self._handle, index, buf, len(buf), ctypes.byref(length))
+        check(rc)
+        return os.fsdecode(buf.value)
+
+    def maps(self) -> List[Mapping]:
+        """The memory mappings, as /proc/PID/maps shows them now."""
+        count = ctypes.c_size_t()
+        cap = 64
+        while True:
+            arr = (_lib.Mapping * cap)()
+            rc = lib.ptrace_dbg_maps(self._handle, arr, cap, ctypes.byref(count))
+            if rc == _lib.OK:
+                break
+            if rc != _lib.E_BUFFER_TOO_SMALL:
+                raise error_for(rc)
+            cap = count.value + 16
+        out = []
+        for i, m in enumerate(arr[: count.value]):
+            perms = "".join(c if m.prot & bit else "-" for c, bit in (("r", 1), ("w", 2), ("x", 4)))
+            perms += "s" if m.flags & 1 else "p"
+            path = self._path(lib.ptrace_dbg_mapping_path, i)
+            out.append(Mapping(m.start, m.end, m.offset, perms, m.inode, path))
+        return out
+
+    def symbol_address(self, name: str, library: Optional[str] = None) -> int:
+        """The run-time address of symbol ``name``: in ``library`` (a path or a file name such
+        as "libc.so.6"), or in the program and then every library in load order. NotFound if
+        nothing loaded defines it."""
+        addr = ctypes.c_uint64()
+        lib_arg = os.fsencode(library) if library is not None else None
+        check(lib.ptrace_dbg_symbol_address(self._handle, lib_arg, name.encode(), ctypes.byref(addr)))
+        return addr.value
+
+    def address_symbol(self, addr: int) -> Symbol:
+        """The symbol containing ``addr``, the offset into it and its object's path."""
+        name = ctypes.create_string_buffer(1024)
+        path = ctypes.create_string_buffer(4096)
+        off = ctypes.c_uint64()
+        check(lib.ptrace_dbg_address_symbol(self._handle, _u64(addr, "address"), name, len(name),
+                                            ctypes.byref(off), path, len(path)))
+        return Symbol(name.value.decode(errors="replace"), off.value, os.fsdecode(path.value))
+
+    def libraries(self) -> List[Library]:
+        """The loaded objects in load order (the dynamic loader's list)."""
+        count = ctypes.c_size_t()
+        cap = 32
+        while True:
+            arr = (_lib.Library * cap)()
+            rc = lib.ptrace_dbg_libraries(self._handle, arr, cap, ctypes.byref(count))
+            if rc == _lib.OK:
+                break
+            if rc != _lib.E_BUFFER_TOO_SMALL:
+                raise error_for(rc)
+            cap = count.value + 16
+        return [
+            Library(self._path(lib.ptrace_dbg_library_path, i), m.base, m.dynamic, m.link_map)
+            for i, m in enumerate(arr[: count.value])
+        ]
+
+    def follow_libraries(self, on: bool = True) -> None:
+        """Stops with CauseKind.LIBRARY whenever the loaded objects change (while stopped)."""
+        check(lib.ptrace_dbg_set_follow(self._handle, _lib.FOLLOW_LIBRARIES if on else 0))
+
+    def add_symbol_breakpoint(self, name: str, library: Optional[str] = None) -> int:
+        """A breakpoint on function ``name``, now where it is loaded and in every object that
+        defines it when loaded later (dlopen); returns its id."""
+        bp = ctypes.c_int32()
+        lib_arg = os.fsencode(library) if library is not None else None
+        check(lib.ptrace_dbg_add_symbol_breakpoint(self._handle, lib_arg, name.encode(),
+                                                   ctypes.byref(bp)))
+        return bp.value
+
+    def remove_symbol_breakpoint(self, bp: int) -> None:
+        """Removes symbol breakpoint ``bp`` everywhere."""
+        check(lib.ptrace_dbg_remove_symbol_breakpoint(self._handle, _i32(bp, "id")))
+
+    # ----- watchpoints -----
+
+    def add_watchpoint(self, addr: int, len: int = 8, kind: int = WatchKind.WRITE) -> int:
+        """Sets a hardware watchpoint on every thread, present and future (while stopped) and
+        returns its id. ``len`` is 1, 2, 4 or 8 with ``addr`` aligned to it; ``kind`` a
+        WatchKind (EXECUTE needs len 1). A hit stops the process with cause WATCHPOINT.
+        InvalidArgument for a bad request, NoResource when four are set."""
+        if not isinstance(len, int) or not 0 <= len <= _U64_MASK:
+            raise InvalidArgument(detail=f"length {len!r} is not a size")
+        if not isinstance(kind, int) or not -(1 << 31) <= kind < (1 << 31):
+            raise InvalidArgument(detail=f"kind {kind!r} is not a WatchKind")
+        wid = ctypes.c_int32()
+        check(lib.ptrace_dbg_add_watchpoint(
+            self._handle, _u64(addr, "address"), len, int(kind), ctypes.byref(wid)))
+        return wid.value
+
+    def remove_watchpoint(self, wid: int) -> None:
+        """Removes watchpoint ``wid`` (while stopped); NoBreakpoint if it is not set (ids die
+        with an exec)."""
+        if not isinstance(wid, int) or not -(1 << 31) <= wid < (1 << 31):
+            raise NoBreakpoint(_lib.E_NO_BREAKPOINT, f"{wid!r} is not a watchpoint id")
+        check(lib.ptrace_dbg_remove_watchpoint(self._handle, wid))
+
+    def watchpoint_hit(self, tid: Optional[int] = None) -> Tuple[int, int]:
+        """(id, address) of the watchpoint stopped thread ``tid`` tripped at this stop;
+        NoBreakpoint if its stop is not a watchpoint hit."""
+        wid = ctypes.c_int32()
+        addr = ctypes.c_uint64()
+        check(lib.ptrace_dbg_watchpoint_hit(
+            self._handle, self._tid(tid), ctypes.byref(wid), ctypes.byref(addr)))
+        return wid.value, addr.value
 
     # ----- registers (thread stopped) -----
 
