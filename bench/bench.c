@@ -587,13 +587,17 @@ typedef struct {
     double target; /* ratio the median must reach; NAN: report only */
 } result;
 
-#define MAX_RESULTS 24
+#define MAX_RESULTS 40
 static result results[MAX_RESULTS];
 static int nresults;
 
 static result *new_result(const char *id, const char *name, const char *unit,
                           const char *lib_label, const char *base_label, double target,
                           const char *target_text) {
+    if (nresults == MAX_RESULTS) {
+        fprintf(stderr, "bench: more than MAX_RESULTS (%d) results\n", MAX_RESULTS);
+        exit(2);
+    }
     result *r = &results[nresults++];
     memset(r, 0, sizeof *r);
     r->id = id, r->name = name, r->unit = unit, r->lib_label = lib_label;
