@@ -77,6 +77,12 @@ $(C_TEST_BIN): c-tests/runner.c c-tests/runner.h $(C_TEST_SRCS) $(DEV_SO) $(HEAD
 	@mkdir -p $(@D)
 	$(CC) $(C_TEST_CFLAGS) -o $@ c-tests/runner.c $(C_TEST_SRCS) $(C_TEST_LDFLAGS)
 
+# The C examples of examples/c (the C tests run them): built against the development library.
+$(C_TEST_BIN): | $(BUILD)/examples/trace_pipeline
+$(BUILD)/examples/%: examples/c/%.c $(DEV_SO) $(HEADER)
+	@mkdir -p $(@D)
+	$(CC) $(C_TEST_CFLAGS) -o $@ $< $(C_TEST_LDFLAGS)
+
 $(BUILD)/c-tests/runner_selftest: c-tests/runner.c c-tests/runner.h c-tests/runner_selftest.c
 	@mkdir -p $(@D)
 	$(CC) $(C_TEST_CFLAGS) -o $@ c-tests/runner.c c-tests/runner_selftest.c

@@ -8,6 +8,10 @@
  *   bench-baseline step TARGET N        break on bench_spin, then N x (SINGLESTEP, waitpid)
  *   bench-baseline peekdata TARGET B    break on bench_ready, read B bytes of bench_mem with
  *                                       PTRACE_PEEKDATA, word by word
+ *   bench-baseline forks TARGET N       PTRACE_O_TRACEFORK on `target forks N`: waitpid(-1)
+ *                                       for every stop of the parent and its N children
+ *                                       (fork event, child's first stop, SIGCHLD, exits),
+ *                                       each continued at once, until the parent exits
  *   bench-baseline untraced TARGET G W  runs `TARGET syscalls G W` untraced: fork, exec, waitpid
  *                                       (the time is fork to exit)
  *   bench-baseline sysall TARGET G      runs `TARGET syscalls G 0` stopping at every system
@@ -225,7 +229,7 @@ static int step(const char *target, long n) {
     return 0;
 }
 
-/* Workload 11d: n single steps of bench_spin, each followed by GETREGS and a check that rip is
+/* Workload 12d: n single steps of bench_spin, each followed by GETREGS and a check that rip is
  * still in bench_spin: the least a raw range-stepping loop does. */
 static int steprange(const char *target, long n) {
     char *argv[] = {(char *)target, "spin", NULL};
@@ -324,6 +328,45 @@ static int attach(pid_t pid) {
     return 0;
 }
 
+/* `target forks n` with every child followed (PTRACE_O_TRACEFORK): each stop is continued at
+ * once; the children's exits come to this tracer too. */
+static int forks(const char *target, long n) {
+    char count[32];
+    snprintf(count, sizeof count, "%ld", n);
+    char *argv[] = {(char *)target, "forks", count, NULL};
+    pid_t pid = launch(argv);
+    PT(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL);
+    long children = 0;
+    double t0 = now();
+    PT(PTRACE_CONT, pid, 0, 0);
+    for (;;) {
+        int st;
+        pid_t who = waitpid(-1, &st, __WALL);
+        if (who < 0) die("waitpid (forks)");
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            if (who != pid) continue; /* a child's exit */
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                errno = 0;
+                die("forks: the target did not exit 0");
+            }
+            break;
+        }
+        int sig = WSTOPSIG(st), event = st >> 16;
+        if (event == PTRACE_EVENT_FORK) children++;
+        /* Deliver real signals (SIGCHLD); not our stops (event stops, a child's SIGSTOP). */
+        int deliver = (event || (who != pid && sig == SIGSTOP) || sig == SIGTRAP) ? 0 : sig;
+        PT(PTRACE_CONT, who, 0, deliver);
+    }
+    double t = now() - t0;
+    child = -1;
+    if (children != n) {
+        errno = 0;
+        die("forks: fork events missing");
+    }
+    printf("ok %.9f %ld\n", t, n);
+    return 0;
+}
+
 static int untraced(const char *target, const char *g, const char *w) {
     char *argv[] = {(char *)target, "syscalls", (char *)g, (char *)w, NULL};
     double t0 = now();
@@ -377,6 +420,7 @@ int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "steprange") == 0) return steprange(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "watch") == 0) return watch(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "peekdata") == 0) return peekdata(argv[2], atol(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "forks") == 0) return forks(argv[2], atol(argv[3]));
     if (argc == 3 && strcmp(argv[1], "attach") == 0) return attach((pid_t)atoi(argv[2]));
     if (argc == 5 && strcmp(argv[1], "untraced") == 0) return untraced(argv[2], argv[3], argv[4]);
     if (argc == 4 && strcmp(argv[1], "sysall") == 0) return sysall(argv[2], argv[3]);

@@ -57,11 +57,11 @@
 static struct {
     const char *pass, *json, *bin, *only;
     int rounds, gdb_rounds, gdb, smoke;
-    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, lookups;
+    long hits, steps, mem_mib, peekdata_mib, small, threads, gdb_hits, lookups, forks;
     int sys_rounds;
     long sys_getpid, sys_write, sys_all;
 } opt = {"unpinned", "build/bench/results-unpinned.json", "build/bench", NULL, 5, 3, 1, 0,
-         20000, 100000, 64, 4, 20000, 1000, 10000, 100000, 3, 1000000, 1000, 20000};
+         20000, 100000, 64, 4, 20000, 1000, 10000, 100000, 1000, 3, 1000000, 1000, 20000};
 
 /* --only 1,3,10: the workloads to run (for profiling one of them); all by default. Ids are
  * whole numbers, so 1 does not select 10. Taken: 1-6 (core), 7 out-of-line step-over,
@@ -451,7 +451,7 @@ out:
     return rate;
 }
 
-/* Workload 11: n hits of a tracepoint on bench_hit in `target idle n idle`; the records are
+/* Workload 12: n hits of a tracepoint on bench_hit in `target idle n idle`; the records are
  * read through the event fd as they come (thread births and ends, all-stop events, are
  * continued). The rate is taken from the records' own timestamps, first hit to last, so the
  * start-up of the idle threads is not in it. Hits per second, NAN on failure. */
@@ -510,7 +510,7 @@ out:
     return rate;
 }
 
-/* Workload 11e: the all-stop way with `idle` idle threads: n hits of a breakpoint on bench_hit,
+/* Workload 12e: the all-stop way with `idle` idle threads: n hits of a breakpoint on bench_hit,
  * wait_stop + continue each (thread births and ends continued, not counted). */
 static double lib_allstop_idle(long n, long idle) {
     double rate = NAN;
@@ -545,7 +545,7 @@ out:
     return rate;
 }
 
-/* Workload 11d: n steps of the thread in bench_spin by ptrace_dbg_step_range over bench_spin
+/* Workload 12d: n steps of the thread in bench_spin by ptrace_dbg_step_range over bench_spin
  * (it never leaves), in chunks of `chunk` steps by ptrace_dbg_step_n. Steps per second. */
 static double lib_step_range(long n) {
     double rate = NAN;
@@ -1051,18 +1051,94 @@ static void w7(void) {
     }
 }
 
+/* Workload 11: `target forks n` with every child followed: at each PTRACE_DBG_CAUSE_FORK stop
+ * the child is taken, run to its exit and freed, then the parent continued. Children per
+ * second. Also the host's threads at the peak (one monitor thread serves the family). */
+static int fork_peak_threads = -1;
+static double lib_forks(long n) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("forks", n), *c = NULL;
+    if (!p) return NAN;
+    int32_t tid = 0, code = -2, sig = -2;
+    long children = 0;
+    pid_t self = getpid();
+    LIB(ptrace_dbg_set_follow(p, PTRACE_DBG_FOLLOW_FORK));
+    double t0 = now();
+    for (;;) {
+        LIB(ptrace_dbg_continue(p));
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind != PTRACE_DBG_CAUSE_FORK) continue;
+        LIB(ptrace_dbg_take_child(p, cause.new_tid, &c));
+        children++;
+        if (children == 1 || children == n) {
+            int threads = count_tasks(self);
+            if (threads > fork_peak_threads) fork_peak_threads = threads;
+        }
+        for (;;) { /* the child: its exit stop, then its exit */
+            LIB(ptrace_dbg_continue(c));
+            rc = wait_stop(c, NULL);
+            if (rc == PTRACE_DBG_E_EXITED) break;
+            LIB(rc);
+        }
+        LIB(ptrace_dbg_exit_status(c, &code, &sig));
+        if (code != 0) {
+            fail("library: a forked child exited %d (signal %d)", code, sig);
+            goto out;
+        }
+        ptrace_dbg_process_free(c);
+        c = NULL;
+    }
+    double t = now() - t0;
+    LIB(ptrace_dbg_exit_status(p, &code, &sig));
+    if (code != 0 || children != n) {
+        fail("library: forks target exited %d (signal %d), %ld children followed", code, sig,
+             children);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(c);
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+static void w11(void) {
+    static char note[256];
+    result *r = new_result("11", "fork + exit of followed children", "children/s", "library",
+                           "raw ptrace (TRACEFORK)", 0.8, ">= 0.8x");
+    for (int round = 0; round < opt.rounds; round++) {
+        double lib = NAN, base = NAN, a = NAN, b = NAN;
+        for (int k = 0; k < 2; k++) {
+            if ((k + round) % 2 == 0) lib = lib_forks(opt.forks);
+            else if (baseline("forks", target_path, opt.forks, &a, &b, NULL) == 0) base = b / a;
+        }
+        record(r, round, lib, base);
+        fprintf(stderr, "  [%s] round %d: 11: %.0f vs %.0f children/s\n", opt.pass, round + 1,
+                lib, base);
+    }
+    snprintf(note, sizeof note,
+             "%ld children, each taken (take_child), run to its exit and freed; baseline: "
+             "PTRACE_O_TRACEFORK, waitpid(-1) + CONT per stop; host threads at peak: %d",
+             opt.forks, fork_peak_threads);
+    r->note = note;
+}
+
 static double gdb_run_args(const char *mode, char *const *targs);
 static int write_gdb_scripts(void);
 
-/* Workload 11 (issue 18): tracepoints and range stepping. */
-static void w11(void) {
-    result *ra = new_result("11a", "tracepoint hits, 100 idle threads vs none", "hits/s",
+/* Workload 12 (issue 18): tracepoints and range stepping. */
+static void w12(void) {
+    result *ra = new_result("12a", "tracepoint hits, 100 idle threads vs none", "hits/s",
                             "100 idle", "no idle", 0.8, ">= 0.8x");
-    result *rc = new_result("11c", "tracepoint round trip vs the naive raw loop", "hits/s",
+    result *rc = new_result("12c", "tracepoint round trip vs the naive raw loop", "hits/s",
                             "tracepoint", "raw ptrace (naive loop)", 1.5, ">= 1.5x pinned");
-    result *rd = new_result("11d", "step_range vs raw single-step + GETREGS loop", "steps/s",
+    result *rd = new_result("12d", "step_range vs raw single-step + GETREGS loop", "steps/s",
                             "step_n", "raw ptrace", 1.0, ">= 1.0x pinned");
-    result *rs = new_result("11s", "step_range vs raw single-step loop (no GETREGS)", "steps/s",
+    result *rs = new_result("12s", "step_range vs raw single-step loop (no GETREGS)", "steps/s",
                             "step_n", "raw ptrace", NAN, "report");
     ra->note = "tracepoint on bench_hit, records read through the event fd; rate from the "
                "records' timestamps";
@@ -1091,7 +1167,7 @@ static void w11(void) {
         record(rd, round, sr, rawr);
         record(rs, round, sr, raws);
         fprintf(stderr,
-                "  [%s] round %d: 11: tracepoint %.0f (100 idle) %.0f (none) vs raw %.0f hits/s; "
+                "  [%s] round %d: 12: tracepoint %.0f (100 idle) %.0f (none) vs raw %.0f hits/s; "
                 "step_n %.0f vs %.0f (+GETREGS) / %.0f steps/s\n",
                 opt.pass, round + 1, t100, t0, base, sr, rawr, raws);
     }
@@ -1101,15 +1177,15 @@ static void w11(void) {
     int st = opt.gdb ? run_child(version, 30, out, sizeof out) : -1;
     if (!opt.gdb || st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         if (opt.gdb) failures--;
-        fprintf(stderr, "  [%s] workload 11b/11e skipped: no gdb\n", opt.pass);
+        fprintf(stderr, "  [%s] workload 12b/12e skipped: no gdb\n", opt.pass);
         return;
     }
     if (write_gdb_scripts() != 0) return;
-    result *rb = new_result("11b", "tracepoint vs gdb ignore count, 100 idle threads", "hits/s",
+    result *rb = new_result("12b", "tracepoint vs gdb ignore count, 100 idle threads", "hits/s",
                             "tracepoint", "gdb ignore", 5.0, ">= 5x");
-    result *re = new_result("11e", "all-stop breakpoint vs gdb commands, 100 idle threads",
+    result *re = new_result("12e", "all-stop breakpoint vs gdb commands, 100 idle threads",
                             "hits/s", "library all-stop", "gdb commands", NAN, "report");
-    result *rf = new_result("11f", "all-stop breakpoint vs gdb ignore count, 100 idle threads",
+    result *rf = new_result("12f", "all-stop breakpoint vs gdb ignore count, 100 idle threads",
                             "hits/s", "library all-stop", "gdb ignore", NAN, "report");
     rb->note = "gdb -batch on target idle N 100, break bench_hit + ignore count; gdb time minus "
                "a 0-hit gdb run";
@@ -1134,7 +1210,7 @@ static void w11(void) {
         record(re, round, all, rcm);
         record(rf, round, all, ri);
         fprintf(stderr,
-                "  [%s] round %d: 11: 100 idle: tracepoint %.0f, all-stop %.0f, gdb ignore %.0f, "
+                "  [%s] round %d: 12: 100 idle: tracepoint %.0f, all-stop %.0f, gdb ignore %.0f, "
                 "gdb commands %.0f hits/s\n",
                 opt.pass, round + 1, tp, all, ri, rcm);
     }
@@ -1632,6 +1708,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--small") == 0) opt.small = num_arg(a, v);
         else if (strcmp(a, "--threads") == 0) opt.threads = num_arg(a, v);
         else if (strcmp(a, "--gdb-hits") == 0) opt.gdb_hits = num_arg(a, v);
+        else if (strcmp(a, "--forks") == 0) opt.forks = num_arg(a, v);
         else if (strcmp(a, "--lookups") == 0) opt.lookups = num_arg(a, v);
         else if (strcmp(a, "--sys-rounds") == 0) opt.sys_rounds = (int)num_arg(a, v);
         else if (strcmp(a, "--sys-getpid") == 0) opt.sys_getpid = num_arg(a, v);
@@ -1667,6 +1744,7 @@ int main(int argc, char **argv) {
     if (wanted("9")) w9();
     if (wanted("10")) w10();
     if (wanted("11")) w11();
+    if (wanted("12")) w12();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

@@ -10,7 +10,7 @@ dir=$1
 mode=${2:-full}
 case $mode in
 full) args="" tag="" ;;
-smoke) tag="-smoke" args="--rounds 1 --hits 200 --steps 500 --mem-mib 4 --peekdata-mib 1 --small 200 --threads 20 --gdb-hits 20 --gdb-rounds 1 --sys-rounds 1 --sys-getpid 2000 --sys-write 10 --sys-all 200 --smoke --lookups 2000" ;;
+smoke) tag="-smoke" args="--rounds 1 --hits 200 --steps 500 --mem-mib 4 --peekdata-mib 1 --small 200 --threads 20 --gdb-hits 20 --gdb-rounds 1 --forks 20 --sys-rounds 1 --sys-getpid 2000 --sys-write 10 --sys-all 200 --smoke --lookups 2000" ;;
 *) echo "usage: $0 BENCH_DIR [smoke]" >&2; exit 2 ;;
 esac
 # A bound on each pass in all, on top of the harness's own per-wait deadlines.
@@ -43,7 +43,7 @@ if [ "$mode" = smoke ]; then
     python3 - "$dir/results$tag.json" <<'PY'
 import json, math, sys
 doc = json.load(open(sys.argv[1]))
-want = {"1", "2", "3", "4a", "4b", "4c", "5", "7a", "7b", "8a", "8b", "8e", "9", "10a", "10b", "11a", "11c", "11d", "11s"}
+want = {"1", "2", "3", "4a", "4b", "4c", "5", "7a", "7b", "8a", "8b", "8e", "9", "10a", "10b", "11", "12a", "12c", "12d", "12s"}
 for name, run in doc.items():
     if run is None:
         continue
@@ -54,9 +54,9 @@ for name, run in doc.items():
     assert want <= ids, (name, "workloads missing", want - ids)
     for w in run["workloads"]:
         for key in ("library_rates", "baseline_rates", "ratios"):
-            assert len(w[key]) == run["rounds"] or w["id"].startswith("6") or w["id"] in ("11b", "11e", "11f"), (name, w["id"], key)
+            assert len(w[key]) == run["rounds"] or w["id"].startswith("6") or w["id"] in ("12b", "12e", "12f"), (name, w["id"], key)
         r = w["median_ratio"]
-        if w["id"].startswith("6") or w["id"] in ("11b", "11e", "11f"):
+        if w["id"].startswith("6") or w["id"] in ("12b", "12e", "12f"):
             continue  # gdb's few hits can drown in its startup noise at smoke counts
         assert isinstance(r, (int, float)) and math.isfinite(r) and r > 0, (name, w["id"], r)
     assert run["many_threads"]["host_threads_during"] > 0, name

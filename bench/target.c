@@ -8,12 +8,14 @@
  *   target threads N   starts N threads blocked in pause(), writes "ready\n" to stdout, and
  *                      pauses (workload 5; the harness kills it)
  *   target idle N I    starts I threads blocked in pause(), then calls bench_hit() N times and
- *                      exits 0 (workload 11: tracepoints, all-stop and gdb with idle threads)
+ *                      exits 0 (workload 12: tracepoints, all-stop and gdb with idle threads)
  *   target calls N S   calls bench_call() N times while S other threads spin, then exits 0
  *                      (workload 7: bench_call's first instruction is a call, which the
  *                      library cannot execute in place)
  *   target syscalls G W  G getpid, then W one-byte writes to /dev/null, each a raw
  *                      syscall(2), then exits 0 (workload 8)
+ *   target forks N     forks N children one after the other, each exits 0 at once and is
+ *                      reaped before the next; exits 0 (workload 11)
  *
  * Built without PIE (see the Makefile) so that the tracers know every address at link time:
  * the Makefile writes them into build/bench/target_addrs.h with nm. bench_unused() is never
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_target.h"
@@ -125,6 +128,17 @@ int main(int argc, char **argv) {
         for (long i = 0; i < n; i++) bench_hit();
         return bench_counter == (unsigned long)n ? 0 : 1;
     }
+    if (argc >= 3 && strcmp(argv[1], "forks") == 0) {
+        long n = atol(argv[2]);
+        for (long i = 0; i < n; i++) {
+            pid_t c = fork();
+            if (c < 0) return 2;
+            if (c == 0) _exit(0);
+            int st = 0;
+            if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 1;
+        }
+        return 0;
+    }
     if (argc >= 4 && strcmp(argv[1], "calls") == 0) {
         long n = atol(argv[2]), s = atol(argv[3]);
         pthread_t t[16];
@@ -145,6 +159,7 @@ int main(int argc, char **argv) {
             if (syscall(SYS_write, fd, "x", 1) != 1) return 3;
         return 0;
     }
-    fprintf(stderr, "usage: target loop N | spin | mem | threads N | idle N I | calls N S | syscalls G W\n");
+    fprintf(stderr, "usage: target loop N | spin | mem | threads N | idle N I | calls N S | "
+                    "syscalls G W | forks N\n");
     return 2;
 }

@@ -91,11 +91,13 @@ static char marker_error[512];
 static struct outs {
     int32_t i32[2];
     uint64_t u64;
+    uint32_t u32;
     size_t index;
     ptrace_dbg_cause cause;
     ptrace_dbg_regs regs;
     int32_t tids[16];
     const char *str;
+    ptrace_dbg_process *child;
     ptrace_dbg_mapping maps[256];
     ptrace_dbg_library libs[64];
     char name[256];
@@ -526,6 +528,10 @@ static int op_step_range(ptrace_dbg_process *p, const struct args *a) {
 static int op_step_n(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_step_n(p, a->tid, 1, NULL);
 }
+static int op_take_child(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_take_child(p, a->tid, OUT(&outs.child));
+}
+
 /* System calls. trace_syscalls with flags 0 (tracing off) is harmless to the stopped world. */
 static ptrace_dbg_syscall syscall_out;
 static int op_trace_syscalls_off(ptrace_dbg_process *p, const struct args *a) {
@@ -564,6 +570,9 @@ static int op_library_path(ptrace_dbg_process *p, const struct args *a) {
 static int op_set_follow(ptrace_dbg_process *p, const struct args *a) {
     (void)a;
     return ptrace_dbg_set_follow(p, 0);
+}
+static int op_get_follow(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_get_follow(p, a->null_out ? NULL : &outs.u32);
 }
 static int op_add_symbol_breakpoint(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_add_symbol_breakpoint(p, NULL, "main", OUT(&outs.i32[0]));
@@ -647,8 +656,10 @@ static const struct op OPS[] = {
     {"libraries", op_libraries, NEEDS, OK, E_EXITED, E_STATE},
     {"library_path(0)", op_library_path, NEEDS, OK, E_ARG, E_ARG},
     {"set_follow(0)", op_set_follow, 0, E_STATE, E_EXITED, E_STATE},
+    {"get_follow", op_get_follow, NEEDS, OK, E_EXITED, E_STATE},
     {"add_symbol_breakpoint(main)", op_add_symbol_breakpoint, NEEDS, E_STATE, E_EXITED, E_STATE},
     {"remove_symbol_breakpoint(12345)", op_remove_symbol_breakpoint, 0, E_STATE, E_EXITED, E_STATE},
+    {"take_child", op_take_child, NEEDS, E_STATE, E_EXITED, E_STATE},
     {"trace_syscalls(off)", op_trace_syscalls_off, 0, E_STATE, E_EXITED, E_STATE},
     {"syscall_info", op_syscall_info, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"set_syscall", op_set_syscall, TID, E_STATE, E_EXITED, E_STATE},
@@ -1456,6 +1467,15 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(OK), short_wait_stop(p, -1, NULL), "wait_stop(stopped, -1)");
     CASE(CODES(E_STATE), ptrace_dbg_exit_status(p, &outs.i32[0], &outs.i32[1]),
          "exit_status(stopped)");
+    /* Follow flags: unknown bits refused; take_child of a pid never offered. */
+    uint32_t follow_flags[] = {4, PTRACE_DBG_FOLLOW_FORK | 4, 8, 0x80000000u, UINT32_MAX};
+    for (size_t i = 0; i < sizeof follow_flags / sizeof follow_flags[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_set_follow(p, follow_flags[i]), "set_follow(%#x)",
+             follow_flags[i]);
+    int32_t not_children[] = {tid, w->stopped_tids[1], 0, -1, INT32_MIN, INT32_MAX, w->free_pid};
+    for (size_t i = 0; i < sizeof not_children / sizeof not_children[0]; i++)
+        CASE(CODES(E_ARG), ptrace_dbg_take_child(p, not_children[i], &outs.child),
+             "take_child(pid %d, never offered)", not_children[i]);
 
     /* Maps, symbols and libraries (issue 16). */
     CASE(CODES(E_ARG), ptrace_dbg_maps(p, NULL, 5, &count_out), "maps(NULL, 5)");
@@ -1501,7 +1521,7 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(E_ARG), ptrace_dbg_libraries(p, NULL, 3, &count_out), "libraries(NULL, 3)");
     CASE(CODES(E_ARG), ptrace_dbg_library_path(p, SIZE_MAX, outs.path, 16, NULL),
          "library_path(SIZE_MAX)");
-    uint32_t bad_follow[] = {1, 3, 4, 0x80000000u, UINT32_MAX};
+    uint32_t bad_follow[] = {4, 5, 6, 0x80000000u, UINT32_MAX};
     for (size_t i = 0; i < sizeof bad_follow / sizeof bad_follow[0]; i++)
         CASE(CODES(E_ARG), ptrace_dbg_set_follow(p, bad_follow[i]), "set_follow(%#x)", bad_follow[i]);
     CASE(CODES(E_ARG), ptrace_dbg_add_symbol_breakpoint(p, NULL, NULL, &outs.i32[0]),

@@ -233,6 +233,13 @@
 #define PTRACE_DBG_CAUSE_LIBRARY 9
 
 /**
+ * Stop cause: created a process (fork, vfork, clone without CLONE_THREAD); `new_tid` is its
+ * pid. Reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_FORK`; take the
+ * child with `ptrace_dbg_take_child`.
+ */
+#define PTRACE_DBG_CAUSE_FORK 10
+
+/**
  * Mapping protection: readable.
  */
 #define PTRACE_DBG_PROT_READ 1
@@ -253,8 +260,9 @@
 #define PTRACE_DBG_MAP_SHARED 1
 
 /**
- * `ptrace_dbg_set_follow` flag reserved for following forked children (not yet supported:
- * rejected with `PTRACE_DBG_E_INVALID_ARGUMENT`).
+ * `ptrace_dbg_set_follow` flag: follow fork, vfork and clone without CLONE_THREAD. Each new
+ * process stops its parent with cause `PTRACE_DBG_CAUSE_FORK` (`cause.new_tid` = the child's
+ * pid) until `ptrace_dbg_take_child` takes it or the parent runs again (which lets it go).
  */
 #define PTRACE_DBG_FOLLOW_FORK 1
 
@@ -469,7 +477,7 @@ typedef struct ptrace_dbg_cause {
      */
     int32_t signal;
     /**
-     * `THREAD_CREATE`: the new thread's id.
+     * `THREAD_CREATE`: the new thread's id; `FORK`: the new process's pid.
      */
     int32_t new_tid;
     /**
@@ -795,7 +803,8 @@ const char *ptrace_dbg_version(void);
  * a thread never stops; `PTRACE_DBG_E_OS`.
  *
  * Callable from any thread. The library starts one monitor thread (and one tiny helper
- * child process, its "doorbell") per traced process; they end when the process is freed.
+ * child process, its "doorbell") per traced process and the children taken from it
+ * (`ptrace_dbg_take_child`); they end when the last of those processes is freed.
  *
  * # Safety
  * `out` must be NULL or writable.
@@ -1326,16 +1335,31 @@ int ptrace_dbg_library_path(struct ptrace_dbg_process *p,
                             size_t *len);
 
 /**
- * What the library follows besides the process's own threads: `PTRACE_DBG_FOLLOW_LIBRARIES`
+ * What the library follows besides the process's own threads; `flags` replaces the previous
+ * set (read it with `ptrace_dbg_get_follow` to change one bit). `PTRACE_DBG_FOLLOW_LIBRARIES`
  * makes every change of the loaded objects (dlopen, dlclose, and the loader's start-up) stop
- * the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it; 0 turns that
- * off. Without it no such cause is ever reported. `PTRACE_DBG_FOLLOW_FORK` is reserved.
+ * the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it.
+ * `PTRACE_DBG_FOLLOW_FORK` makes every fork, vfork and clone of a process stop it with cause
+ * `PTRACE_DBG_CAUSE_FORK` (see `ptrace_dbg_take_child`). 0 turns both off; without a flag its
+ * cause is never reported.
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown or reserved flag),
  * `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
  * `PTRACE_DBG_E_INVALID_HANDLE`. Process stopped.
  */
 int ptrace_dbg_set_follow(struct ptrace_dbg_process *p, uint32_t flags);
+
+/**
+ * The follow flags in force: what `ptrace_dbg_set_follow` last set, or, for a child taken
+ * with `ptrace_dbg_take_child`, what it inherited from its parent.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `flags`),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Any state.
+ *
+ * # Safety
+ * `flags` must be NULL or writable.
+ */
+int ptrace_dbg_get_follow(struct ptrace_dbg_process *p, uint32_t *flags);
 
 /**
  * A breakpoint on a function by name: set now in every loaded object that defines `symbol`
@@ -1597,6 +1621,39 @@ int ptrace_dbg_watchpoint_hit(struct ptrace_dbg_process *p,
                               int32_t tid,
                               int32_t *id,
                               uint64_t *addr);
+
+/**
+ * Takes the child `pid` that the stopped process created (a thread of it stopped with cause
+ * `PTRACE_DBG_CAUSE_FORK`, `cause.new_tid` = `pid`) as a traced process of its own. `*out`
+ * receives its handle, which works like any other (all-stop of its own threads, continue,
+ * wait_stop, event fd, breakpoints, detach, kill, free; it may follow its own children). It
+ * returns stopped at its first instruction after the fork (cause `PTRACE_DBG_CAUSE_STOPPED`).
+ *
+ * What carries over: after a fork (or clone) every breakpoint of the parent (set in the
+ * child's copy of the memory); after a vfork none (the child runs in the parent's memory,
+ * from which the parent's breakpoints are taken out until the child execs or exits; the
+ * parent itself stays blocked in vfork until then, so continue the child); the follow flags;
+ * and what freeing does: the child of a launched process is killed when freed (and dies with
+ * the host, PTRACE_O_EXITKILL being inherited), the child of an attached one is detached.
+ * An exec by the child reports `PTRACE_DBG_CAUSE_EXEC` on the child's handle, its breakpoints
+ * gone with the old program.
+ *
+ * A child not taken when its parent next runs (continue, step, detach, kill, exit) is let go
+ * as without the flag: our breakpoint bytes are taken out of its memory and it runs on
+ * untraced. Every child of the family is served by the parent's one monitor thread.
+ *
+ * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`, or `pid` is not a
+ * child offered at this stop: never offered, taken already, or it died before being taken);
+ * `PTRACE_DBG_E_INVALID_HANDLE`; `PTRACE_DBG_E_BAD_STATE` (the parent is running or
+ * detached); `PTRACE_DBG_E_EXITED`; `PTRACE_DBG_E_TIMEOUT` (the child never made its first
+ * stop). Callable from any thread while the parent is stopped.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_take_child(struct ptrace_dbg_process *p,
+                          int32_t pid,
+                          struct ptrace_dbg_process **out);
 
 /**
  * Sets a tracepoint at `addr`: a thread that executes the instruction there is recorded

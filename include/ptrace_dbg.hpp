@@ -263,6 +263,7 @@ enum class cause_kind : int32_t {
     thread_create = PTRACE_DBG_CAUSE_THREAD_CREATE,
     thread_exit = PTRACE_DBG_CAUSE_THREAD_EXIT,
     exec = PTRACE_DBG_CAUSE_EXEC,
+    fork = PTRACE_DBG_CAUSE_FORK,  // only after set_follow(PTRACE_DBG_FOLLOW_FORK)
     watchpoint = PTRACE_DBG_CAUSE_WATCHPOINT,  // only after add_watchpoint
     syscall_entry = PTRACE_DBG_CAUSE_SYSCALL_ENTRY,  // only while system calls are traced
     syscall_exit = PTRACE_DBG_CAUSE_SYSCALL_EXIT,
@@ -321,7 +322,7 @@ inline std::optional<int32_t> syscall_number(const std::string &name) noexcept {
 struct cause {
     cause_kind kind = cause_kind::stopped;
     int32_t signal = 0;       // signal: the pending signal; thread_exit: terminating signal or 0
-    int32_t new_tid = 0;      // thread_create: the new thread
+    int32_t new_tid = 0;      // thread_create: the new thread; fork: the new process
     int32_t exit_status = 0;  // thread_exit: the exit status, or -1 when killed by a signal
     uint64_t pc = 0;          // breakpoint: the breakpoint's address; watchpoint: its address
 
@@ -576,6 +577,30 @@ public:
         return ptrace_dbg::cause::from_c(c);
     }
 
+    // --- following children
+
+    // PTRACE_DBG_FOLLOW_FORK: stop with cause_kind::fork at every new process;
+    // PTRACE_DBG_FOLLOW_LIBRARIES: with cause_kind::library when the objects change.
+    void set_follow(uint32_t flags) {
+        detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
+    }
+    void set_follow(uint32_t flags, std::error_code &ec) noexcept {
+        detail::set(ptrace_dbg_set_follow(handle_, flags), ec);
+    }
+
+    // The child offered at this stop (cause_kind::fork, new_tid == pid) as a process of its
+    // own, stopped at its first instruction after the fork.
+    process take_child(int32_t pid) {
+        ptrace_dbg_process *handle = nullptr;
+        detail::check(ptrace_dbg_take_child(handle_, pid, &handle), "ptrace_dbg_take_child");
+        return process(handle);
+    }
+    process take_child(int32_t pid, std::error_code &ec) noexcept {
+        ptrace_dbg_process *handle = nullptr;
+        detail::set(ptrace_dbg_take_child(handle_, pid, &handle), ec);
+        return process(handle);
+    }
+
     // --- system calls
 
     // Stops at the entry and/or exit (flags PTRACE_DBG_SYSCALL_ENTRY | _EXIT, optionally
@@ -752,11 +777,6 @@ public:
         name.resize(name.find('\0'));
         path.resize(path.find('\0'));
         return {name, off, path};
-    }
-
-    // PTRACE_DBG_FOLLOW_LIBRARIES: stop with cause_kind::library when the objects change.
-    void set_follow(uint32_t flags) {
-        detail::check(ptrace_dbg_set_follow(handle_, flags), "ptrace_dbg_set_follow");
     }
 
     // A breakpoint on function `name` (in `lib`, or anywhere with lib empty), now and in every

@@ -7,6 +7,8 @@
 #   STRESS_RANDOM_SEED   the driver's seed (default: its fixed one); a failure prints it
 #   STRESS_FAULT_ROUNDS  repetitions of every scenario of tests/faults.rs    (make test: 1-3)
 #   STRESS_DETACH_ROUNDS attach/hit/detach rounds of tests/gdb_cases.rs      (make test: 6)
+#   STRESS_FOLLOW_BOMB   depth,width of the followed fork bomb of tests/follow.rs (make test:
+#                        2,4 = 21 processes; 2,13 = 183, bounded at 200)
 # The fault tests run one at a time so that their leak checks (threads, fds, children of the
 # host) are strict.
 STRESS_CYCLES ?= 10000
@@ -15,12 +17,13 @@ STRESS_RANDOM_CALLS ?= 1000000
 STRESS_RANDOM_SEED ?=
 STRESS_FAULT_ROUNDS ?= 100
 STRESS_DETACH_ROUNDS ?= 200
+STRESS_FOLLOW_BOMB ?= 2,13
 STRESS_STEP_TIMEOUT ?= 3600
 
 .PHONY: stress
 stress: tracees
 	$(CARGO) test --release --no-run --test stress --test random_driver --test faults \
-		--test gdb_cases
+		--test gdb_cases --test follow
 	@set -e; t0=$$(date +%s); \
 	step() { name=$$1; shift; s=$$(date +%s); echo "== stress: $$name"; \
 		timeout $(STRESS_STEP_TIMEOUT) "$$@"; \
@@ -36,4 +39,7 @@ stress: tracees
 	step "tests/gdb_cases.rs, $(STRESS_DETACH_ROUNDS) detach rounds" \
 		env DETACH_ROUNDS=$(STRESS_DETACH_ROUNDS) \
 		$(CARGO) test --release --test gdb_cases -- --nocapture; \
+	step "tests/follow.rs, fork bomb $(STRESS_FOLLOW_BOMB)" \
+		env FOLLOW_BOMB=$(STRESS_FOLLOW_BOMB) RUST_TEST_THREADS=1 \
+		$(CARGO) test --release --test follow fork_bomb -- --nocapture; \
 	echo "make stress: everything passed in $$(( $$(date +%s) - t0 )) s"

@@ -763,3 +763,71 @@ fn sigkill_while_stopped_then_continue_ends_in_exited() {
         assert_eq!(p.exit_status().unwrap(), KILLED);
     }
 }
+
+// ----- following children (issue 17) ------------------------------------------------------
+
+/// c-tests/tracees/family.c (processes that fork).
+fn family_launch(args: &[&str]) -> Process {
+    let mut opts = ptrace_dbg::engine::LaunchOptions::new();
+    opts.argv = std::iter::once("family").chain(args.iter().copied()).map(Into::into).collect();
+    Process::launch(&build_tracee("family"), &opts).expect("launch family tracee")
+}
+
+/// Whether `pid` is neither traced nor stopped by anyone (or gone).
+fn let_go(pid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return true };
+    let state = status.lines().find_map(|l| l.strip_prefix("State:")).unwrap_or("").trim();
+    state.starts_with('Z') || state.starts_with('X') || status.contains("TracerPid:\t0")
+}
+
+/// A followed family (a parent and its taken children, all with breakpoints) SIGKILLed from
+/// outside at random points (a child, the parent, or nobody), then its handles freed in a
+/// random order, some while running: every process ends untraced or gone, and the host gets
+/// back its threads, descriptors and children.
+#[test]
+fn followed_family_killed_from_outside_and_freed_in_any_order() {
+    let _ = build_tracee("family");
+    let before = Resources::now();
+    let mut jitter = Jitter(0x5eed_f011);
+    for round in 0..rounds(3) * 4 {
+        let root = family_launch(&["forks", "3", "200"]);
+        root.set_follow(1).unwrap();
+        let hit = program_symbol(&build_tracee("family"), root.pid(), "hit");
+        root.add_breakpoint(hit).unwrap();
+        let mut procs = vec![root];
+        // Run the parent until it has offered its three children; take each.
+        while procs.len() < 4 {
+            let (tid, kind) = cont_and_wait(&procs[0]).unwrap();
+            if kind == CauseKind::Fork {
+                let child = procs[0].stop_cause(tid).unwrap().new_tid;
+                let c = procs[0].take_child(child).unwrap();
+                c.cont().unwrap();
+                procs.push(c);
+            }
+        }
+        procs[0].cont().unwrap();
+        jitter.pause(2000);
+        let pids: Vec<i32> = procs.iter().map(|p| p.pid()).collect();
+        match round % 4 {
+            0 => sigkill(pids[1 + (jitter.next() % 3) as usize]),
+            1 => sigkill(pids[0]),
+            _ => {}
+        }
+        jitter.pause(500);
+        // Free in a random order.
+        while !procs.is_empty() {
+            let i = (jitter.next() % procs.len() as u64) as usize;
+            let p = procs.swap_remove(i);
+            let what = format!("round {round}, process {}", p.pid());
+            bounded(WAIT, &what, move || drop(p));
+        }
+        for pid in pids {
+            let deadline = Instant::now() + WAIT;
+            while !let_go(pid) {
+                assert!(Instant::now() < deadline, "round {round}: {pid} left traced or stopped");
+                std::thread::yield_now();
+            }
+        }
+    }
+    before.expect_back("followed family");
+}

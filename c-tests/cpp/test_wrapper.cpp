@@ -533,6 +533,49 @@ void destructor_frees_the_process() {
     close(out);
 }
 
+// take_child hands each forked child over as a pd::process of its own.
+void follow_fork_takes_children_as_processes() {
+    std::string family = tracee_path();
+    family.replace(family.rfind('/') + 1, std::string::npos, "family");
+    pd::launch_options options;
+    options.stdout_fd = dev_null();
+    pd::process p = pd::process::launch(family, {family, "forks", "2", "3"}, std::nullopt,
+                                        options);
+    CHECK_THROWS(p.set_follow(4), pd::errc::invalid_argument);
+    p.set_follow(PTRACE_DBG_FOLLOW_FORK);
+    uint64_t hit = symbol_address(p.pid(), family.c_str(), "hit");
+    CHECK(hit != 0);
+    p.add_breakpoint(hit);
+    std::vector<int32_t> codes;
+    int parent_hits = 0;
+    for (int stops = 0; stops < 1000; stops++) {
+        std::error_code ec;
+        p.cont();
+        p.wait_stop(WAIT, ec);
+        if (ec == pd::errc::exited) break;
+        for (int32_t tid : p.threads()) {
+            pd::cause c = p.stop_cause(tid);
+            if (c.kind == pd::cause_kind::breakpoint) parent_hits++;
+            if (c.kind != pd::cause_kind::fork) continue;
+            pd::process child = p.take_child(c.new_tid);
+            CHECK_EQ(child.pid(), c.new_tid);
+            int child_hits = 0;
+            for (int n = 0; n < 1000; n++) {
+                child.cont();
+                child.wait_stop(WAIT, ec);
+                if (ec == pd::errc::exited) break;
+                if (child.stop_cause(child.pid()).kind == pd::cause_kind::breakpoint)
+                    child_hits++;
+            }
+            CHECK_EQ(child_hits, 3 * (int)(codes.size() + 1));
+            codes.push_back(child.exit_status()->code);
+        }
+    }
+    CHECK_EQ(parent_hits, 3);
+    CHECK_EQ(p.exit_status()->code, 0);
+    CHECK(codes == (std::vector<int32_t>{10, 11}));
+}
+
 void symbols_maps_and_libraries() {
     pd::process p = launch_tracee({"exit", "4"});
     // Maps and their paths agree with /proc/PID/maps.
@@ -575,7 +618,7 @@ void symbols_maps_and_libraries() {
     CHECK(libc);
     p.remove_symbol_breakpoint(id);
     CHECK_THROWS(p.remove_symbol_breakpoint(id), pd::errc::not_found);
-    CHECK_THROWS(p.set_follow(1), pd::errc::invalid_argument);
+    CHECK_THROWS(p.set_follow(4), pd::errc::invalid_argument);
 }
 
 // build/tracees/syscalls "change": getpid's result changed at its exit, the skipped
@@ -684,6 +727,7 @@ const test tests[] = {
     TEST(errors_carry_code_text_and_detail),
     TEST(moves_transfer_ownership),
     TEST(destructor_frees_the_process),
+    TEST(follow_fork_takes_children_as_processes),
     TEST(symbols_maps_and_libraries),
     TEST(syscalls_are_traced_and_changed),
 };

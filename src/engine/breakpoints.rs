@@ -382,6 +382,22 @@ impl Memory {
         }
     }
 
+    /// A taken fork child's table: every breakpoint of `parent`, written into this (the
+    /// child's) memory, a copy of the parent's cleaned of our int3s at the fork stop.
+    pub fn adopt_breakpoints(&self, parent: &Memory) {
+        let table = parent.lock().breakpoints.table.clone();
+        if table.is_empty() {
+            return;
+        }
+        let _ = self.with(|mem, bps| {
+            for (&addr, &orig) in &table {
+                let _ = mem.write_at(addr, &[BREAKPOINT_INSN]);
+                bps.table.insert(addr, orig);
+            }
+            Ok(())
+        });
+    }
+
     /// Reads the bytes as they really are in memory (our int3s included). True if all read.
     pub fn read_raw(&self, addr: u64, buf: &mut [u8]) -> bool {
         let n = buf.len();

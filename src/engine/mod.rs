@@ -1,6 +1,7 @@
 //! The engine: Go's debug/proc process model for Linux, in Rust.
 //!
-//! One monitor thread per traced process issues every ptrace call (`monitor`); the thread
+//! One monitor thread per family of traced processes (a process and the children taken from
+//! it) issues every ptrace call (`monitor`); the thread
 //! table and the ptrace algorithms it runs live in `tracer`; `Process` is the API any host
 //! thread calls. No unsafe code here: the system calls are in `crate::sys`.
 #![forbid(unsafe_code)]

@@ -1,6 +1,28 @@
-//! The monitor thread: one per traced process, the only thread that issues ptrace calls for it.
+//! The monitor thread: one per *family* of traced processes (a process and the children taken
+//! from it with `FOLLOW_FORK`), the only thread that issues ptrace calls for any of them.
 //!
-//! API calls reach it as jobs (closures over the `Tracer`) on a queue and wait for the answer.
+//! Why one thread per family, not one per process: a child the kernel auto-attaches at a fork
+//! is traced by the same kernel *thread* as its parent (`ptrace_init_task` links it to the
+//! tracer task), every later ptrace request on it must come from that thread
+//! (`ptrace_check_attach`), and only that thread's `waitpid(.., __WNOTHREAD)` sees its stops.
+//! No call hands a tracee to another thread. The alternative, detaching the child stopped and
+//! seizing it again from a new monitor, leaves a SIGSTOP the program can see (its parent's
+//! `wait(WUNTRACED)`, a SIGCONT in the gap lets it run untraced and past its breakpoints) and
+//! loses PTRACE_O_EXITKILL. So a family shares one thread, one queue and one doorbell; each
+//! process keeps its own `Tracer` (thread table, all-stop, breakpoints) and its own `Shared`
+//! (snapshot, event fd, closed state): one process stops and continues on its own. Host
+//! threads stay bounded: one monitor thread (and one doorbell process) per family, whatever
+//! its size: a launched program whose 99 children are followed costs 1 thread and 1 helper
+//! process, where one monitor per process would cost 100 of each.
+//!
+//! Wait reports are routed to the process that knows the task (`Tracer::knows`); a task nobody
+//! knows yet is a new thread (by its Tgid) or a fork child whose parent's event is still to
+//! come (by its PPid). A process that is over leaves the family once the children it was
+//! letting go have made their first stop (`Tracer::children_pending`); the thread ends with
+//! the last process.
+//!
+//! API calls reach it as jobs (closures over one process's `Tracer`, tagged with that
+//! process's `Shared::id`) on the family's queue and wait for the answer.
 //! It sleeps in one of two places:
 //! - on the queue's condition variable, when no traced thread can report anything (all
 //!   stopped): a queued job wakes it directly;
@@ -15,7 +37,7 @@
 //! wake-up, a SIGSTOP sent to a running traced thread, because it never touches the tracee:
 //! there is no stray SIGSTOP to swallow later or to leave pending at detach, and a zombie
 //! thread, which cannot be signalled, cannot make a wake-up fail. It costs one sleeping process
-//! per traced process, which dies with this thread (PR_SET_PDEATHSIG) and is reaped by it.
+//! per family, which dies with this thread (PR_SET_PDEATHSIG) and is reaped by it.
 //!
 //! The host's threads never block on each other: queries read a mutex-guarded snapshot that the
 //! monitor publishes; run-state waits (wait_stop, stop, kill) wait on the snapshot's condvar.
@@ -24,7 +46,7 @@ use super::log::trace;
 use super::thread::ThreadInfo;
 use super::tracer::{ExitStatus, RunState, Tracer};
 use super::{Error, Result};
-use crate::sys::{signal, spawn, wait};
+use crate::sys::{procfs, signal, spawn, wait};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -39,13 +61,50 @@ const POLL_INTERVAL: Duration = Duration::from_micros(200);
 pub type Job = Box<dyn FnOnce(&mut Tracer) + Send>;
 
 struct Queue {
-    jobs: VecDeque<Job>,
+    /// Jobs, each with the `Shared::id` of the process it is for.
+    jobs: VecDeque<(u64, Job)>,
     /// The monitor is (about to be) blocked in waitpid: a new job must ring the doorbell.
     in_wait: bool,
     doorbell: i32,
     /// The monitor has ended; the error new calls get.
     closed: Option<Error>,
 }
+
+/// What the processes of one family share: the monitor's queue, and its thread (joined when
+/// the last process of the family is dropped).
+pub struct Family {
+    queue: Mutex<Queue>,
+    queue_cv: Condvar,
+}
+
+impl Family {
+    fn new() -> Arc<Family> {
+        Arc::new(Family {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                in_wait: false,
+                doorbell: 0,
+                closed: None,
+            }),
+            queue_cv: Condvar::new(),
+        })
+    }
+}
+
+/// The monitor thread of a family, joined when the last handle goes. Only API threads hold it
+/// (never the monitor thread itself, which would then join itself).
+pub struct FamilyThread(Mutex<Option<std::thread::JoinHandle<()>>>);
+
+impl Drop for FamilyThread {
+    fn drop(&mut self) {
+        if let Some(thread) = lock(&self.0).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Numbers the processes of every family (`Shared::id`).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 struct EventFdState {
     used: bool,
@@ -65,10 +124,13 @@ pub struct Snapshot {
     pub exit: Option<ExitStatus>,
 }
 
-/// State shared between the monitor thread and the API threads.
+/// State shared between the monitor thread and the API threads, for one process.
 pub struct Shared {
-    queue: Mutex<Queue>,
-    queue_cv: Condvar,
+    /// This process among the family's (the tag of its jobs).
+    id: u64,
+    family: Arc<Family>,
+    /// This process has left the family (exited or detached); the error new calls get.
+    closed: Mutex<Option<Error>>,
     snap: Mutex<Snapshot>,
     snap_cv: Condvar,
     event_fd: EventFd,
@@ -86,17 +148,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn new() -> Result<Arc<Shared>> {
+    /// The shared state of a new process of `family`.
+    pub(crate) fn new(family: Arc<Family>) -> Result<Arc<Shared>> {
         let event_fd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
             .map_err(|e| Error::os("eventfd", e))?;
         Ok(Arc::new(Shared {
-            queue: Mutex::new(Queue {
-                jobs: VecDeque::new(),
-                in_wait: false,
-                doorbell: 0,
-                closed: None,
-            }),
-            queue_cv: Condvar::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            family,
+            closed: Mutex::new(None),
             snap: Mutex::new(Snapshot {
                 run: RunState::Running,
                 trigger: 0,
@@ -287,29 +346,50 @@ impl Shared {
     /// Queues a job for the monitor and wakes it: through the condition variable when it
     /// sleeps on the queue, through the doorbell when it sleeps in waitpid.
     fn submit(&self, job: Job) -> Result<()> {
-        let mut q = lock(&self.queue);
+        if let Some(e) = &*lock(&self.closed) {
+            return Err(e.clone());
+        }
+        let mut q = lock(&self.family.queue);
         if let Some(e) = &q.closed {
             return Err(e.clone());
         }
-        q.jobs.push_back(job);
+        q.jobs.push_back((self.id, job));
         if q.in_wait {
             // ESRCH: the doorbell died; its exit wakes the monitor anyway, which then starts a
             // new one and drains the queue.
             let _ = signal::kill(q.doorbell, libc::SIGSTOP);
         } else {
-            self.queue_cv.notify_one();
+            self.family.queue_cv.notify_one();
         }
         Ok(())
     }
 
-    /// The error calls get once the monitor has ended.
+    /// The error calls get once the process has left the family (or the monitor has ended).
     pub fn closed_error(&self) -> Error {
-        lock(&self.queue).closed.clone().unwrap_or(Error::Exited)
+        if let Some(e) = &*lock(&self.closed) {
+            return e.clone();
+        }
+        lock(&self.family.queue).closed.clone().unwrap_or(Error::Exited)
     }
 
-    /// Whether the monitor has ended.
+    /// Whether the process has left the family (or the monitor has ended).
     pub fn is_closed(&self) -> bool {
-        lock(&self.queue).closed.is_some()
+        lock(&self.closed).is_some() || lock(&self.family.queue).closed.is_some()
+    }
+
+    /// The process leaves the family: new calls get `reason`; waiters are woken.
+    fn close(&self, reason: Error) {
+        let mut closed = lock(&self.closed);
+        if closed.is_none() {
+            *closed = Some(reason);
+        }
+        drop(closed);
+        self.snap_cv.notify_all();
+    }
+
+    /// The family this process belongs to (a child taken from it joins it).
+    pub(crate) fn family(&self) -> Arc<Family> {
+        self.family.clone()
     }
 }
 
@@ -350,10 +430,11 @@ pub(crate) fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// The monitor thread's handle.
+/// A process's link to its family's monitor thread.
 pub struct Monitor {
     pub shared: Arc<Shared>,
-    pub thread: Option<std::thread::JoinHandle<()>>,
+    /// The family's thread, joined when the last process of the family is dropped.
+    pub thread: Arc<FamilyThread>,
 }
 
 /// How the monitor begins: attach to a pid, or launch a held child.
@@ -362,10 +443,11 @@ pub enum Start {
     Launch(spawn::LaunchSpec),
 }
 
-/// Starts a monitor thread, runs the start-up on it and returns once that succeeded (the
-/// process may still be collecting its first stops) or failed (the monitor has ended).
+/// Starts a monitor thread for a new family, runs the start-up on it and returns once that
+/// succeeded (the process may still be collecting its first stops) or failed (the monitor has
+/// ended).
 pub fn start(start: Start) -> Result<(Monitor, i32, bool)> {
-    let shared = Shared::new()?;
+    let shared = Shared::new(Family::new())?;
     let (tx, rx) = mpsc::sync_channel::<Result<i32>>(1);
     let shared2 = shared.clone();
     let launched = matches!(start, Start::Launch(_));
@@ -374,7 +456,10 @@ pub fn start(start: Start) -> Result<(Monitor, i32, bool)> {
         .spawn(move || monitor_main(shared2, start, tx))
         .map_err(|e| Error::Internal(format!("cannot start the monitor thread: {e}")))?;
     match rx.recv() {
-        Ok(Ok(pid)) => Ok((Monitor { shared, thread: Some(thread) }, pid, launched)),
+        Ok(Ok(pid)) => {
+            let thread = Arc::new(FamilyThread(Mutex::new(Some(thread))));
+            Ok((Monitor { shared, thread }, pid, launched))
+        }
         Ok(Err(e)) => {
             let _ = thread.join();
             Err(e)
@@ -388,6 +473,7 @@ pub fn start(start: Start) -> Result<(Monitor, i32, bool)> {
 
 fn monitor_main(shared: Arc<Shared>, start: Start, started: mpsc::SyncSender<Result<i32>>) {
     signal::block_all_in_this_thread();
+    let family = shared.family();
     let doorbell = match spawn::fork_doorbell() {
         Ok(pid) => pid,
         Err(e) => {
@@ -395,39 +481,51 @@ fn monitor_main(shared: Arc<Shared>, start: Start, started: mpsc::SyncSender<Res
             return;
         }
     };
-    lock(&shared.queue).doorbell = doorbell;
-    let mut mon = MonitorLoop { shared: shared.clone(), doorbell };
-    let tracer = match mon.begin(start) {
+    lock(&family.queue).doorbell = doorbell;
+    let mut mon = MonitorLoop { family, doorbell, members: Vec::new() };
+    let tracer = match mon.begin(&shared, start) {
         Ok(t) => t,
         Err(e) => {
+            shared.close(e.clone());
             mon.close(e.clone());
             let _ = started.send(Err(e));
             return;
         }
     };
     let _ = started.send(Ok(tracer.pid()));
-    let mut tracer = tracer;
-    let outcome = catch_unwind(AssertUnwindSafe(|| mon.run(&mut tracer)));
+    mon.members.push(tracer);
+    let outcome = catch_unwind(AssertUnwindSafe(|| mon.run()));
     let reason = match outcome {
-        Ok(()) => match tracer.run_state() {
-            RunState::Detached => Error::BadState("the process was detached".into()),
-            _ => Error::Exited,
-        },
+        Ok(()) => Error::Exited,
         Err(p) => Error::Internal(format!("the monitor thread failed: {}", panic_text(&p))),
     };
+    for t in std::mem::take(&mut mon.members) {
+        t.shared().close(reason.clone());
+    }
     mon.close(reason);
 }
 
+/// Why a process left the family: the error its later calls get.
+fn leave_reason(t: &Tracer) -> Error {
+    match t.run_state() {
+        RunState::Detached => Error::BadState("the process was detached".into()),
+        _ => Error::Exited,
+    }
+}
+
 struct MonitorLoop {
-    shared: Arc<Shared>,
+    family: Arc<Family>,
     doorbell: i32,
+    /// The family's processes; one that is over stays until the children it lets go have
+    /// made their first stop.
+    members: Vec<Tracer>,
 }
 
 impl MonitorLoop {
-    fn begin(&mut self, start: Start) -> Result<Tracer> {
+    fn begin(&mut self, shared: &Arc<Shared>, start: Start) -> Result<Tracer> {
         match start {
             Start::Attach(pid) => {
-                let mut t = Tracer::new(pid, false, self.shared.clone());
+                let mut t = Tracer::new(pid, false, shared.clone());
                 if let Err(e) = t.attach() {
                     t.abandon();
                     return Err(e);
@@ -437,7 +535,7 @@ impl MonitorLoop {
             }
             Start::Launch(spec) => {
                 let mut child = spawn::fork_held(&spec).map_err(|e| Error::os("fork", e))?;
-                let mut t = Tracer::new(child.pid, true, self.shared.clone());
+                let mut t = Tracer::new(child.pid, true, shared.clone());
                 t.launch(&mut child)?;
                 t.publish();
                 Ok(t)
@@ -445,62 +543,95 @@ impl MonitorLoop {
         }
     }
 
-    /// The loop: collect events, run jobs, sleep; until the process is over.
-    fn run(&mut self, t: &mut Tracer) {
-        loop {
+    /// Publishes what changed, adds the children taken, and lets the processes that are over
+    /// leave the family (closing their handles' `Shared`).
+    fn settle(&mut self) {
+        let mut i = 0;
+        while i < self.members.len() {
+            let adopted = self.members[i].take_adopted();
+            self.members.extend(adopted);
+            let t = &mut self.members[i];
             t.publish_settled();
-            let jobs: Vec<Job> = lock(&self.shared.queue).jobs.drain(..).collect();
+            if t.finished() {
+                if !t.shared().is_closed() {
+                    t.shared().close(leave_reason(t));
+                }
+                if !t.children_pending() {
+                    let t = self.members.swap_remove(i);
+                    trace!("process {}: leaves the family", t.pid());
+                    continue;
+                }
+            }
+            i += 1;
+        }
+    }
+
+    fn any(&self, f: impl Fn(&Tracer) -> bool) -> bool {
+        self.members.iter().any(f)
+    }
+
+    /// The loop: collect events, run jobs, sleep; until every process of the family is over.
+    fn run(&mut self) {
+        loop {
+            self.settle();
+            if self.members.is_empty() {
+                return;
+            }
+            let jobs: Vec<(u64, Job)> = lock(&self.family.queue).jobs.drain(..).collect();
             if !jobs.is_empty() {
                 // Woken with everything stopped, events may still have come meanwhile (a
                 // SIGKILL takes stopped threads to their exit stops): collect them before the
-                // jobs look at the table. Not once detached: a launched program we let go is
-                // still this thread's child, and its exit status is the host's.
-                if !t.finished() {
-                    self.sweep(t);
-                    t.publish_settled();
+                // jobs look at the table. Not once every process is over: a launched program
+                // we let go is still this thread's child, and its exit status is the host's.
+                if self.any(|t| !t.finished()) {
+                    self.sweep();
+                    self.settle();
                 }
-                for job in jobs {
-                    job(t);
-                    t.publish();
+                for (id, job) in jobs {
+                    // A job for a process that has left is dropped: its caller gets the
+                    // process's `closed_error`.
+                    if let Some(t) = self.members.iter_mut().find(|t| t.shared().id == id) {
+                        job(t);
+                        t.publish();
+                    }
                 }
                 continue;
             }
-            if t.finished() {
-                return;
-            }
-            if t.needs_poll() || self.doorbell <= 0 {
+            if self.any(|t| t.needs_poll()) || self.doorbell <= 0 {
                 // Without a doorbell (none could be forked) nothing could wake a blocking
                 // waitpid for a request: poll instead, and keep trying to get one.
                 if self.doorbell <= 0 {
                     self.new_doorbell();
                 }
-                self.sweep(t);
-                t.poll_tick();
-                t.publish_settled();
-                let q = lock(&self.shared.queue);
-                if q.jobs.is_empty() {
-                    let _ = self.shared.queue_cv.wait_timeout(q, POLL_INTERVAL);
+                self.sweep();
+                for t in &mut self.members {
+                    t.poll_tick();
+                    t.publish_settled();
                 }
-            } else if t.may_report() {
-                if t.collect_stops() {
+                let q = lock(&self.family.queue);
+                if q.jobs.is_empty() {
+                    let _ = self.family.queue_cv.wait_timeout(q, POLL_INTERVAL);
+                }
+            } else if self.any(|t| t.may_report()) {
+                if self.collect_stops() {
                     continue;
                 }
                 {
-                    let mut q = lock(&self.shared.queue);
+                    let mut q = lock(&self.family.queue);
                     if !q.jobs.is_empty() {
                         continue;
                     }
                     q.in_wait = true;
                 }
                 let r = wait::waitpid(-1, wait::WAIT_FLAGS);
-                lock(&self.shared.queue).in_wait = false;
+                lock(&self.family.queue).in_wait = false;
                 match r {
                     Ok(Some((tid, st))) => {
-                        self.dispatch(t, tid, st);
+                        self.dispatch(tid, st);
                         // Collect whatever else is pending in one go (many threads stopping
                         // together) before publishing; nothing is when all have stopped.
-                        if t.may_report() && !t.finished() && !t.collect_stops() {
-                            self.sweep(t);
+                        if self.any(|t| t.may_report() && !t.finished()) && !self.collect_stops() {
+                            self.sweep();
                         }
                     }
                     Ok(None) => {}
@@ -511,29 +642,63 @@ impl MonitorLoop {
                     }
                 }
             } else {
-                let q = lock(&self.shared.queue);
+                let q = lock(&self.family.queue);
                 if q.jobs.is_empty() {
-                    drop(self.shared.queue_cv.wait(q).unwrap_or_else(|p| p.into_inner()));
+                    drop(self.family.queue_cv.wait(q).unwrap_or_else(|p| p.into_inner()));
                 }
             }
         }
     }
 
+    /// `Tracer::collect_stops` for every process that may report.
+    fn collect_stops(&mut self) -> bool {
+        let mut any = false;
+        for t in &mut self.members {
+            if t.may_report() && !t.finished() {
+                any |= t.collect_stops();
+            }
+        }
+        any
+    }
+
     /// Collects every pending wait status without blocking.
-    fn sweep(&mut self, t: &mut Tracer) {
+    fn sweep(&mut self) {
         while let Ok(Some((tid, st))) = wait::waitpid(-1, wait::WAIT_FLAGS | libc::WNOHANG) {
-            self.dispatch(t, tid, st);
+            self.dispatch(tid, st);
         }
     }
 
-    fn dispatch(&mut self, t: &mut Tracer, tid: i32, st: wait::Status) {
+    fn dispatch(&mut self, tid: i32, st: wait::Status) {
         if tid == self.doorbell {
             self.on_doorbell(st);
+        } else if let Some(i) = self.owner(tid, st) {
+            self.members[i].on_wait(tid, st);
         } else {
-            t.on_wait(tid, st);
+            trace!("task {tid}: {st:?}, known to no process of the family");
         }
     }
 
+    /// Which process of the family a wait report is for. A family of one takes everything, as
+    /// before families. Otherwise the process that knows the task; for the first stop of a
+    /// task nobody knows, the process it is a thread of, else the one that forked it.
+    fn owner(&self, tid: i32, st: wait::Status) -> Option<usize> {
+        if self.members.len() == 1 {
+            return Some(0);
+        }
+        if let Some(i) = self.members.iter().position(|t| t.knows(tid)) {
+            return Some(i);
+        }
+        if !matches!(st, wait::Status::Stopped { .. }) {
+            return None;
+        }
+        let by = |field| {
+            let id = procfs::status_field(tid, field)?;
+            self.members.iter().position(|t| !t.finished() && t.pid() as i64 == id)
+        };
+        by("Tgid")
+            .or_else(|| by("PPid"))
+            .or_else(|| self.members.iter().position(|t| !t.finished()))
+    }
     /// The doorbell stopped (rung): continue it before the queue is drained. It died: start a
     /// new one.
     fn on_doorbell(&mut self, st: wait::Status) {
@@ -551,7 +716,7 @@ impl MonitorLoop {
 
     /// Forks a new doorbell; on failure the doorbell is 0 and the loop polls (see `run`).
     fn new_doorbell(&mut self) {
-        let mut q = lock(&self.shared.queue);
+        let mut q = lock(&self.family.queue);
         match spawn::fork_doorbell() {
             Ok(pid) => {
                 self.doorbell = pid;
@@ -568,8 +733,8 @@ impl MonitorLoop {
     /// Ends the monitor: new calls get `reason`; queued ones are answered with it; the doorbell
     /// is killed and reaped, so no child of ours outlives this thread.
     fn close(&mut self, reason: Error) {
-        let jobs: Vec<Job> = {
-            let mut q = lock(&self.shared.queue);
+        let jobs: Vec<(u64, Job)> = {
+            let mut q = lock(&self.family.queue);
             q.closed = Some(reason);
             q.jobs.drain(..).collect()
         };
@@ -578,6 +743,5 @@ impl MonitorLoop {
             let _ = signal::kill(self.doorbell, libc::SIGKILL);
             let _ = wait::waitpid(self.doorbell, libc::__WALL);
         }
-        self.shared.snap_cv.notify_all();
     }
 }

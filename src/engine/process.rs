@@ -552,6 +552,31 @@ impl Process {
         self.memory.read(addr, buf)
     }
 
+    /// Takes the child `pid` offered at the current stop (cause `Fork`) as a process of its
+    /// own, on this process's monitor thread; returns with it stopped at its first instruction
+    /// after the fork.
+    pub fn take_child(&self, pid: i32) -> Result<Process> {
+        let shared = monitor::Shared::new(self.monitor.shared.family())?;
+        let for_child = shared.clone();
+        let (memory, xregs) = self.monitor.shared.call(move |t| t.take_child(pid, for_child))?;
+        let monitor = Monitor { shared, thread: self.monitor.thread.clone() };
+        // The child's own tracer has its own record buffer (tracepoints are not inherited).
+        let records = monitor.shared.call(|t| Ok(t.records()))?;
+        let child = Process {
+            pid,
+            launched: self.launched,
+            monitor,
+            memory,
+            xregs,
+            resume_guard: std::sync::RwLock::new(()),
+            ending: Ending::default(),
+            lookup: Default::default(),
+            records,
+        };
+        child.wait_quiet()?;
+        Ok(child)
+    }
+
     /// Writes tracee memory (read-only mappings too) through stopped thread `tid`.
     pub fn poke(
         &self,
@@ -631,9 +656,15 @@ impl Process {
         })
     }
 
-    /// Turns library events (`CauseKind::Library` stops) on or off (process stopped).
+    /// What the library follows: library events (`CauseKind::Library` stops) and children
+    /// (`FOLLOW_FORK`); unknown bits are the caller's to reject. Process stopped.
     pub fn set_follow(&self, flags: u32) -> Result<()> {
-        self.monitor.shared.call(move |t| t.set_follow(flags))
+        self.monitor.shared.call(move |t| t.set_follow_flags(flags))
+    }
+
+    /// The follow flags in force (`set_follow`'s, or those a taken child inherited).
+    pub fn follow_flags(&self) -> Result<u32> {
+        self.monitor.shared.call(|t| Ok(t.follow_flags()))
     }
 
     /// A breakpoint on `symbol`, set now where it resolves and in every object that defines it
@@ -751,7 +782,8 @@ fn stopped(t: &ThreadInfo) -> Result<()> {
 }
 
 impl Drop for Process {
-    /// A launched process is killed, an attached one detached; then the monitor is joined.
+    /// A launched process is killed, an attached one detached (the family's monitor thread is
+    /// joined with the family's last handle).
     fn drop(&mut self) {
         if !self.monitor.shared.is_closed() {
             let _ = if self.launched { self.kill() } else { self.detach() };
@@ -764,8 +796,6 @@ impl Drop for Process {
                 });
             }
         }
-        if let Some(thread) = self.monitor.thread.take() {
-            let _ = thread.join();
-        }
+        // The family's monitor thread is joined when its last process goes (`FamilyThread`).
     }
 }

@@ -95,6 +95,9 @@ pub enum CauseKind {
     ThreadExit = 4,
     /// Completed an execve.
     Exec = 5,
+    /// Forked, vforked or cloned a new process (only with `FOLLOW_FORK`): `new_tid` is its pid,
+    /// `Process::take_child` takes it.
+    Fork = 10,
     /// Tripped a hardware watchpoint (only ever seen by callers that set one).
     Watchpoint = 6,
     /// At the entry of a traced system call (only while tracing system calls).
@@ -145,6 +148,10 @@ impl Cause {
             (libc::WEXITSTATUS(wait_status), 0)
         };
         Cause { signal, exit_status, ..Cause::of(CauseKind::ThreadExit) }
+    }
+    /// Created the process `pid` (fork, vfork, clone without CLONE_THREAD).
+    pub fn fork(pid: i32) -> Cause {
+        Cause { new_tid: pid, ..Cause::of(CauseKind::Fork) }
     }
     /// Stopped at a traced system call's entry or exit.
     pub fn syscall(stop: crate::engine::syscalls::SyscallStop) -> Cause {

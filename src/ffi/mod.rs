@@ -70,6 +70,9 @@ pub mod xregs;
 // Hardware watchpoints.
 pub mod watch;
 
+// Following children.
+pub mod follow;
+
 // Hits at scale: tracepoints and records, breakpoint conditions, range stepping.
 pub mod trace;
 // System-call stops.

@@ -47,7 +47,7 @@ unsafe fn strings(ptr: *const *const c_char, name: &str) -> Result<Vec<OsString>
 
 /// Registers a new process and writes its handle to `out`; a process that cannot be
 /// registered is dropped (killed or detached) on the way out.
-fn register(
+pub(crate) fn register(
     process: engine::Process,
     out: args::Out<*mut ptrace_dbg_process>,
 ) -> Result<(), Failure> {
@@ -69,7 +69,8 @@ fn register(
 /// a thread never stops; `PTRACE_DBG_E_OS`.
 ///
 /// Callable from any thread. The library starts one monitor thread (and one tiny helper
-/// child process, its "doorbell") per traced process; they end when the process is freed.
+/// child process, its "doorbell") per traced process and the children taken from it
+/// (`ptrace_dbg_take_child`); they end when the last of those processes is freed.
 ///
 /// # Safety
 /// `out` must be NULL or writable.

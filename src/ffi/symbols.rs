@@ -17,8 +17,9 @@ pub const PTRACE_DBG_PROT_EXEC: u32 = 4;
 /// Mapping flag: shared (`s` in `/proc/PID/maps`), not private.
 pub const PTRACE_DBG_MAP_SHARED: u32 = 1;
 
-/// `ptrace_dbg_set_follow` flag reserved for following forked children (not yet supported:
-/// rejected with `PTRACE_DBG_E_INVALID_ARGUMENT`).
+/// `ptrace_dbg_set_follow` flag: follow fork, vfork and clone without CLONE_THREAD. Each new
+/// process stops its parent with cause `PTRACE_DBG_CAUSE_FORK` (`cause.new_tid` = the child's
+/// pid) until `ptrace_dbg_take_child` takes it or the parent runs again (which lets it go).
 pub const PTRACE_DBG_FOLLOW_FORK: u32 = 1;
 /// `ptrace_dbg_set_follow` flag: stop with cause `PTRACE_DBG_CAUSE_LIBRARY` whenever the
 /// dynamic loader's list of objects has changed (dlopen, dlclose, start-up).
@@ -348,10 +349,13 @@ pub unsafe extern "C" fn ptrace_dbg_library_path(
     })
 }
 
-/// What the library follows besides the process's own threads: `PTRACE_DBG_FOLLOW_LIBRARIES`
+/// What the library follows besides the process's own threads; `flags` replaces the previous
+/// set (read it with `ptrace_dbg_get_follow` to change one bit). `PTRACE_DBG_FOLLOW_LIBRARIES`
 /// makes every change of the loaded objects (dlopen, dlclose, and the loader's start-up) stop
-/// the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it; 0 turns that
-/// off. Without it no such cause is ever reported. `PTRACE_DBG_FOLLOW_FORK` is reserved.
+/// the process with cause `PTRACE_DBG_CAUSE_LIBRARY` on the thread that made it.
+/// `PTRACE_DBG_FOLLOW_FORK` makes every fork, vfork and clone of a process stop it with cause
+/// `PTRACE_DBG_CAUSE_FORK` (see `ptrace_dbg_take_child`). 0 turns both off; without a flag its
+/// cause is never reported.
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (an unknown or reserved flag),
 /// `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
@@ -360,8 +364,30 @@ pub unsafe extern "C" fn ptrace_dbg_library_path(
 pub extern "C" fn ptrace_dbg_set_follow(p: *mut ptrace_dbg_process, flags: u32) -> c_int {
     boundary(|| {
         let process = PROCESSES.get(p)?;
-        let flags = args::flags(flags, PTRACE_DBG_FOLLOW_LIBRARIES, "flags")?;
+        let flags =
+            args::flags(flags, PTRACE_DBG_FOLLOW_LIBRARIES | PTRACE_DBG_FOLLOW_FORK, "flags")?;
         Ok(process.set_follow(flags)?)
+    })
+}
+
+/// The follow flags in force: what `ptrace_dbg_set_follow` last set, or, for a child taken
+/// with `ptrace_dbg_take_child`, what it inherited from its parent.
+///
+/// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `flags`),
+/// `PTRACE_DBG_E_INVALID_HANDLE`. Any state.
+///
+/// # Safety
+/// `flags` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ptrace_dbg_get_follow(
+    p: *mut ptrace_dbg_process,
+    flags: *mut u32,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's promise on `flags`.
+        let out = unsafe { args::out(flags, "flags") }?;
+        out.write(PROCESSES.get(p)?.follow_flags()?);
+        Ok(())
     })
 }
 

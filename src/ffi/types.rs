@@ -54,6 +54,10 @@ pub const PTRACE_DBG_CAUSE_WATCHPOINT: c_int = 6;
 /// Stop cause: the dynamic loader's list of objects changed (see `ptrace_dbg_libraries`);
 /// reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_LIBRARIES`.
 pub const PTRACE_DBG_CAUSE_LIBRARY: c_int = 9;
+/// Stop cause: created a process (fork, vfork, clone without CLONE_THREAD); `new_tid` is its
+/// pid. Reported only after `ptrace_dbg_set_follow` with `PTRACE_DBG_FOLLOW_FORK`; take the
+/// child with `ptrace_dbg_take_child`.
+pub const PTRACE_DBG_CAUSE_FORK: c_int = 10;
 
 /// Why a stopped thread is stopped, as `ptrace_dbg_stop_cause` reports it. Fields that do not
 /// apply to `kind` are 0.
@@ -64,7 +68,7 @@ pub struct ptrace_dbg_cause {
     pub kind: i32,
     /// `SIGNAL`: the pending signal; `THREAD_EXIT`: the terminating signal or 0.
     pub signal: i32,
-    /// `THREAD_CREATE`: the new thread's id.
+    /// `THREAD_CREATE`: the new thread's id; `FORK`: the new process's pid.
     pub new_tid: i32,
     /// `THREAD_EXIT`: the exit status, or -1 when killed by a signal.
     pub exit_status: i32,

@@ -26,6 +26,7 @@ impl Tracer {
     pub(super) fn on_exit_status(&mut self, tid: i32, status: wait::Status) {
         self.expected_children.remove(&tid);
         self.early_children.remove(&tid);
+        self.child_gone(tid);
         if !self.threads.contains_key(&tid) {
             return; // a thread exec removed, or a detached fork child: not ours any more
         }
@@ -74,6 +75,8 @@ impl Tracer {
             trace!("thread {tid}: first stop is signal {sig} event {event}");
             self.set_state(tid, ThreadState::Running);
             self.on_stop(tid, sig, event);
+        } else if self.child_arrived(tid) {
+            trace!("child {tid}: first stop; it waits to be taken");
         } else if self.expected_children.remove(&tid) {
             self.release_child(tid);
         } else {
@@ -524,6 +527,9 @@ impl Tracer {
             // PTRACE_EVENT_VFORK_DONE (threads of the parent that run meanwhile can miss them).
             self.memory.lift_all();
             self.vforking.insert(tid);
+        }
+        if self.offer_child(tid, new, event) {
+            return;
         }
         if new > 0 {
             if self.early_children.remove(&new) {

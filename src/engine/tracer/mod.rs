@@ -24,6 +24,7 @@ mod attach;
 #[cfg(test)]
 mod errno_map_tests;
 mod events;
+mod follow;
 mod libraries;
 mod out_of_line;
 mod range;
@@ -34,6 +35,8 @@ mod syscalls;
 mod trap;
 mod watch;
 mod xregs;
+
+pub use follow::FOLLOW_FORK;
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
@@ -121,6 +124,8 @@ pub struct Tracer {
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
+    /// Following children (`follow`).
+    follow: follow::Follow,
     /// Shared libraries: the loader's rendezvous breakpoint and symbol breakpoints
     /// (`libraries`, `super::solib`).
     solib: super::solib::Solib,
@@ -164,6 +169,7 @@ impl Tracer {
             ool: Default::default(),
             group_stop_reported: false,
             vforking: HashSet::new(),
+            follow: follow::Follow::default(),
             solib: Default::default(),
             watch: Default::default(),
             xregs: Default::default(),
@@ -176,6 +182,11 @@ impl Tracer {
 
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// What this process shares with its handle.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     pub fn run_state(&self) -> RunState {
@@ -196,7 +207,7 @@ impl Tracer {
             || self.killing
             || self.count_running() > 0
             || self.count(ThreadState::Exiting) > 0
-            || !self.expected_children.is_empty()
+            || self.children_pending()
     }
 
     /// An all-stop waits for threads that may be blocked in execve while the threads exec is
@@ -332,6 +343,9 @@ impl Tracer {
             trace!("process {}: {:?} -> {:?}", self.pid, self.run, run);
             self.run = run;
             self.dirty = true;
+            if run != RunState::Stopped {
+                self.release_offered();
+            }
         }
     }
 

@@ -65,6 +65,9 @@ impl Tracer {
 
     /// A thread stopped for a reason the user must see: record it, and stop every other thread.
     pub(super) fn event_stop(&mut self, tid: i32, state: ThreadState, cause: Cause) {
+        if self.resuming {
+            self.forget_reported_causes(tid);
+        }
         self.resuming = false;
         self.set_state(tid, state);
         self.set_cause(tid, cause);
@@ -78,6 +81,27 @@ impl Tracer {
 
     /// Ok when the whole process is stopped (the precondition of continue, detach, breakpoint
     /// changes); the matching error otherwise.
+    /// A continue was under way (threads stepped over breakpoints one at a time) when `tid`'s
+    /// event ended it: the threads it had not resumed yet were reported at the last stop, and
+    /// must not report the same breakpoint hit, signal or fork again at this one. They show
+    /// STOPPED; what their resume is to do stays (a step over the breakpoint under the PC,
+    /// the pending signal).
+    fn forget_reported_causes(&mut self, tid: i32) {
+        let stale: Vec<i32> = self
+            .threads
+            .values()
+            .filter(|t| {
+                t.tid != tid && t.state.is_stopped() && t.state != ThreadState::StoppedExiting
+            })
+            .filter(|t| t.cause.kind != CauseKind::Stopped)
+            .map(|t| t.tid)
+            .collect();
+        for t in stale {
+            self.set_state(t, ThreadState::Stopped);
+            self.set_cause(t, Cause::of(CauseKind::Stopped));
+        }
+    }
+
     pub fn require_stopped(&self) -> Result<()> {
         match self.run {
             RunState::Stopped => Ok(()),

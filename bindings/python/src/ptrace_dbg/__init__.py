@@ -28,6 +28,9 @@ from .process import (
 
 __version__ = "0.2.0"
 
+#: ``Process.set_follow`` flag: follow fork, vfork and clone of a process (cause FORK).
+FOLLOW_FORK: int = _lib.FOLLOW_FORK
+
 #: The name or path the library was loaded by.
 library_name: str = _lib.library_name
 
@@ -56,6 +59,7 @@ def signal_name(signo: int) -> str:
 __all__ = [
     "Process", "StopCause", "CauseKind", "ThreadState", "ExitStatus", "Registers", "REG_NAMES",
     "WatchKind", "NoResource",
+    "FOLLOW_FORK",
     "version", "version_info", "strerror", "signal_name", "library_name",
     "Syscall", "syscall_name", "syscall_number", "Record", "RecordKind",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",

@@ -240,8 +240,10 @@ SIGNATURES = {
     "ptrace_dbg_libraries": (_int, [_handle, ctypes.POINTER(Library), _size, _sizep]),
     "ptrace_dbg_library_path": (_int, [_handle, _size, ctypes.c_char_p, _size, _sizep]),
     "ptrace_dbg_set_follow": (_int, [_handle, ctypes.c_uint32]),
+    "ptrace_dbg_get_follow": (_int, [_handle, ctypes.POINTER(ctypes.c_uint32)]),
     "ptrace_dbg_add_symbol_breakpoint": (_int, [_handle, ctypes.c_char_p, ctypes.c_char_p, _i32p]),
     "ptrace_dbg_remove_symbol_breakpoint": (_int, [_handle, _i32]),
+    "ptrace_dbg_take_child": (_int, [_handle, _i32, ctypes.POINTER(_handle)]),
     "ptrace_dbg_add_watchpoint": (_int, [_handle, _u64, _size, _i32, _i32p]),
     "ptrace_dbg_remove_watchpoint": (_int, [_handle, _i32]),
     "ptrace_dbg_watchpoint_hit": (_int, [_handle, _i32, _i32p, _u64p]),
@@ -274,6 +276,9 @@ SIGNATURES = {
     "ptrace_dbg_step_n": (_int, [_handle, _i32, _u64, _u64p]),
     "ptrace_dbg_syscall_number": (_int, [ctypes.c_char_p, _i32p]),
 }
+
+#: ptrace_dbg_set_follow flags.
+FOLLOW_FORK = 1
 
 
 def text(raw: Optional[bytes]) -> str:

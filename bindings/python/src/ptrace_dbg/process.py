@@ -57,6 +57,9 @@ class CauseKind(enum.IntEnum):
     THREAD_CREATE = 3
     THREAD_EXIT = 4
     EXEC = 5
+    #: Created a process (fork, vfork, clone); ``new_tid`` is its pid (only after
+    #: ``set_follow(FOLLOW_FORK)``); ``Process.take_child`` takes it.
+    FORK = 10
     #: Only seen by a caller that set a watchpoint.
     WATCHPOINT = 6
     SYSCALL_ENTRY = 7
@@ -123,7 +126,7 @@ class StopCause:
     kind: CauseKind
     #: SIGNAL: the pending signal; THREAD_EXIT: the terminating signal or 0.
     signal: int = 0
-    #: THREAD_CREATE: the new thread's id.
+    #: THREAD_CREATE: the new thread's id; FORK: the new process's pid.
     new_tid: int = 0
     #: THREAD_EXIT: the exit status, or -1 when killed by a signal.
     exit_status: int = 0
@@ -140,6 +143,8 @@ class StopCause:
             return f"signal {self.signal}"
         if self.kind == CauseKind.THREAD_CREATE:
             return f"thread_create of {self.new_tid}"
+        if self.kind == CauseKind.FORK:
+            return f"fork of process {self.new_tid}"
         if self.kind in (CauseKind.SYSCALL_ENTRY, CauseKind.SYSCALL_EXIT):
             return name + " (see Process.syscall_info)"
         if self.kind == CauseKind.THREAD_EXIT:
@@ -271,6 +276,12 @@ class Registers(MutableMapping[str, int]):
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v:#x}" for k, v in self._values.items())
         return f"Registers({inner})"
+
+
+def _u32(value: int, what: str) -> int:
+    if not isinstance(value, int) or not 0 <= value < 1 << 32:
+        raise InvalidArgument(detail=f"{what} {value!r} is not a 32-bit unsigned integer")
+    return value
 
 
 def _i32(value: int, what: str) -> int:
@@ -546,6 +557,27 @@ class Process:
             kind = cause.kind
         return StopCause(kind, cause.signal, cause.new_tid, cause.exit_status, cause.pc)
 
+    # ----- following children -----
+
+    def set_follow(self, flags: int) -> None:
+        """What to follow besides the process's threads (while stopped): FOLLOW_FORK stops the
+        process with cause FORK at every fork, vfork or clone of a process; 0 turns it off."""
+        check(lib.ptrace_dbg_set_follow(self._handle, _u32(flags, "flags")))
+
+    def get_follow(self) -> int:
+        """The follow flags in force (set_follow's, or those a taken child inherited)."""
+        flags = ctypes.c_uint32()
+        check(lib.ptrace_dbg_get_follow(self._handle, ctypes.byref(flags)))
+        return flags.value
+
+    def take_child(self, pid: int) -> "Process":
+        """Takes the child ``pid`` offered at this stop (a thread stopped with cause FORK,
+        ``new_tid`` == pid) as a Process of its own, stopped at its first instruction after the
+        fork, with this process's breakpoints (after a fork; none after a vfork) and follow
+        flags. A child not taken before this process runs again is let go, clean."""
+        handle = ctypes.c_void_p()
+        check(lib.ptrace_dbg_take_child(self._handle, _i32(pid, "pid"), ctypes.byref(handle)))
+        return type(self)(handle)
     # ----- system calls -----
 
     def trace_syscalls(self, calls: Optional[Sequence[Union[int, str]]] = None,
@@ -760,7 +792,9 @@ class Process:
 
     def follow_libraries(self, on: bool = True) -> None:
         """Stops with CauseKind.LIBRARY whenever the loaded objects change (while stopped)."""
-        check(lib.ptrace_dbg_set_follow(self._handle, _lib.FOLLOW_LIBRARIES if on else 0))
+        flags = self.get_follow()
+        flags = flags | _lib.FOLLOW_LIBRARIES if on else flags & ~_lib.FOLLOW_LIBRARIES
+        check(lib.ptrace_dbg_set_follow(self._handle, flags))
 
     def add_symbol_breakpoint(self, name: str, library: Optional[str] = None) -> int:
         """A breakpoint on function ``name``, now where it is loaded and in every object that
