@@ -229,6 +229,26 @@ static int step(const char *target, long n) {
     return 0;
 }
 
+/* Workload 12d: n single steps of bench_spin, each followed by GETREGS and a check that rip is
+ * still in bench_spin: the least a raw range-stepping loop does. */
+static int steprange(const char *target, long n) {
+    char *argv[] = {(char *)target, "spin", NULL};
+    pid_t pid = launch(argv);
+    run_to(pid, BENCH_SPIN_ADDR);
+    struct user_regs_struct regs;
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        PT(PTRACE_SINGLESTEP, pid, 0, 0);
+        wait_trap(pid);
+        PT(PTRACE_GETREGS, pid, 0, &regs);
+        if (regs.rip < BENCH_SPIN_ADDR || regs.rip >= BENCH_SPIN_ADDR + 32) die("steprange: left");
+    }
+    double t = now() - t0;
+    kill_child();
+    printf("ok %.9f %ld\n", t, n);
+    return 0;
+}
+
 static int peekdata(const char *target, long bytes) {
     if (bytes <= 0 || bytes % 8 || bytes > (long)BENCH_MEM_SIZE) {
         errno = EINVAL;
@@ -397,6 +417,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 4 && strcmp(argv[1], "bp") == 0) return bp(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "step") == 0) return step(argv[2], atol(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "steprange") == 0) return steprange(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "watch") == 0) return watch(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "peekdata") == 0) return peekdata(argv[2], atol(argv[3]));
     if (argc == 4 && strcmp(argv[1], "forks") == 0) return forks(argv[2], atol(argv[3]));

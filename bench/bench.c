@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <poll.h>
 #include <ptrace_dbg.h>
 
 #include "target_addrs.h"
@@ -450,6 +451,127 @@ out:
     return rate;
 }
 
+/* Workload 12: n hits of a tracepoint on bench_hit in `target idle n idle`; the records are
+ * read through the event fd as they come (thread births and ends, all-stop events, are
+ * continued). The rate is taken from the records' own timestamps, first hit to last, so the
+ * start-up of the idle threads is not in it. Hits per second, NAN on failure. */
+static double lib_tracepoint(long n, long idle) {
+    double rate = NAN;
+    char count[32], nidle[32];
+    snprintf(count, sizeof count, "%ld", n);
+    snprintf(nidle, sizeof nidle, "%ld", idle);
+    const char *argv[] = {target_path, "idle", count, nidle, NULL};
+    ptrace_dbg_process *p = NULL;
+    ptrace_dbg_record *recs = malloc(4096 * sizeof *recs);
+    if (!recs) return NAN;
+    LIB(ptrace_dbg_launch(target_path, argv, NULL, NULL, &p));
+    int32_t id = 0, fd = -1, tid = 0, code = -2;
+    LIB(ptrace_dbg_add_tracepoint(p, BENCH_HIT_ADDR, 0, &id));
+    LIB(ptrace_dbg_event_fd(p, &fd));
+    LIB(ptrace_dbg_continue(p));
+    long got = 0;
+    uint64_t first = 0, last = 0;
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, WAIT_MS) != 1) {
+            fail("library: no record or stop within %d ms (%ld records)", WAIT_MS, got);
+            goto out;
+        }
+        size_t k = 0;
+        LIB(ptrace_dbg_read_records(p, recs, 4096, &k));
+        for (size_t i = 0; i < k; i++) {
+            if (recs[i].pc != BENCH_HIT_ADDR || recs[i].id != id) {
+                fail("library: a record of %#llx", (unsigned long long)recs[i].pc);
+                goto out;
+            }
+            if (got == 0) first = recs[i].time_ns;
+            last = recs[i].time_ns;
+            got++;
+        }
+        if (k > 0) continue;
+        int rc = ptrace_dbg_wait_stop(p, 0, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        if (rc == PTRACE_DBG_E_TIMEOUT) continue;
+        LIB(rc);
+        LIB(ptrace_dbg_continue(p));
+    }
+    size_t k = 0;
+    LIB(ptrace_dbg_read_records(p, recs, 4096, &k));
+    got += (long)k;
+    LIB(ptrace_dbg_exit_status(p, &code, NULL));
+    if (code != 0 || got != n || last <= first) {
+        fail("library: %ld records of %ld hits, exit %d", got, n, code);
+        goto out;
+    }
+    rate = (double)(n - 1) / ((double)(last - first) / 1e9);
+out:
+    free(recs);
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+/* Workload 12e: the all-stop way with `idle` idle threads: n hits of a breakpoint on bench_hit,
+ * wait_stop + continue each (thread births and ends continued, not counted). */
+static double lib_allstop_idle(long n, long idle) {
+    double rate = NAN;
+    char count[32], nidle[32];
+    snprintf(count, sizeof count, "%ld", n);
+    snprintf(nidle, sizeof nidle, "%ld", idle);
+    const char *argv[] = {target_path, "idle", count, nidle, NULL};
+    ptrace_dbg_process *p = NULL;
+    LIB(ptrace_dbg_launch(target_path, argv, NULL, NULL, &p));
+    int32_t tid = 0;
+    LIB(ptrace_dbg_add_breakpoint(p, BENCH_HIT_ADDR));
+    LIB(ptrace_dbg_continue(p));
+    long hits = 0;
+    double t0 = NAN;
+    for (;;) {
+        int rc = wait_stop(p, &tid);
+        if (rc == PTRACE_DBG_E_EXITED) break;
+        LIB(rc);
+        ptrace_dbg_cause cause;
+        LIB(ptrace_dbg_stop_cause(p, tid, &cause));
+        if (cause.kind == PTRACE_DBG_CAUSE_BREAKPOINT && ++hits == 1) t0 = now();
+        if (hits == n) break;
+        LIB(ptrace_dbg_continue(p));
+    }
+    if (hits != n) {
+        fail("library: %ld of %ld all-stop hits", hits, n);
+        goto out;
+    }
+    rate = (double)(n - 1) / (now() - t0);
+out:
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
+/* Workload 12d: n steps of the thread in bench_spin by ptrace_dbg_step_range over bench_spin
+ * (it never leaves), in chunks of `chunk` steps by ptrace_dbg_step_n. Steps per second. */
+static double lib_step_range(long n) {
+    double rate = NAN;
+    ptrace_dbg_process *p = launch("spin", -1);
+    if (!p) return NAN;
+    int32_t tid = 0;
+    uint64_t pc = 0, steps = 0;
+    LIB(ptrace_dbg_add_breakpoint(p, BENCH_SPIN_ADDR));
+    LIB(ptrace_dbg_continue(p));
+    LIB(wait_stop(p, &tid));
+    LIB(ptrace_dbg_remove_breakpoint(p, BENCH_SPIN_ADDR));
+    double t0 = now();
+    LIB(ptrace_dbg_step_n(p, tid, (uint64_t)n, &steps));
+    double t = now() - t0;
+    LIB(ptrace_dbg_get_pc(p, tid, &pc));
+    if ((long)steps != n || pc < BENCH_SPIN_ADDR || pc >= BENCH_SPIN_ADDR + 32) {
+        fail("library: step_n made %llu steps, pc %#llx", (unsigned long long)steps,
+             (unsigned long long)pc);
+        goto out;
+    }
+    rate = (double)n / t;
+out:
+    ptrace_dbg_process_free(p);
+    return rate;
+}
+
 static int check_mem(const unsigned char *buf, uint64_t off, size_t len) {
     for (size_t i = 0; i < len; i += 4093)
         if (buf[i] != (unsigned char)((off + i) * 7 + 1)) return -1;
@@ -465,13 +587,17 @@ typedef struct {
     double target; /* ratio the median must reach; NAN: report only */
 } result;
 
-#define MAX_RESULTS 24
+#define MAX_RESULTS 40
 static result results[MAX_RESULTS];
 static int nresults;
 
 static result *new_result(const char *id, const char *name, const char *unit,
                           const char *lib_label, const char *base_label, double target,
                           const char *target_text) {
+    if (nresults == MAX_RESULTS) {
+        fprintf(stderr, "bench: more than MAX_RESULTS (%d) results\n", MAX_RESULTS);
+        exit(2);
+    }
     result *r = &results[nresults++];
     memset(r, 0, sizeof *r);
     r->id = id, r->name = name, r->unit = unit, r->lib_label = lib_label;
@@ -1001,6 +1127,95 @@ static void w11(void) {
     r->note = note;
 }
 
+static double gdb_run_args(const char *mode, char *const *targs);
+static int write_gdb_scripts(void);
+
+/* Workload 12 (issue 18): tracepoints and range stepping. */
+static void w12(void) {
+    result *ra = new_result("12a", "tracepoint hits, 100 idle threads vs none", "hits/s",
+                            "100 idle", "no idle", 0.8, ">= 0.8x");
+    result *rc = new_result("12c", "tracepoint round trip vs the naive raw loop", "hits/s",
+                            "tracepoint", "raw ptrace (naive loop)", 1.5, ">= 1.5x pinned");
+    result *rd = new_result("12d", "step_range vs raw single-step + GETREGS loop", "steps/s",
+                            "step_n", "raw ptrace", 1.0, ">= 1.0x pinned");
+    result *rs = new_result("12s", "step_range vs raw single-step loop (no GETREGS)", "steps/s",
+                            "step_n", "raw ptrace", NAN, "report");
+    ra->note = "tracepoint on bench_hit, records read through the event fd; rate from the "
+               "records' timestamps";
+    rc->note = "tracepoint, no idle thread; baseline: workload 1's naive loop";
+    rd->note = "ptrace_dbg_step_n over bench_spin; baseline: SINGLESTEP, waitpid, GETREGS + "
+               "range check";
+    rs->note = "as 8d; baseline: workload 3's SINGLESTEP + waitpid";
+    long idle_hits = opt.hits / 2;
+    for (int round = 0; round < opt.rounds; round++) {
+        double t100 = NAN, t0 = NAN, base = NAN, sr = NAN, rawr = NAN, raws = NAN, a, b;
+        for (int k = 0; k < 5; k++) {
+            int which = (k + round) % 5;
+            if (which == 0) t100 = lib_tracepoint(idle_hits, 100);
+            if (which == 1) t0 = lib_tracepoint(idle_hits, 0);
+            if (which == 2 && baseline("bp", target_path, opt.hits, &a, &b, NULL) == 0)
+                base = b / a;
+            if (which == 3) sr = lib_step_range(opt.steps);
+            if (which == 4) {
+                if (baseline("steprange", target_path, opt.steps, &a, &b, NULL) == 0)
+                    rawr = b / a;
+                if (baseline("step", target_path, opt.steps, &a, &b, NULL) == 0) raws = b / a;
+            }
+        }
+        record(ra, round, t100, t0);
+        record(rc, round, t0, base);
+        record(rd, round, sr, rawr);
+        record(rs, round, sr, raws);
+        fprintf(stderr,
+                "  [%s] round %d: 12: tracepoint %.0f (100 idle) %.0f (none) vs raw %.0f hits/s; "
+                "step_n %.0f vs %.0f (+GETREGS) / %.0f steps/s\n",
+                opt.pass, round + 1, t100, t0, base, sr, rawr, raws);
+    }
+    /* Against gdb on the same 100-thread program, and the all-stop figures. */
+    char out[1024];
+    char *version[] = {"gdb", "--version", NULL};
+    int st = opt.gdb ? run_child(version, 30, out, sizeof out) : -1;
+    if (!opt.gdb || st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        if (opt.gdb) failures--;
+        fprintf(stderr, "  [%s] workload 12b/12e skipped: no gdb\n", opt.pass);
+        return;
+    }
+    if (write_gdb_scripts() != 0) return;
+    result *rb = new_result("12b", "tracepoint vs gdb ignore count, 100 idle threads", "hits/s",
+                            "tracepoint", "gdb ignore", 5.0, ">= 5x");
+    result *re = new_result("12e", "all-stop breakpoint vs gdb commands, 100 idle threads",
+                            "hits/s", "library all-stop", "gdb commands", NAN, "report");
+    result *rf = new_result("12f", "all-stop breakpoint vs gdb ignore count, 100 idle threads",
+                            "hits/s", "library all-stop", "gdb ignore", NAN, "report");
+    rb->note = "gdb -batch on target idle N 100, break bench_hit + ignore count; gdb time minus "
+               "a 0-hit gdb run";
+    re->note = "library: wait_stop + continue per hit (stops all 101 threads); gdb: commands "
+               "silent continue";
+    rf->note = "as 8e; gdb: ignore count";
+    int rounds = opt.gdb_rounds < opt.rounds ? opt.gdb_rounds : opt.rounds;
+    long gh = opt.gdb_hits / 5 > 0 ? opt.gdb_hits / 5 : 1;
+    for (int round = 0; round < rounds; round++) {
+        char count[32], zero[] = "0", idle[] = "100";
+        snprintf(count, sizeof count, "%ld", gh);
+        char *a0[] = {target_path, "idle", zero, idle, NULL};
+        char *an[] = {target_path, "idle", count, idle, NULL};
+        double tp = ra->lib[round];
+        double all = lib_allstop_idle(gh, 100);
+        double g0 = gdb_run_args("ignore", a0);
+        double gi = gdb_run_args("ignore", an);
+        double gc = gdb_run_args("commands", an);
+        double ri = gi > g0 ? (double)gh / (gi - g0) : NAN;
+        double rcm = gc > g0 ? (double)gh / (gc - g0) : NAN;
+        record(rb, round, tp, ri);
+        record(re, round, all, rcm);
+        record(rf, round, all, ri);
+        fprintf(stderr,
+                "  [%s] round %d: 12: 100 idle: tracepoint %.0f, all-stop %.0f, gdb ignore %.0f, "
+                "gdb commands %.0f hits/s\n",
+                opt.pass, round + 1, tp, all, ri, rcm);
+    }
+}
+
 /* gdb on `target loop n`; mode "ignore" or "commands". Seconds, NAN on failure. */
 static double gdb_run(const char *mode, long n) {
     char count[32], out[16384], script[4200];
@@ -1013,6 +1228,24 @@ static double gdb_run(const char *mode, long n) {
     double t = now() - t0;
     if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, "exited normally")) {
         fail("gdb (%s, %ld hits) failed, status 0x%x:\n%s", mode, n, st, out);
+        return NAN;
+    }
+    return t;
+}
+
+/* gdb on the target with arguments `targs` (NULL-terminated, the target path first). */
+static double gdb_run_args(const char *mode, char *const *targs) {
+    char out[16384], script[4200];
+    snprintf(script, sizeof script, "%s/gdb-%s.gdb", opt.bin, mode);
+    char *argv[16] = {"gdb", "-nx", "-batch", "-x", script, "--args"};
+    int k = 6;
+    for (int i = 0; targs[i] && k < 15; i++) argv[k++] = targs[i];
+    argv[k] = NULL;
+    double t0 = now();
+    int st = run_child(argv, CHILD_DEADLINE, out, sizeof out);
+    double t = now() - t0;
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, "exited normally")) {
+        fail("gdb (%s) failed, status 0x%x:\n%s", mode, st, out);
         return NAN;
     }
     return t;
@@ -1511,6 +1744,7 @@ int main(int argc, char **argv) {
     if (wanted("9")) w9();
     if (wanted("10")) w10();
     if (wanted("11")) w11();
+    if (wanted("12")) w12();
     print_table();
     write_json();
     printf("JSON: %s\n", opt.json);

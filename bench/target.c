@@ -7,6 +7,8 @@
  *                      breaks), then exits 0 (workload 4)
  *   target threads N   starts N threads blocked in pause(), writes "ready\n" to stdout, and
  *                      pauses (workload 5; the harness kills it)
+ *   target idle N I    starts I threads blocked in pause(), then calls bench_hit() N times and
+ *                      exits 0 (workload 12: tracepoints, all-stop and gdb with idle threads)
  *   target calls N S   calls bench_call() N times while S other threads spin, then exits 0
  *                      (workload 7: bench_call's first instruction is a call, which the
  *                      library cannot execute in place)
@@ -114,6 +116,18 @@ int main(int argc, char **argv) {
         if (write(1, "ready\n", 6) != 6) return 3;
         for (;;) pause();
     }
+    if (argc >= 4 && strcmp(argv[1], "idle") == 0) {
+        long n = atol(argv[2]), idle = atol(argv[3]);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
+        for (long i = 0; i < idle; i++) {
+            pthread_t t;
+            if (pthread_create(&t, &attr, blocked, NULL) != 0) return 2;
+        }
+        for (long i = 0; i < n; i++) bench_hit();
+        return bench_counter == (unsigned long)n ? 0 : 1;
+    }
     if (argc >= 3 && strcmp(argv[1], "forks") == 0) {
         long n = atol(argv[2]);
         for (long i = 0; i < n; i++) {
@@ -145,7 +159,7 @@ int main(int argc, char **argv) {
             if (syscall(SYS_write, fd, "x", 1) != 1) return 3;
         return 0;
     }
-    fprintf(stderr,
-            "usage: target loop N | spin | mem | threads N | calls N S | syscalls G W | forks N\n");
+    fprintf(stderr, "usage: target loop N | spin | mem | threads N | idle N I | calls N S | "
+                    "syscalls G W | forks N\n");
     return 2;
 }

@@ -492,6 +492,42 @@ static int op_poke(ptrace_dbg_process *p, const struct args *a) {
 static int op_poke_no_done(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_poke(p, a->tid, a->addr, OUT(a->buf), a->len, NULL);
 }
+/* Issue 18: tracepoints, records, breakpoint decisions, range stepping. */
+static int op_add_tracepoint(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_add_tracepoint(p, a->addr, 0, OUT(&outs.i32[0]));
+}
+static int op_remove_tracepoint(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_remove_tracepoint(p, 12345);
+}
+static int op_tracepoint_capture(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_tracepoint_capture(p, 12345, 0, 0, 8);
+}
+static int op_read_records(ptrace_dbg_process *p, const struct args *a) {
+    static ptrace_dbg_record recs[4];
+    return ptrace_dbg_read_records(p, recs, 4, a->null_out ? NULL : &count_out);
+}
+static int op_set_record_capacity(ptrace_dbg_process *p, const struct args *a) {
+    (void)a;
+    return ptrace_dbg_set_record_capacity(p, PTRACE_DBG_RECORD_DEFAULT_CAPACITY);
+}
+static int op_get_record_stats(ptrace_dbg_process *p, const struct args *a) {
+    static ptrace_dbg_record_stats st;
+    return ptrace_dbg_get_record_stats(p, OUT(&st));
+}
+static int op_set_breakpoint_condition(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_set_breakpoint_condition(p, a->addr, 0, PTRACE_DBG_COND_EQ, 0);
+}
+static int op_set_breakpoint_ignore_count(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_set_breakpoint_ignore_count(p, a->addr, 3);
+}
+static int op_step_range(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_step_range(p, a->tid, a->addr, a->addr + 1, &outs.u64);
+}
+static int op_step_n(ptrace_dbg_process *p, const struct args *a) {
+    return ptrace_dbg_step_n(p, a->tid, 1, NULL);
+}
 static int op_take_child(ptrace_dbg_process *p, const struct args *a) {
     return ptrace_dbg_take_child(p, a->tid, OUT(&outs.child));
 }
@@ -601,6 +637,17 @@ static const struct op OPS[] = {
     {"peek(done NULL)", op_peek_no_done, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
     {"poke", op_poke, TID | NEEDS | MEM, E_STATE, E_EXITED, E_STATE},
     {"poke(done NULL)", op_poke_no_done, TID | NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"add_tracepoint", op_add_tracepoint, NEEDS, E_STATE, E_EXITED, E_STATE},
+    {"remove_tracepoint", op_remove_tracepoint, 0, E_STATE, E_EXITED, E_STATE},
+    {"tracepoint_capture", op_tracepoint_capture, 0, E_STATE, E_EXITED, E_STATE},
+    {"read_records", op_read_records, NEEDS, OK, OK, OK},
+    {"set_record_capacity", op_set_record_capacity, 0, OK, OK, OK},
+    {"get_record_stats", op_get_record_stats, NEEDS, OK, OK, OK},
+    {"set_breakpoint_condition", op_set_breakpoint_condition, 0, E_STATE, E_EXITED, E_STATE},
+    {"set_breakpoint_ignore_count", op_set_breakpoint_ignore_count, 0, E_STATE, E_EXITED,
+     E_STATE},
+    {"step_range", op_step_range, TID, E_STATE, E_EXITED, E_STATE},
+    {"step_n", op_step_n, TID, E_STATE, E_EXITED, E_STATE},
     {"maps", op_maps, NEEDS, OK, E_EXITED, E_STATE},
     /* Names an entry of the last maps listing on the handle (made just above when it ran). */
     {"mapping_path(0)", op_mapping_path, NEEDS, OK, E_ARG, E_ARG},
@@ -1034,6 +1081,59 @@ static void bad_arguments_stopped(const struct world *w) {
             run_op(&OPS[i], p, &a, CODES(E_ARG), "stopped, second thread");
         }
     }
+    /* Issue 18: tracepoints, records, breakpoint decisions, range stepping. */
+    {
+        int32_t id = 0;
+        ptrace_dbg_record rec;
+        size_t n = 0;
+        CASE(CODES(E_ARG), ptrace_dbg_add_tracepoint(p, w->pc, 0x80000000u, &id),
+             "add_tracepoint(unknown flag)");
+        CASE(CODES(E_FAULT), ptrace_dbg_add_tracepoint(p, 0, 0, &id), "add_tracepoint(0)");
+        CASE(CODES(E_FAULT), ptrace_dbg_add_tracepoint(p, KERNEL_ADDR, 0, &id),
+             "add_tracepoint(kernel address)");
+        CASE(CODES(E_ARG), ptrace_dbg_remove_tracepoint(p, -1), "remove_tracepoint(-1)");
+        CASE(CODES(E_ARG), ptrace_dbg_remove_tracepoint(p, INT32_MAX),
+             "remove_tracepoint(INT32_MAX)");
+        CASE(CODES(E_ARG), ptrace_dbg_read_records(p, NULL, 4, &n), "read_records(NULL, 4)");
+        CASE(CODES(E_ARG), ptrace_dbg_read_records(p, NULL, SIZE_MAX, &n),
+             "read_records(NULL, SIZE_MAX)");
+        CASE(CODES(OK), ptrace_dbg_read_records(p, NULL, 0, &n), "read_records(NULL, 0)");
+        CASE(CODES(OK), ptrace_dbg_read_records(p, &rec, 1, &n), "read_records(1)");
+        CASE(CODES(E_ARG), ptrace_dbg_set_record_capacity(p, 0), "set_record_capacity(0)");
+        CASE(CODES(E_ARG), ptrace_dbg_set_record_capacity(p, SIZE_MAX),
+             "set_record_capacity(SIZE_MAX)");
+        CASE(CODES(E_ARG),
+             ptrace_dbg_set_record_capacity(p, PTRACE_DBG_RECORD_MAX_CAPACITY + 1),
+             "set_record_capacity(max + 1)");
+        CASE(CODES(E_NO_BP), ptrace_dbg_set_breakpoint_condition(p, w->pc, 0, PTRACE_DBG_COND_EQ, 0),
+             "set_breakpoint_condition(no breakpoint)");
+        CASE(CODES(E_NO_BP), ptrace_dbg_set_breakpoint_ignore_count(p, w->pc, 1),
+             "set_breakpoint_ignore_count(no breakpoint)");
+        CASE(CODES(E_ARG), ptrace_dbg_step_range(p, tid, 10, 10, NULL), "step_range(empty)");
+        CASE(CODES(E_ARG), ptrace_dbg_step_range(p, tid, UINT64_MAX, 0, NULL),
+             "step_range(reversed)");
+        CASE(CODES(E_ARG), ptrace_dbg_step_n(p, tid, 0, NULL), "step_n(0)");
+        /* A tracepoint at the main thread's pc: set, once only, its captures checked, gone. */
+        CASE(CODES(OK), ptrace_dbg_add_tracepoint(p, w->pc, 0, &id), "add_tracepoint(pc)");
+        int32_t id2 = 0;
+        CASE(CODES(E_EXISTS), ptrace_dbg_add_tracepoint(p, w->pc, 0, &id2),
+             "add_tracepoint(pc) twice");
+        CASE(CODES(E_ARG), ptrace_dbg_tracepoint_capture(p, id, 27, 0, 8),
+             "tracepoint_capture(reg 27)");
+        CASE(CODES(E_ARG), ptrace_dbg_tracepoint_capture(p, id, SIZE_MAX, 0, 8),
+             "tracepoint_capture(reg SIZE_MAX)");
+        CASE(CODES(E_ARG), ptrace_dbg_tracepoint_capture(p, id, 0, 0, SIZE_MAX),
+             "tracepoint_capture(len SIZE_MAX)");
+        CASE(CODES(E_ARG),
+             ptrace_dbg_tracepoint_capture(p, id, 0, 0, PTRACE_DBG_RECORD_DATA_MAX + 1),
+             "tracepoint_capture(len max + 1)");
+        CASE(CODES(OK), ptrace_dbg_tracepoint_capture(p, id, 0, INT64_MIN, 8),
+             "tracepoint_capture(offset INT64_MIN)");
+        CASE(CODES(E_ARG), ptrace_dbg_set_breakpoint_condition(p, w->pc, 0, 99, 0),
+             "set_breakpoint_condition(unknown op)");
+        CASE(CODES(OK), ptrace_dbg_remove_tracepoint(p, id), "remove_tracepoint(id)");
+        CASE(CODES(E_ARG), ptrace_dbg_remove_tracepoint(p, id), "remove_tracepoint(id) twice");
+    }
     CASE(CODES(E_ARG), ptrace_dbg_threads(p, NULL, 1, &count_out), "threads(NULL tids, cap 1)");
     CASE(CODES(E_ARG), ptrace_dbg_threads(p, NULL, SIZE_MAX, &count_out),
          "threads(NULL tids, cap SIZE_MAX)");
@@ -1148,7 +1248,7 @@ static void bad_arguments_stopped(const struct world *w) {
     CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, NULL, 5, 1), "trace_syscalls(NULL, 5)");
     CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, NULL, SIZE_MAX, 1),
          "trace_syscalls(NULL, SIZE_MAX)");
-    uint32_t bad_flags[] = {8, 0x80000000u, UINT32_MAX, PTRACE_DBG_SYSCALL_SECCOMP};
+    uint32_t bad_flags[] = {16, 0x80000000u, UINT32_MAX, PTRACE_DBG_SYSCALL_SECCOMP};
     for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++)
         CASE(CODES(E_ARG), ptrace_dbg_trace_syscalls(p, &write_nr, 1, bad_flags[i]),
              "trace_syscalls(flags %#x)", bad_flags[i]);

@@ -296,6 +296,97 @@
 #define PTRACE_DBG_WATCH_READ_WRITE 3
 
 /**
+ * `ptrace_dbg_record.kind`: a thread executed the instruction at a tracepoint.
+ */
+#define PTRACE_DBG_RECORD_TRACEPOINT 1
+
+/**
+ * `ptrace_dbg_record.kind`: a system call's entry, recorded under `PTRACE_DBG_SYSCALL_RECORD`
+ * (`id` is its number).
+ */
+#define PTRACE_DBG_RECORD_SYSCALL_ENTRY 2
+
+/**
+ * `ptrace_dbg_record.kind`: a system call's exit (`id` is its number, `regs.rax` its result).
+ */
+#define PTRACE_DBG_RECORD_SYSCALL_EXIT 3
+
+/**
+ * The most memory bytes one record carries (`ptrace_dbg_tracepoint_capture`).
+ */
+#define PTRACE_DBG_RECORD_DATA_MAX 64
+
+/**
+ * The record buffer's capacity until `ptrace_dbg_set_record_capacity` changes it.
+ */
+#define PTRACE_DBG_RECORD_DEFAULT_CAPACITY 65536
+
+/**
+ * The largest capacity `ptrace_dbg_set_record_capacity` accepts.
+ */
+#define PTRACE_DBG_RECORD_MAX_CAPACITY 4194304
+
+/**
+ * Condition operators for `ptrace_dbg_set_breakpoint_condition`: none (clears the condition).
+ */
+#define PTRACE_DBG_COND_NONE 0
+
+/**
+ * register == value
+ */
+#define PTRACE_DBG_COND_EQ 1
+
+/**
+ * register != value
+ */
+#define PTRACE_DBG_COND_NE 2
+
+/**
+ * register < value, unsigned
+ */
+#define PTRACE_DBG_COND_LT 3
+
+/**
+ * register <= value, unsigned
+ */
+#define PTRACE_DBG_COND_LE 4
+
+/**
+ * register > value, unsigned
+ */
+#define PTRACE_DBG_COND_GT 5
+
+/**
+ * register >= value, unsigned
+ */
+#define PTRACE_DBG_COND_GE 6
+
+/**
+ * register < value, signed
+ */
+#define PTRACE_DBG_COND_SLT 7
+
+/**
+ * register <= value, signed
+ */
+#define PTRACE_DBG_COND_SLE 8
+
+/**
+ * register > value, signed
+ */
+#define PTRACE_DBG_COND_SGT 9
+
+/**
+ * register >= value, signed
+ */
+#define PTRACE_DBG_COND_SGE 10
+
+/**
+ * (register & value) != 0
+ */
+#define PTRACE_DBG_COND_ANY_BITS 11
+
+/**
  * `ptrace_dbg_trace_syscalls` flag: stop at the entry of the traced calls.
  */
 #define PTRACE_DBG_SYSCALL_ENTRY 1
@@ -310,6 +401,15 @@
  * others cost nothing (launched processes, at their launch stop; see that function).
  */
 #define PTRACE_DBG_SYSCALL_SECCOMP 4
+
+/**
+ * `ptrace_dbg_trace_syscalls` flag (with `_ENTRY` and/or `_EXIT`): the stops are not reported
+ * but recorded, as tracepoint hits are (`ptrace_dbg_read_records`, kinds
+ * `PTRACE_DBG_RECORD_SYSCALL_ENTRY`/`_EXIT`, `id` the call's number, `regs` as at the stop),
+ * and the thread goes on at once: no other thread stops (an strace need not stop the world
+ * per call). A full record buffer holds the thread as for tracepoints.
+ */
+#define PTRACE_DBG_SYSCALL_RECORD 8
 
 /**
  * Stop cause: at the entry of a traced system call (`ptrace_dbg_syscall_info` tells which).
@@ -506,6 +606,71 @@ typedef struct ptrace_dbg_fpregs {
     uint32_t xmm_space[64];
     uint32_t padding[24];
 } ptrace_dbg_fpregs;
+
+/**
+ * One tracepoint hit, as the monitor thread captured it.
+ */
+typedef struct ptrace_dbg_record {
+    /**
+     * `PTRACE_DBG_RECORD_TRACEPOINT`, `_SYSCALL_ENTRY` or `_SYSCALL_EXIT`.
+     */
+    int32_t kind;
+    /**
+     * The thread that hit it.
+     */
+    int32_t tid;
+    /**
+     * The tracepoint's id (from `ptrace_dbg_add_tracepoint`); for a system call, its number.
+     */
+    int32_t id;
+    /**
+     * How many bytes of `data` are valid (fewer than asked where the range ran into unmapped
+     * memory; 0 without a capture).
+     */
+    uint32_t data_len;
+    /**
+     * CLOCK_MONOTONIC at the hit, in nanoseconds.
+     */
+    uint64_t time_ns;
+    /**
+     * The tracepoint's address.
+     */
+    uint64_t pc;
+    /**
+     * The registers at the hit, before the instruction ran (`rip` = `pc`).
+     */
+    struct ptrace_dbg_regs regs;
+    /**
+     * The captured memory (`ptrace_dbg_tracepoint_capture`).
+     */
+    uint8_t data[PTRACE_DBG_RECORD_DATA_MAX];
+} ptrace_dbg_record;
+
+/**
+ * Counters of a process's record buffer.
+ */
+typedef struct ptrace_dbg_record_stats {
+    /**
+     * Records ever made.
+     */
+    uint64_t recorded;
+    /**
+     * Records waiting to be read.
+     */
+    uint64_t pending;
+    /**
+     * How many times a thread was held because the buffer was full.
+     */
+    uint64_t waits;
+    /**
+     * The total time threads were held, in nanoseconds.
+     */
+    uint64_t wait_ns;
+    /**
+     * The buffer's capacity.
+     */
+    uint64_t capacity;
+} ptrace_dbg_record_stats;
 
 /**
  * The system call a thread is stopped at, as `ptrace_dbg_syscall_info` reports it.
@@ -804,8 +969,11 @@ int ptrace_dbg_wait_stop(struct ptrace_dbg_process *p, int32_t timeout_ms, int32
  * A file descriptor that polls readable (POLLIN) exactly while `ptrace_dbg_wait_stop` would
  * return without blocking: the process is stopped, has exited or was detached. For poll,
  * epoll, asyncio or libuv users: wait for readability, then call `ptrace_dbg_wait_stop(p, 0,
- * ...)`. Never read from it, write to it or close it: it belongs to the library and is closed
- * by `ptrace_dbg_process_free`. It is close-on-exec.
+ * ...)`. It is also readable while tracepoint or system-call records wait to be read
+ * (`ptrace_dbg_read_records`; then `wait_stop(p, 0, ...)` may return
+ * `PTRACE_DBG_E_TIMEOUT`: read the records first). Never read from it, write to it or close
+ * it: it belongs to the library and is closed by `ptrace_dbg_process_free`. It is
+ * close-on-exec.
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_INVALID_ARGUMENT`
  * (NULL `fd`). Callable any time from any thread; the same descriptor every time.
@@ -1486,6 +1654,163 @@ int ptrace_dbg_watchpoint_hit(struct ptrace_dbg_process *p,
 int ptrace_dbg_take_child(struct ptrace_dbg_process *p,
                           int32_t pid,
                           struct ptrace_dbg_process **out);
+
+/**
+ * Sets a tracepoint at `addr`: a thread that executes the instruction there is recorded
+ * (registers, time, and memory if `ptrace_dbg_tracepoint_capture` asked) and goes on at once.
+ * The hit is handled by the library's monitor thread alone: no other thread stops, no stop is
+ * reported, and no host thread is woken except through the event fd, which polls readable
+ * while records wait. Read them with `ptrace_dbg_read_records`. When the record buffer is full
+ * the hitting thread waits in its stop until records are read: records are never dropped.
+ * An ordinary breakpoint can share the address: a hit is then recorded and stops the process
+ * as the breakpoint's would. `flags` must be 0. `*id` gets the tracepoint's id (positive).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BREAKPOINT_EXISTS` (a tracepoint is there already),
+ * `PTRACE_DBG_E_FAULT` (`addr` not mapped), `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `id`,
+ * unknown flags), `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ *
+ * # Safety
+ * `id` must be NULL or writable.
+ */
+int ptrace_dbg_add_tracepoint(struct ptrace_dbg_process *p,
+                              uint64_t addr,
+                              uint32_t flags,
+                              int32_t *id);
+
+/**
+ * Removes tracepoint `id`; an ordinary breakpoint at its address stays. Records it made stay
+ * readable.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (no tracepoint with that id),
+ * `PTRACE_DBG_E_BAD_STATE` (running or detached), `PTRACE_DBG_E_EXITED`,
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ */
+int ptrace_dbg_remove_tracepoint(struct ptrace_dbg_process *p, int32_t id);
+
+/**
+ * Makes each hit of tracepoint `id` also capture `len` bytes of memory at the address
+ * register `reg_index` (as `ptrace_dbg_reg_name` numbers them) + `offset` holds at the hit:
+ * the stack's first words (`rsp`, 0), a string argument (`rdi`, 0). At most
+ * `PTRACE_DBG_RECORD_DATA_MAX` bytes; `len` 0 captures nothing again.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (no such tracepoint, `reg_index`
+ * out of range, `len` too long), `PTRACE_DBG_E_BAD_STATE` (running or detached),
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ */
+int ptrace_dbg_tracepoint_capture(struct ptrace_dbg_process *p,
+                                  int32_t id,
+                                  size_t reg_index,
+                                  int64_t offset,
+                                  size_t len);
+
+/**
+ * Takes up to `cap` tracepoint records, oldest first, into `out`; `*n` gets how many. Never
+ * blocks: 0 records is a success. Reading makes room for threads waiting on a full buffer.
+ * Records stay readable after the process stopped, exited, was killed or detached, until the
+ * handle is freed.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `n`, NULL `out` with `cap`
+ * above 0), `PTRACE_DBG_E_INVALID_HANDLE`. Callable any time, from any thread.
+ *
+ * # Safety
+ * `out` must be NULL (with `cap` 0) or point to `cap` writable records; `n` must be NULL or
+ * writable.
+ */
+int ptrace_dbg_read_records(struct ptrace_dbg_process *p,
+                            struct ptrace_dbg_record *out,
+                            size_t cap,
+                            size_t *n);
+
+/**
+ * Sets the capacity of the process's record buffer (default
+ * `PTRACE_DBG_RECORD_DEFAULT_CAPACITY`): a thread that hits a tracepoint while that many
+ * records wait is held until they are read. Records already waiting are kept.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (0, or above
+ * `PTRACE_DBG_RECORD_MAX_CAPACITY`), `PTRACE_DBG_E_INVALID_HANDLE`. Callable any time, from
+ * any thread.
+ */
+int ptrace_dbg_set_record_capacity(struct ptrace_dbg_process *p, size_t capacity);
+
+/**
+ * The counters of the process's record buffer: records made and waiting, how often and how
+ * long threads waited for room.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `out`),
+ * `PTRACE_DBG_E_INVALID_HANDLE`. Callable any time, from any thread.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int ptrace_dbg_get_record_stats(struct ptrace_dbg_process *p, struct ptrace_dbg_record_stats *out);
+
+/**
+ * Gives the ordinary breakpoint at `pc` a condition: a hit stops the process only when
+ * register `reg_index` compared by `op` (`PTRACE_DBG_COND_*`) with `value` holds; otherwise
+ * the library's monitor thread lets the thread go on without stopping any other.
+ * `PTRACE_DBG_COND_NONE` clears it (`reg_index` and `value` are then ignored).
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NO_BREAKPOINT`, `PTRACE_DBG_E_INVALID_ARGUMENT`
+ * (`reg_index` out of range, unknown `op`), `PTRACE_DBG_E_BAD_STATE` (running or detached),
+ * `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ */
+int ptrace_dbg_set_breakpoint_condition(struct ptrace_dbg_process *p,
+                                        uint64_t pc,
+                                        size_t reg_index,
+                                        int op,
+                                        uint64_t value);
+
+/**
+ * Makes the next `count` hits of the ordinary breakpoint at `pc` (those whose condition
+ * holds, if it has one) go on without stopping, as gdb's `ignore`; 0 stops at every hit
+ * again. Decided by the library's monitor thread: an ignored hit stops no other thread.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_NO_BREAKPOINT`, `PTRACE_DBG_E_BAD_STATE` (running or
+ * detached), `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread
+ * while stopped.
+ */
+int ptrace_dbg_set_breakpoint_ignore_count(struct ptrace_dbg_process *p,
+                                           uint64_t pc,
+                                           uint64_t count);
+
+/**
+ * Single-steps stopped thread `tid` while its PC stays in `[start, end)`, inside the library
+ * (no round trip to the caller per instruction; gdb's `vCont;r`), the other threads staying
+ * stopped as with `ptrace_dbg_step`. Returns when the thread's PC leaves the range (the
+ * process is then stopped with the thread's cause `PTRACE_DBG_CAUSE_STOPPED`), or earlier at
+ * any other stop with its usual cause: a breakpoint inside the range (its instruction not
+ * executed, cause `PTRACE_DBG_CAUSE_BREAKPOINT`; tracepoints there only record, breakpoints
+ * whose condition is false are passed), a signal, an exit or exec. The first step goes over a
+ * breakpoint under the PC. `*steps` (may be NULL) gets the instructions executed.
+ *
+ * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_ARGUMENT` (`start` >= `end`),
+ * `PTRACE_DBG_E_BAD_STATE` (running, detached, the thread is exiting),
+ * `PTRACE_DBG_E_NO_SUCH_THREAD`, `PTRACE_DBG_E_EXITED`, `PTRACE_DBG_E_TIMEOUT` (still
+ * stepping after 30 s: it goes on, `ptrace_dbg_wait_stop` sees its end and `ptrace_dbg_stop`
+ * ends it), `PTRACE_DBG_E_INVALID_HANDLE`. Callable from any thread while stopped.
+ *
+ * # Safety
+ * `steps` must be NULL or writable.
+ */
+int ptrace_dbg_step_range(struct ptrace_dbg_process *p,
+                          int32_t tid,
+                          uint64_t start,
+                          uint64_t end,
+                          uint64_t *steps);
+
+/**
+ * Single-steps stopped thread `tid` `n` instructions (at least 1), inside the library, the
+ * other threads staying stopped; ends earlier at any stop with its usual cause, as
+ * `ptrace_dbg_step_range` (a breakpoint reached after the first step included). `*steps`
+ * (may be NULL) gets the instructions executed.
+ *
+ * Returns as `ptrace_dbg_step_range`; `PTRACE_DBG_E_INVALID_ARGUMENT` for `n` 0.
+ *
+ * # Safety
+ * `steps` must be NULL or writable.
+ */
+int ptrace_dbg_step_n(struct ptrace_dbg_process *p, int32_t tid, uint64_t n, uint64_t *steps);
 
 /**
  * Stops at the entry and/or exit of the listed system calls, in every thread of the process,

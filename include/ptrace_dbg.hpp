@@ -647,6 +647,63 @@ public:
         detail::set(ptrace_dbg_set_syscall_return(handle_, tid, ret), ec);
     }
 
+    // --- tracepoints, records, breakpoint decisions, range stepping (issue 18)
+
+    // A tracepoint at `addr`: each hit is recorded by the library and the thread goes on.
+    int32_t add_tracepoint(uint64_t addr) {
+        int32_t id = 0;
+        detail::check(ptrace_dbg_add_tracepoint(handle_, addr, 0, &id),
+                      "ptrace_dbg_add_tracepoint");
+        return id;
+    }
+    void remove_tracepoint(int32_t id) {
+        detail::check(ptrace_dbg_remove_tracepoint(handle_, id), "ptrace_dbg_remove_tracepoint");
+    }
+    // Each hit of `id` also captures `len` bytes at register `reg_index` + `offset`.
+    void tracepoint_capture(int32_t id, size_t reg_index, int64_t offset, size_t len) {
+        detail::check(ptrace_dbg_tracepoint_capture(handle_, id, reg_index, offset, len),
+                      "ptrace_dbg_tracepoint_capture");
+    }
+    // Up to `cap` records, oldest first; never blocks.
+    std::vector<ptrace_dbg_record> read_records(size_t cap = 4096) {
+        std::vector<ptrace_dbg_record> out(cap);
+        size_t n = 0;
+        detail::check(ptrace_dbg_read_records(handle_, out.data(), cap, &n),
+                      "ptrace_dbg_read_records");
+        out.resize(n);
+        return out;
+    }
+    void set_record_capacity(size_t capacity) {
+        detail::check(ptrace_dbg_set_record_capacity(handle_, capacity),
+                      "ptrace_dbg_set_record_capacity");
+    }
+    ptrace_dbg_record_stats record_stats() const {
+        ptrace_dbg_record_stats st{};
+        detail::check(ptrace_dbg_get_record_stats(handle_, &st), "ptrace_dbg_get_record_stats");
+        return st;
+    }
+    // op: PTRACE_DBG_COND_*; PTRACE_DBG_COND_NONE clears the condition.
+    void set_breakpoint_condition(uint64_t pc, size_t reg_index, int op, uint64_t value) {
+        detail::check(ptrace_dbg_set_breakpoint_condition(handle_, pc, reg_index, op, value),
+                      "ptrace_dbg_set_breakpoint_condition");
+    }
+    void set_breakpoint_ignore_count(uint64_t pc, uint64_t count) {
+        detail::check(ptrace_dbg_set_breakpoint_ignore_count(handle_, pc, count),
+                      "ptrace_dbg_set_breakpoint_ignore_count");
+    }
+    // Steps `tid` while its pc is in [start, end); returns the instructions executed.
+    uint64_t step_range(int32_t tid, uint64_t start, uint64_t end) {
+        uint64_t steps = 0;
+        detail::check(ptrace_dbg_step_range(handle_, tid, start, end, &steps),
+                      "ptrace_dbg_step_range");
+        return steps;
+    }
+    uint64_t step_n(int32_t tid, uint64_t n) {
+        uint64_t steps = 0;
+        detail::check(ptrace_dbg_step_n(handle_, tid, n, &steps), "ptrace_dbg_step_n");
+        return steps;
+    }
+
     // --- breakpoints
 
     void add_breakpoint(uint64_t pc) {

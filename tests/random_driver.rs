@@ -470,7 +470,8 @@ impl Driver {
             920..=934 => self.op_exit_status(ep),
             935..=949 => self.op_syscalls(ep),
             950..=964 => self.op_event_fd(ep),
-            965..=979 => self.op_watchpoint(ep),
+            965..=972 => self.op_hits(ep),
+            973..=979 => self.op_watchpoint(ep),
             980..=994 => {
                 if ep.kind.attached() {
                     self.op_detach(ep)
@@ -571,7 +572,20 @@ impl Driver {
         self.op = "step";
         self.args = format!("tid {tid} known {known}");
         let p = ep.p.as_ref().unwrap();
-        let r = self.call("step", || p.step(tid), |r| r.as_ref().err().map(error_kind));
+        // A third of the steps go through step_n(1) (issue 18): the same contract.
+        let r = if self.rng.chance(1, 3) {
+            let r = self.call(
+                "step_n(1)",
+                || p.step_range(tid, 0, u64::MAX, 1),
+                |r| r.as_ref().err().map(error_kind),
+            );
+            if matches!(r, Ok(n) if n > 1) {
+                self.fail(format!("step_n(1) of {tid} made {r:?} steps"));
+            }
+            r.map(|_| ())
+        } else {
+            self.call("step", || p.step(tid), |r| r.as_ref().err().map(error_kind))
+        };
         self.note(format!("step({tid}, known {known}) -> {r:?}"));
         match (ep.model, r) {
             (Model::Stopped | Model::Running, Ok(())) => {
@@ -1230,6 +1244,51 @@ impl Driver {
                     "after {what}: memory at target_fn holds {raw:#x}, want {want:#x}"
                 ));
             }
+        }
+    }
+
+    /// Issue 18's calls that leave the code alone: the record buffer (no tracepoint is set, so
+    /// no record ever comes), its capacity, and a condition or ignore count on the breakpoint
+    /// at target_fn (set only while it is).
+    fn op_hits(&mut self, ep: &mut Episode) {
+        let p = ep.p.as_ref().unwrap();
+        let mut buf = [ptrace_dbg::engine::records::Record::EMPTY; 4];
+        if p.read_records(&mut buf) != 0 || p.record_stats().recorded != 0 {
+            self.fail("a record appeared without a tracepoint".into());
+        }
+        let cap = self.rng.pick(&[0usize, 1, 64, 65_536, usize::MAX]);
+        match (cap, p.set_record_capacity(cap)) {
+            (0 | usize::MAX, Err(Error::InvalidArgument(_))) => {}
+            (1..=65_536, Ok(())) => {}
+            (c, r) => self.fail(format!("set_record_capacity({c}): {r:?}")),
+        }
+        let addr = ep.target;
+        let r = if self.rng.chance(1, 2) {
+            use ptrace_dbg::engine::tracer::{CondOp, Condition};
+            // rsp is never 0: a condition that never holds.
+            let c =
+                self.rng.chance(1, 2).then_some(Condition { reg: 19, op: CondOp::Eq, value: 0 });
+            self.call(
+                "set_breakpoint_condition",
+                || p.set_breakpoint_condition(addr, c),
+                |r| r.as_ref().err().map(error_kind),
+            )
+        } else {
+            let n = self.rng.pick(&[0u64, 1, 5, u64::MAX]);
+            self.call(
+                "set_breakpoint_ignore_count",
+                || p.set_breakpoint_ignore_count(addr, n),
+                |r| r.as_ref().err().map(error_kind),
+            )
+        };
+        self.note(format!("breakpoint decision at {addr:#x} -> {r:?}"));
+        match (ep.model, &r) {
+            (_, Err(Error::Exited)) => self.saw_exited(ep),
+            (Model::Stopped, Ok(())) if ep.bp => {}
+            (Model::Stopped, Err(Error::NoBreakpoint(_))) if !ep.bp => {}
+            (Model::Running | Model::Detached, Err(Error::BadState(_))) => {}
+            (Model::Running, Ok(()) | Err(Error::NoBreakpoint(_))) => {} // it had stopped
+            (m, r) => self.fail(format!("breakpoint decision in {m:?} (bp {}): {r:?}", ep.bp)),
         }
     }
 

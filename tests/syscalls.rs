@@ -472,7 +472,7 @@ fn seccomp_is_refused_once_the_program_has_run() {
         p.trace_syscalls(Some(&[-1]), syscalls::ENTRY),
         Err(Error::InvalidArgument(_))
     ));
-    assert!(matches!(p.trace_syscalls(None, 8), Err(Error::InvalidArgument(_))));
+    assert!(matches!(p.trace_syscalls(None, 16), Err(Error::InvalidArgument(_))));
     assert!(matches!(p.trace_syscalls(None, syscalls::SECCOMP), Err(Error::InvalidArgument(_))));
     p.kill().unwrap();
 }

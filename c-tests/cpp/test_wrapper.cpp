@@ -21,6 +21,7 @@ extern "C" {
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <map>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -665,6 +666,46 @@ void syscalls_are_traced_and_changed() {
     close(fds[0]);
 }
 
+// build/tracees/tp "hits 2 300": a tracepoint records every call of tp_target, rdi the loop
+// counter in order per thread; then tp "range": step_range over a 301-instruction loop.
+void tracepoints_record_and_step_range_steps() {
+    std::string path = tracee_path();
+    path = path.substr(0, path.rfind('/') + 1) + "tp";
+    pd::process p = pd::process::launch(path, {path, "hits", "2", "300"});
+    int32_t id = p.add_tracepoint(symbol_address(p.pid(), path.c_str(), "tp_target"));
+    p.set_record_capacity(32);
+    p.cont();
+    std::map<int32_t, uint64_t> next;
+    size_t total = 0;
+    for (int rounds = 0; rounds < 100000; rounds++) {
+        for (const ptrace_dbg_record &r : p.read_records()) {
+            CHECK_EQ(r.id, id);
+            CHECK_EQ(r.regs.rdi, next[r.tid]++);
+            total++;
+        }
+        std::error_code ec;
+        auto trigger = p.wait_stop(std::chrono::milliseconds(5), ec);
+        if (ec == pd::errc::exited) break;
+        if (!ec && trigger) p.cont(); // a thread's birth or end
+    }
+    for (const ptrace_dbg_record &r : p.read_records()) {
+        CHECK_EQ(r.regs.rdi, next[r.tid]++);
+        total++;
+    }
+    CHECK_EQ(total, 2u * 301u);
+    CHECK_EQ(p.record_stats().recorded, 2u * 301u);
+
+    pd::process q = pd::process::launch(path, {path, "range"});
+    uint64_t start = symbol_address(q.pid(), path.c_str(), "tp_range_start");
+    uint64_t end = symbol_address(q.pid(), path.c_str(), "tp_range_end");
+    q.add_breakpoint(start);
+    q.cont();
+    auto tid = q.wait_stop(WAIT);
+    CHECK(tid.has_value());
+    CHECK_EQ(q.step_range(*tid, start, end), 301u);
+    CHECK_EQ(q.step_n(*tid, 2), 2u);
+}
+
 struct test {
     const char *name;
     void (*body)();
@@ -673,6 +714,7 @@ struct test {
 #define TEST(name) {#name, name}
 const test tests[] = {
     TEST(launch_runs_the_program_to_its_exit_code),
+    TEST(tracepoints_record_and_step_range_steps),
     TEST(kill_reports_sigkill),
     TEST(breakpoint_hits_report_the_cause_and_pc),
     TEST(watchpoints_report_their_hits_and_slots_run_out),

@@ -12,6 +12,7 @@ pub mod error;
 pub(crate) mod log;
 pub mod monitor;
 pub mod process;
+pub mod records;
 pub mod solib;
 pub mod symbols;
 pub mod syscalls;

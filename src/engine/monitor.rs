@@ -109,6 +109,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 struct EventFdState {
     used: bool,
     signalled: bool,
+    /// The process is not running (as last published).
+    quiet: bool,
+    /// Tracepoint records wait to be read (`engine::records`).
+    records: bool,
 }
 
 /// What queries see, published by the monitor.
@@ -160,7 +164,12 @@ impl Shared {
             }),
             snap_cv: Condvar::new(),
             event_fd,
-            event_signalled: Mutex::new(EventFdState { used: false, signalled: false }),
+            event_signalled: Mutex::new(EventFdState {
+                used: false,
+                signalled: false,
+                quiet: false,
+                records: false,
+            }),
             generation: AtomicU64::new(0),
         }))
     }
@@ -182,18 +191,31 @@ impl Shared {
         self.snap_cv.notify_all();
     }
 
-    /// Makes the event fd readable exactly while the process is not running (once used).
+    /// Makes the event fd readable exactly while the process is not running or tracepoint
+    /// records wait (once used).
     fn sync_event_fd(&self, run: RunState) {
         let mut ev = lock(&self.event_signalled);
+        ev.quiet = run != RunState::Running;
+        Self::sync_event_fd_locked(&self.event_fd, &mut ev);
+    }
+
+    /// Tracepoint records began or ceased to wait (called under the record buffer's lock).
+    pub(crate) fn set_records_waiting(&self, waiting: bool) {
+        let mut ev = lock(&self.event_signalled);
+        ev.records = waiting;
+        Self::sync_event_fd_locked(&self.event_fd, &mut ev);
+    }
+
+    fn sync_event_fd_locked(event_fd: &EventFd, ev: &mut EventFdState) {
         if !ev.used {
             return;
         }
-        let readable = run != RunState::Running;
+        let readable = ev.quiet || ev.records;
         if readable && !ev.signalled {
-            let _ = self.event_fd.write(1);
+            let _ = event_fd.write(1);
             ev.signalled = true;
         } else if !readable && ev.signalled {
-            let _ = self.event_fd.read();
+            let _ = event_fd.read();
             ev.signalled = false;
         }
     }
@@ -312,6 +334,13 @@ impl Shared {
             ))),
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(self.closed_error()),
         }
+    }
+
+    /// Queues a job for the monitor without waiting for it (nobody needs its answer).
+    pub(crate) fn post(&self, job: Job) {
+        let _ = self.submit(Box::new(move |t: &mut Tracer| {
+            let _ = catch_unwind(AssertUnwindSafe(|| job(t)));
+        }));
     }
 
     /// Queues a job for the monitor and wakes it: through the condition variable when it

@@ -57,6 +57,8 @@ pub struct Process {
     resume_guard: std::sync::RwLock<()>,
     /// Detach and kill calls under way, so blocked calls report the end, not its stop.
     ending: Ending,
+    /// Tracepoint records, readable from any thread, after the end too.
+    records: Arc<super::records::Records>,
     /// Symbol lookups' cached view of the loaded objects (`solib::Lookup`).
     lookup: super::solib::Lookup,
 }
@@ -146,6 +148,7 @@ impl Process {
     fn new(monitor: Monitor, pid: i32, launched: bool) -> Result<Process> {
         let memory = monitor.shared.call(|t| Ok(t.memory()))?;
         let xregs = monitor.shared.call(|t| Ok(t.xregs()))?;
+        let records = monitor.shared.call(|t| Ok(t.records()))?;
         Ok(Process {
             pid,
             launched,
@@ -154,6 +157,7 @@ impl Process {
             xregs,
             resume_guard: std::sync::RwLock::new(()),
             ending: Ending::default(),
+            records,
             lookup: Default::default(),
         })
     }
@@ -335,6 +339,76 @@ impl Process {
         self.monitor.shared.call(|t| Ok(t.scratch_area()))
     }
 
+    // ----- tracepoints and breakpoint decisions (see `tracer::tracepoints`) -----------------
+
+    /// Sets a tracepoint at `addr` (process stopped); returns its id.
+    pub fn add_tracepoint(&self, addr: u64) -> Result<i32> {
+        self.monitor.shared.call(move |t| t.add_tracepoint(addr))
+    }
+
+    /// Removes tracepoint `id` (process stopped).
+    pub fn remove_tracepoint(&self, id: i32) -> Result<()> {
+        self.monitor.shared.call(move |t| t.remove_tracepoint(id))
+    }
+
+    /// Makes tracepoint `id` capture memory at each hit (process stopped).
+    pub fn set_tracepoint_capture(&self, id: i32, c: super::tracer::Capture) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_tracepoint_capture(id, c))
+    }
+
+    /// Takes up to `out.len()` records, oldest first; never blocks. Works after the end too.
+    pub fn read_records(&self, out: &mut [super::records::Record]) -> usize {
+        self.records.take(out)
+    }
+
+    /// Sets the record buffer's capacity (1 to `records::MAX_CAPACITY`).
+    pub fn set_record_capacity(&self, capacity: usize) -> Result<()> {
+        if capacity == 0 || capacity > super::records::MAX_CAPACITY {
+            return Err(Error::InvalidArgument(format!(
+                "record capacity {capacity} is not in 1..={}",
+                super::records::MAX_CAPACITY
+            )));
+        }
+        self.records.set_capacity(capacity);
+        Ok(())
+    }
+
+    /// The record buffer's counters.
+    pub fn record_stats(&self) -> super::records::RecordStats {
+        self.records.stats()
+    }
+
+    /// Sets or clears the condition of the ordinary breakpoint at `addr` (process stopped).
+    pub fn set_breakpoint_condition(
+        &self,
+        addr: u64,
+        c: Option<super::tracer::Condition>,
+    ) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_breakpoint_condition(addr, c))
+    }
+
+    /// Sets the ignore count of the ordinary breakpoint at `addr` (process stopped).
+    pub fn set_breakpoint_ignore_count(&self, addr: u64, count: u64) -> Result<()> {
+        self.monitor.shared.call(move |t| t.set_breakpoint_ignore_count(addr, count))
+    }
+
+    /// Single-steps thread `tid` while its PC stays in `[start, end)` (at most `max` steps; 0:
+    /// no limit), the other threads stopped; returns how many instructions it executed. Ends
+    /// early on a breakpoint in the range, a signal or another event, with its usual cause.
+    pub fn step_range(&self, tid: i32, start: u64, end: u64, max: u64) -> Result<u64> {
+        let resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
+        let r = settled(
+            self.monitor
+                .shared
+                .call_until_quiet(STOP_WAIT, move |t| t.step_range(tid, start, end, max))?,
+        );
+        drop(resuming);
+        self.ending.settle(&self.monitor.shared, r, None)?;
+        self.monitor.shared.call(|t| Ok(t.range_steps()))
+    }
+
+    // ----- end of tracepoints ----------------------------------------------------------------
+
     /// Sets a breakpoint at `addr` (process stopped).
     pub fn add_breakpoint(&self, addr: u64) -> Result<()> {
         self.monitor.shared.call(move |t| t.add_breakpoint(addr))
@@ -486,6 +560,8 @@ impl Process {
         let for_child = shared.clone();
         let (memory, xregs) = self.monitor.shared.call(move |t| t.take_child(pid, for_child))?;
         let monitor = Monitor { shared, thread: self.monitor.thread.clone() };
+        // The child's own tracer has its own record buffer (tracepoints are not inherited).
+        let records = monitor.shared.call(|t| Ok(t.records()))?;
         let child = Process {
             pid,
             launched: self.launched,
@@ -495,6 +571,7 @@ impl Process {
             resume_guard: std::sync::RwLock::new(()),
             ending: Ending::default(),
             lookup: Default::default(),
+            records,
         };
         child.wait_quiet()?;
         Ok(child)

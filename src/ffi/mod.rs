@@ -72,5 +72,8 @@ pub mod watch;
 
 // Following children.
 pub mod follow;
+
+// Hits at scale: tracepoints and records, breakpoint conditions, range stepping.
+pub mod trace;
 // System-call stops.
 pub mod syscalls;

@@ -86,8 +86,11 @@ pub unsafe extern "C" fn ptrace_dbg_wait_stop(
 /// A file descriptor that polls readable (POLLIN) exactly while `ptrace_dbg_wait_stop` would
 /// return without blocking: the process is stopped, has exited or was detached. For poll,
 /// epoll, asyncio or libuv users: wait for readability, then call `ptrace_dbg_wait_stop(p, 0,
-/// ...)`. Never read from it, write to it or close it: it belongs to the library and is closed
-/// by `ptrace_dbg_process_free`. It is close-on-exec.
+/// ...)`. It is also readable while tracepoint or system-call records wait to be read
+/// (`ptrace_dbg_read_records`; then `wait_stop(p, 0, ...)` may return
+/// `PTRACE_DBG_E_TIMEOUT`: read the records first). Never read from it, write to it or close
+/// it: it belongs to the library and is closed by `ptrace_dbg_process_free`. It is
+/// close-on-exec.
 ///
 /// Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_INVALID_HANDLE`, `PTRACE_DBG_E_INVALID_ARGUMENT`
 /// (NULL `fd`). Callable any time from any thread; the same descriptor every time.

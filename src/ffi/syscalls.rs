@@ -16,6 +16,12 @@ pub const PTRACE_DBG_SYSCALL_EXIT: u32 = 2;
 /// `ptrace_dbg_trace_syscalls` flag: let a seccomp filter stop only the traced calls, so the
 /// others cost nothing (launched processes, at their launch stop; see that function).
 pub const PTRACE_DBG_SYSCALL_SECCOMP: u32 = 4;
+/// `ptrace_dbg_trace_syscalls` flag (with `_ENTRY` and/or `_EXIT`): the stops are not reported
+/// but recorded, as tracepoint hits are (`ptrace_dbg_read_records`, kinds
+/// `PTRACE_DBG_RECORD_SYSCALL_ENTRY`/`_EXIT`, `id` the call's number, `regs` as at the stop),
+/// and the thread goes on at once: no other thread stops (an strace need not stop the world
+/// per call). A full record buffer holds the thread as for tracepoints.
+pub const PTRACE_DBG_SYSCALL_RECORD: u32 = 8;
 
 /// Stop cause: at the entry of a traced system call (`ptrace_dbg_syscall_info` tells which).
 /// Only while system calls are traced (`ptrace_dbg_trace_syscalls`).
@@ -263,5 +269,6 @@ mod tests {
         assert_eq!(PTRACE_DBG_SYSCALL_ENTRY, syscalls::ENTRY);
         assert_eq!(PTRACE_DBG_SYSCALL_EXIT, syscalls::EXIT);
         assert_eq!(PTRACE_DBG_SYSCALL_SECCOMP, syscalls::SECCOMP);
+        assert_eq!(PTRACE_DBG_SYSCALL_RECORD, syscalls::RECORD);
     }
 }

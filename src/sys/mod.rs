@@ -11,6 +11,7 @@ pub mod ptrace;
 pub mod relocate;
 pub mod signal;
 pub mod spawn;
+pub mod time;
 pub mod wait;
 pub mod x86;
 pub mod xstate;

@@ -39,8 +39,11 @@ pub const ENTRY: u32 = 1;
 pub const EXIT: u32 = 2;
 /// `flags` bit: let a seccomp filter do the filtering (launched processes only).
 pub const SECCOMP: u32 = 4;
+/// `flags` bit: record the stops (`engine::records`) instead of stopping the process
+/// (issue 18: an strace on this library must not stop the world per call).
+pub const RECORD: u32 = 8;
 /// Every flag bit.
-pub const ALL_FLAGS: u32 = ENTRY | EXIT | SECCOMP;
+pub const ALL_FLAGS: u32 = ENTRY | EXIT | SECCOMP | RECORD;
 
 /// Numbers a set may hold: x86-64 calls are below 512 (x32's are 0x40000000 and up, never
 /// traced by number).

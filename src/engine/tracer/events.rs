@@ -36,6 +36,7 @@ impl Tracer {
             self.end_step(tid); // put back the breakpoint its step lifted
         }
         self.out_of_line_forget(tid);
+        self.tracepoints_forget(tid);
         self.remove_thread(tid);
         if was_stepping && self.resuming && self.run == RunState::Running {
             // It died during its step over a breakpoint: on with the continue.
@@ -275,8 +276,13 @@ impl Tracer {
                         let hit = self.memory.has_breakpoint(addr)
                             && !self.out_of_line_restart(tid, addr, rsp);
                         if hit && self.memory.reports(addr) {
-                            self.set_state(tid, ThreadState::StoppedBreakpoint);
-                            self.set_cause(tid, Cause::breakpoint(addr));
+                            // A tracepoint's hit, or a breakpoint whose condition is false:
+                            // recorded or passed, not reported (tracer::tracepoints).
+                            let regs = self.regs(tid);
+                            if !regs.is_ok_and(|r| self.on_breakpoint_hit(tid, addr, &r)) {
+                                self.set_state(tid, ThreadState::StoppedBreakpoint);
+                                self.set_cause(tid, Cause::breakpoint(addr));
+                            }
                         } else if hit {
                             self.on_rendezvous_quietly();
                         }
@@ -354,6 +360,9 @@ impl Tracer {
             self.threads.get_mut(&tid).unwrap().pending_signal = libc::SIGTRAP;
             return;
         }
+        if self.tracepoint_step_done(tid) || self.range_step_done(tid) {
+            return;
+        }
         if self.resuming {
             // Stepped over a breakpoint during a continue: on with the continue.
             self.advance_resume();
@@ -420,6 +429,9 @@ impl Tracer {
         }
         if ours && !self.memory.reports(addr) {
             return self.on_internal_breakpoint(tid, addr, regs);
+        }
+        if ours && self.on_breakpoint_hit(tid, addr, &regs) {
+            return true; // a tracepoint's hit, or a breakpoint whose condition is false
         }
         if ours {
             // The PC goes back onto the breakpoint in our copy now and in the kernel's when the
@@ -546,6 +558,7 @@ impl Tracer {
         self.memory.reset_for_exec();
         self.watch_on_exec();
         self.out_of_line_exec();
+        self.tracepoints_exec();
         self.vforking.clear();
         self.libraries_on_exec();
         self.set_state(tid, ThreadState::Running);

@@ -27,7 +27,10 @@ mod events;
 mod follow;
 mod libraries;
 mod out_of_line;
+mod range;
 mod run;
+mod tracepoints;
+pub use tracepoints::{Capture, CondOp, Condition};
 mod syscalls;
 mod trap;
 mod watch;
@@ -130,6 +133,10 @@ pub struct Tracer {
     watch: super::watchpoints::Watchpoints,
     /// Cached XSAVE areas of stopped threads (registers beyond `user_regs_struct`).
     xregs: super::xregs::XRegs,
+    /// Tracepoints, their records, and ordinary breakpoints' ignore counts and conditions.
+    tp: tracepoints::Tracepoints,
+    /// The range step under way, or the last one.
+    range: range::RangeStep,
     /// System-call tracing: the traced set, the mode, each thread's call in progress
     /// (`engine::syscalls`; its hooks are in `syscalls.rs`).
     sys: crate::engine::syscalls::SyscallTrace,
@@ -141,7 +148,7 @@ impl Tracer {
         Tracer {
             pid,
             launched,
-            shared,
+            shared: shared.clone(),
             threads: BTreeMap::new(),
             run: RunState::Running,
             trigger: 0,
@@ -166,6 +173,8 @@ impl Tracer {
             solib: Default::default(),
             watch: Default::default(),
             xregs: Default::default(),
+            tp: tracepoints::Tracepoints::new(shared.clone()),
+            range: Default::default(),
             sys: crate::engine::syscalls::SyscallTrace::new(),
             dirty: true,
         }
@@ -415,6 +424,9 @@ impl Tracer {
     pub fn add_breakpoint(&mut self, addr: u64) -> Result<()> {
         self.require_stopped()?;
         self.ever_had_breakpoints = true;
+        if self.breakpoint_added_at_tracepoint(addr)? {
+            return Ok(()); // the tracepoint's int3 serves both
+        }
         self.memory.add_breakpoint(addr)?;
         trace!("breakpoint {addr:#x}: inserted ({} set)", self.memory.breakpoint_count());
         Ok(())
@@ -423,6 +435,9 @@ impl Tracer {
     /// Removes a breakpoint (process stopped).
     pub fn remove_breakpoint(&mut self, addr: u64) -> Result<()> {
         self.require_stopped()?;
+        if self.breakpoint_removed_at_tracepoint(addr)? {
+            return Ok(()); // the int3 stays for the tracepoint
+        }
         self.memory.remove_breakpoint(addr)?;
         self.out_of_line_breakpoint_removed(addr);
         trace!("breakpoint {addr:#x}: removed");

@@ -123,7 +123,7 @@ impl Tracer {
     }
 
     /// Maps the scratch area through the stopped thread `tid`, unless it exists.
-    fn ensure_scratch(&mut self, tid: i32) -> bool {
+    pub(super) fn ensure_scratch(&mut self, tid: i32) -> bool {
         if self.ool.area.is_some() {
             return true;
         }
@@ -377,6 +377,10 @@ impl Tracer {
                 return;
             }
             // It branched back onto its own breakpoint: that is a new hit.
+            let regs = self.regs(tid);
+            if regs.is_ok_and(|r| self.on_breakpoint_hit(tid, step.orig, &r)) {
+                return; // a tracepoint's, or a breakpoint whose condition is false
+            }
             self.event_stop(tid, ThreadState::StoppedBreakpoint, Cause::breakpoint(step.orig));
             return;
         }

@@ -117,6 +117,7 @@ impl Tracer {
     /// delivered; a thread in its exit stop is let go to finish exiting.
     pub fn cont(&mut self) -> Result<()> {
         self.require_stopped()?;
+        self.range_cancel();
         self.trigger = 0;
         self.stopping_all = false;
         self.set_run(RunState::Running);
@@ -140,8 +141,9 @@ impl Tracer {
         };
         let mut out_of_line: Vec<i32> = Vec::new();
         loop {
-            let next =
-                self.threads.values().find(|t| needs_check(t) && !out_of_line.contains(&t.tid));
+            let next = self.threads.values().find(|t| {
+                needs_check(t) && !out_of_line.contains(&t.tid) && !self.tracepoint_parked(t.tid)
+            });
             let Some(tid) = next.map(|t| t.tid) else { break };
             let pc = if self.memory.has_breakpoints() { self.pc(tid) } else { None };
             match pc {
@@ -188,7 +190,7 @@ impl Tracer {
         let stopped: Vec<(i32, ThreadState, i32)> = self
             .threads
             .values()
-            .filter(|t| t.state.is_stopped())
+            .filter(|t| t.state.is_stopped() && !self.tracepoint_parked(t.tid))
             .map(|t| (t.tid, t.state, t.pending_signal))
             .collect();
         for (tid, state, sig) in stopped {
@@ -300,6 +302,7 @@ impl Tracer {
     /// Returns at once; the caller waits for the process to be Stopped again.
     pub fn step(&mut self, tid: i32) -> Result<()> {
         self.require_stopped()?;
+        self.range_cancel();
         if self.stopped_thread(tid)?.state == ThreadState::StoppedExiting {
             return Err(Error::BadState(format!("thread {tid} is exiting; it cannot be stepped")));
         }
@@ -367,6 +370,7 @@ impl Tracer {
         self.watch_release_all();
         self.require_stopped()?;
         self.out_of_line_detach();
+        self.tracepoints_detach();
         self.memory.lift_all();
         let tids: Vec<(i32, ThreadState, i32)> =
             self.threads.values().map(|t| (t.tid, t.state, t.pending_signal)).collect();

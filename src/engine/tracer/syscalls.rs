@@ -60,6 +60,7 @@ impl Tracer {
             self.sys.hide_launch_exit(self.pid);
         }
         self.sys.configure(set, flags);
+        self.syscalls_record_mode(flags & syscalls::RECORD != 0);
         trace!("syscalls: flags {flags:#x}, mode {:?}", self.sys.mode());
         Ok(())
     }
@@ -157,13 +158,16 @@ impl Tracer {
             }
             ptrace::SyscallOp::None => unreachable!("handled above"),
         };
+        if self.syscall_recorded(tid, &stop, step_over) {
+            return true; // record mode (tracer::tracepoints)
+        }
         self.event_stop(tid, ThreadState::Stopped, Cause::syscall(stop));
         true
     }
 
     /// A syscall stop nobody needs to see: resume the thread, or go on with the continue whose
     /// step over a breakpoint it ends.
-    fn syscall_stop_done(&mut self, tid: i32, step_over: bool) {
+    pub(super) fn syscall_stop_done(&mut self, tid: i32, step_over: bool) {
         if step_over && self.resuming && self.run == RunState::Running {
             self.set_state(tid, ThreadState::Stopped);
             self.advance_resume();

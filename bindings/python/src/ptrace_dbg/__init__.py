@@ -22,8 +22,8 @@ from .errors import (
     Os, PermissionDenied, PtraceDbgError, Timeout,
 )
 from .process import (
-    REG_NAMES, CauseKind, ExitStatus, Library, Mapping, Process, Registers, StopCause, Symbol,
-    Syscall, ThreadState, WatchKind, syscall_name, syscall_number,
+    REG_NAMES, CauseKind, ExitStatus, Library, Mapping, Process, Record, RecordKind, Registers,
+    StopCause, Symbol, Syscall, ThreadState, WatchKind, syscall_name, syscall_number,
 )
 
 __version__ = "0.2.0"
@@ -61,7 +61,7 @@ __all__ = [
     "WatchKind", "NoResource",
     "FOLLOW_FORK",
     "version", "version_info", "strerror", "signal_name", "library_name",
-    "Syscall", "syscall_name", "syscall_number",
+    "Syscall", "syscall_name", "syscall_number", "Record", "RecordKind",
     "PtraceDbgError", "InvalidArgument", "InvalidHandle", "BadState", "NoSuchThread",
     "BreakpointExists", "NoBreakpoint", "PermissionDenied", "NoSuchProcess", "Timeout",
     "Exited", "Fault", "BufferTooSmall", "Os", "Internal", "NotSupported", "NotFound", "Mapping",

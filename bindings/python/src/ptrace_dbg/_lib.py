@@ -101,6 +101,42 @@ class Regs(ctypes.Structure):
     _fields_ = [(name, ctypes.c_uint64) for name in REG_NAMES]
 
 
+#: ptrace_dbg_trace_syscalls flag: record the stops instead of reporting them (issue 18).
+SYSCALL_RECORD = 8
+
+#: ptrace_dbg_record.kind values.
+RECORD_TRACEPOINT = 1
+RECORD_SYSCALL_ENTRY = 2
+RECORD_SYSCALL_EXIT = 3
+RECORD_DATA_MAX = 64
+
+#: ptrace_dbg_set_breakpoint_condition operators.
+CONDITIONS = {"==": 1, "!=": 2, "<": 3, "<=": 4, ">": 5, ">=": 6, "s<": 7, "s<=": 8, "s>": 9,
+              "s>=": 10, "&": 11}
+
+
+class Record(ctypes.Structure):
+    """struct ptrace_dbg_record."""
+
+    _fields_ = [
+        ("kind", ctypes.c_int32),
+        ("tid", ctypes.c_int32),
+        ("id", ctypes.c_int32),
+        ("data_len", ctypes.c_uint32),
+        ("time_ns", ctypes.c_uint64),
+        ("pc", ctypes.c_uint64),
+        ("regs", Regs),
+        ("data", ctypes.c_uint8 * RECORD_DATA_MAX),
+    ]
+
+
+class RecordStats(ctypes.Structure):
+    """struct ptrace_dbg_record_stats."""
+
+    _fields_ = [(name, ctypes.c_uint64)
+                for name in ("recorded", "pending", "waits", "wait_ns", "capacity")]
+
+
 class Mapping(ctypes.Structure):
     """struct ptrace_dbg_mapping."""
 
@@ -228,6 +264,16 @@ SIGNATURES = {
     "ptrace_dbg_set_syscall": (_int, [_handle, _i32, _i32, _u64p]),
     "ptrace_dbg_set_syscall_return": (_int, [_handle, _i32, ctypes.c_int64]),
     "ptrace_dbg_syscall_name": (ctypes.c_char_p, [_i32]),
+    "ptrace_dbg_add_tracepoint": (_int, [_handle, _u64, ctypes.c_uint32, _i32p]),
+    "ptrace_dbg_remove_tracepoint": (_int, [_handle, _i32]),
+    "ptrace_dbg_tracepoint_capture": (_int, [_handle, _i32, _size, ctypes.c_int64, _size]),
+    "ptrace_dbg_read_records": (_int, [_handle, ctypes.POINTER(Record), _size, _sizep]),
+    "ptrace_dbg_set_record_capacity": (_int, [_handle, _size]),
+    "ptrace_dbg_get_record_stats": (_int, [_handle, ctypes.POINTER(RecordStats)]),
+    "ptrace_dbg_set_breakpoint_condition": (_int, [_handle, _u64, _size, _int, _u64]),
+    "ptrace_dbg_set_breakpoint_ignore_count": (_int, [_handle, _u64, _u64]),
+    "ptrace_dbg_step_range": (_int, [_handle, _i32, _u64, _u64, _u64p]),
+    "ptrace_dbg_step_n": (_int, [_handle, _i32, _u64, _u64p]),
     "ptrace_dbg_syscall_number": (_int, [ctypes.c_char_p, _i32p]),
 }
 

@@ -153,6 +153,31 @@ class StopCause:
         return name
 
 
+class RecordKind(enum.IntEnum):
+    """What a record is about (PTRACE_DBG_RECORD_*)."""
+
+    TRACEPOINT = _lib.RECORD_TRACEPOINT
+    SYSCALL_ENTRY = _lib.RECORD_SYSCALL_ENTRY
+    SYSCALL_EXIT = _lib.RECORD_SYSCALL_EXIT
+
+
+@dataclass(frozen=True)
+class Record:
+    """One tracepoint hit (or system call, in record mode), as the library captured it."""
+
+    kind: RecordKind
+    tid: int
+    #: The tracepoint's id; for a system call, its number.
+    id: int
+    #: CLOCK_MONOTONIC at the hit, in nanoseconds.
+    time_ns: int
+    pc: int
+    #: The registers at the hit, before the instruction ran.
+    regs: "Registers"
+    #: The memory captured (``Process.tracepoint_capture``).
+    data: bytes
+
+
 class Mapping(NamedTuple):
     """One memory mapping (a line of /proc/PID/maps)."""
 
@@ -556,14 +581,17 @@ class Process:
     # ----- system calls -----
 
     def trace_syscalls(self, calls: Optional[Sequence[Union[int, str]]] = None,
-                       entry: bool = True, exit: bool = True, seccomp: bool = False) -> None:
+                       entry: bool = True, exit: bool = True, seccomp: bool = False,
+                       record: bool = False) -> None:
         """Stops at the entry and/or exit of ``calls`` (numbers or names; None: every call) in
         every thread, present and future; ``entry`` and ``exit`` both False turns it off.
         Replaces the previous set. ``seccomp``: a seccomp filter stops only these calls
-        (a launched process at its launch stop; it then cannot be detached). See
+        (a launched process at its launch stop; it then cannot be detached). ``record``: the
+        stops become records (``read_records``) instead of stopping the process. See
         ptrace_dbg_trace_syscalls in the header."""
         flags = ((_lib.SYSCALL_ENTRY if entry else 0) | (_lib.SYSCALL_EXIT if exit else 0)
-                 | (_lib.SYSCALL_SECCOMP if seccomp and (entry or exit) else 0))
+                 | (_lib.SYSCALL_SECCOMP if seccomp and (entry or exit) else 0)
+                 | (_lib.SYSCALL_RECORD if record else 0))
         if calls is None:
             check(lib.ptrace_dbg_trace_syscalls(self._handle, None, 0, flags))
             return
@@ -602,6 +630,88 @@ class Process:
         if not isinstance(ret, int) or not -(1 << 63) <= ret < (1 << 63):
             raise InvalidArgument(detail=f"result {ret!r} is not a 64-bit integer")
         check(lib.ptrace_dbg_set_syscall_return(self._handle, self._tid(tid), ret))
+
+    # ----- tracepoints, records, breakpoint decisions, range stepping (issue 18) -----
+
+    def add_tracepoint(self, addr: int) -> int:
+        """Sets a tracepoint at ``addr`` (while stopped) and returns its id: each hit is
+        recorded by the library and the thread goes on, nothing stops."""
+        out = ctypes.c_int32()
+        check(lib.ptrace_dbg_add_tracepoint(self._handle, _u64(addr, "address"), 0,
+                                            ctypes.byref(out)))
+        return out.value
+
+    def remove_tracepoint(self, tp_id: int) -> None:
+        """Removes tracepoint ``tp_id`` (while stopped)."""
+        check(lib.ptrace_dbg_remove_tracepoint(self._handle, _i32(tp_id, "tracepoint id")))
+
+    def tracepoint_capture(self, tp_id: int, reg: str, offset: int, length: int) -> None:
+        """Makes each hit of ``tp_id`` also capture ``length`` bytes (at most 64) at register
+        ``reg`` + ``offset``."""
+        if not isinstance(offset, int) or not -(1 << 63) <= offset < (1 << 63):
+            raise InvalidArgument(detail=f"offset {offset!r} is not a 64-bit integer")
+        if not isinstance(length, int) or length < 0:
+            raise InvalidArgument(detail=f"length {length!r} is not a size")
+        check(lib.ptrace_dbg_tracepoint_capture(self._handle, _i32(tp_id, "tracepoint id"),
+                                                self._reg_index(reg), offset, length))
+
+    def read_records(self, cap: int = 4096) -> List[Record]:
+        """Takes up to ``cap`` records, oldest first; never blocks (``fileno()`` polls
+        readable while records wait)."""
+        if not isinstance(cap, int) or cap < 0:
+            raise InvalidArgument(detail=f"cap {cap!r} is not a size")
+        buf = (_lib.Record * max(1, cap))()
+        n = ctypes.c_size_t()
+        check(lib.ptrace_dbg_read_records(self._handle, buf, cap, ctypes.byref(n)))
+        return [Record(RecordKind(r.kind), r.tid, r.id, r.time_ns, r.pc,
+                       Registers._from_struct(r.regs), bytes(r.data[:r.data_len]))
+                for r in buf[:n.value]]
+
+    def set_record_capacity(self, capacity: int) -> None:
+        """How many records may wait before a hitting thread waits for the reader."""
+        if not isinstance(capacity, int) or capacity < 0:
+            raise InvalidArgument(detail=f"capacity {capacity!r} is not a size")
+        check(lib.ptrace_dbg_set_record_capacity(self._handle, capacity))
+
+    def record_stats(self) -> Dict[str, int]:
+        """recorded, pending, waits, wait_ns, capacity."""
+        st = _lib.RecordStats()
+        check(lib.ptrace_dbg_get_record_stats(self._handle, ctypes.byref(st)))
+        return {name: getattr(st, name) for name, _ in st._fields_}
+
+    def set_breakpoint_condition(self, addr: int, reg: Optional[str] = None, op: str = "==",
+                                 value: int = 0) -> None:
+        """The breakpoint at ``addr`` stops only when ``reg op value`` holds (ops: == != < <=
+        > >= s< s<= s> s>= &); ``reg`` None clears the condition."""
+        if reg is None:
+            check(lib.ptrace_dbg_set_breakpoint_condition(self._handle, _u64(addr, "address"),
+                                                          0, 0, 0))
+            return
+        if op not in _lib.CONDITIONS:
+            raise InvalidArgument(detail=f"unknown operator {op!r}")
+        check(lib.ptrace_dbg_set_breakpoint_condition(
+            self._handle, _u64(addr, "address"), self._reg_index(reg), _lib.CONDITIONS[op],
+            _u64(value & (1 << 64) - 1 if isinstance(value, int) else value, "value")))
+
+    def set_breakpoint_ignore_count(self, addr: int, count: int) -> None:
+        """The next ``count`` hits of the breakpoint at ``addr`` go on without a stop."""
+        check(lib.ptrace_dbg_set_breakpoint_ignore_count(self._handle, _u64(addr, "address"),
+                                                         _u64(count, "count")))
+
+    def step_range(self, tid: Optional[int], start: int, end: int) -> int:
+        """Single-steps ``tid`` while its pc is in [start, end), inside the library; returns
+        the instructions executed (ends early at a breakpoint, signal or event)."""
+        steps = ctypes.c_uint64()
+        check(lib.ptrace_dbg_step_range(self._handle, self._tid(tid), _u64(start, "start"),
+                                        _u64(end, "end"), ctypes.byref(steps)))
+        return steps.value
+
+    def step_n(self, tid: Optional[int], n: int) -> int:
+        """Single-steps ``tid`` ``n`` instructions inside the library; returns how many."""
+        steps = ctypes.c_uint64()
+        check(lib.ptrace_dbg_step_n(self._handle, self._tid(tid), _u64(n, "n"),
+                                    ctypes.byref(steps)))
+        return steps.value
 
     # ----- breakpoints -----
 
