@@ -495,12 +495,16 @@ fn monitor_main(shared: Arc<Shared>, start: Start, started: mpsc::SyncSender<Res
     let _ = started.send(Ok(tracer.pid()));
     mon.members.push(tracer);
     let outcome = catch_unwind(AssertUnwindSafe(|| mon.run()));
+    let outcome_ok = outcome.is_ok();
     let reason = match outcome {
         Ok(()) => Error::Exited,
         Err(p) => Error::Internal(format!("the monitor thread failed: {}", panic_text(&p))),
     };
     for t in std::mem::take(&mut mon.members) {
-        t.shared().close(reason.clone());
+        // A process detached as the loop ended is detached, not exited (`leave_reason`); a
+        // panic is the same for all.
+        let why = if outcome_ok { leave_reason(&t) } else { reason.clone() };
+        t.shared().close(why);
     }
     mon.close(reason);
 }
