@@ -1217,7 +1217,8 @@ int ptrace_dbg_poke(struct ptrace_dbg_process *p,
  * `*count` is always set to the number of mappings; `PTRACE_DBG_E_BUFFER_TOO_SMALL` when
  * `cap < *count` (then nothing is written to `out`, which may be NULL when `cap` is 0). The
  * listing is kept: `ptrace_dbg_mapping_path` names its entries by index until the next call.
- * After exec it is the new program's memory.
+ * After exec it is the new program's memory. A process that is exiting (its last thread
+ * past its exit stop, its exit not yet collected) has no address space left: 0 mappings.
  *
  * Returns `PTRACE_DBG_OK`, `PTRACE_DBG_E_BUFFER_TOO_SMALL`, `PTRACE_DBG_E_EXITED`,
  * `PTRACE_DBG_E_BAD_STATE` (detached), `PTRACE_DBG_E_INVALID_ARGUMENT` (NULL `count`, or NULL
