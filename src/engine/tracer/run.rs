@@ -382,8 +382,11 @@ impl Tracer {
             }
             self.set_state(tid, ThreadState::Detached);
         }
+        // Fork children whose first stop came before their parent's fork event: their copy of
+        // the memory still holds our int3s (the parent's lift above is not theirs), so they are
+        // let go the way every fork child is, cleaned first.
         for child in std::mem::take(&mut self.early_children) {
-            let _ = ptrace::detach(child, 0);
+            self.release_child(child);
         }
         self.set_run(RunState::Detached);
         Ok(())
