@@ -904,7 +904,7 @@ impl Driver {
             // Running: a known thread would be a real write; use a bogus one instead.
             return self.op_get_regs(ep);
         }
-        let regs = ep.some_regs.unwrap_or(unsafe_free_zeroed_regs());
+        let regs = ep.some_regs.unwrap_or(ptrace_dbg::sys::arch::ZERO_REGS);
         let r =
             self.call("set_regs", || p.set_regs(tid, &regs), |r| r.as_ref().err().map(error_kind));
         self.note(format!("set_regs({tid}, bogus) -> {r:?}"));
@@ -1518,39 +1518,6 @@ impl Driver {
                 self.fail(format!("process {pid} still there after kill"));
             }
         }
-    }
-}
-
-/// Registers used when no thread's were read yet (bogus-tid calls only, so never written).
-fn unsafe_free_zeroed_regs() -> libc::user_regs_struct {
-    libc::user_regs_struct {
-        r15: 0,
-        r14: 0,
-        r13: 0,
-        r12: 0,
-        rbp: 0,
-        rbx: 0,
-        r11: 0,
-        r10: 0,
-        r9: 0,
-        r8: 0,
-        rax: 0,
-        rcx: 0,
-        rdx: 0,
-        rsi: 0,
-        rdi: 0,
-        orig_rax: 0,
-        rip: 0,
-        cs: 0,
-        eflags: 0,
-        rsp: 0,
-        ss: 0,
-        fs_base: 0,
-        gs_base: 0,
-        ds: 0,
-        es: 0,
-        fs: 0,
-        gs: 0,
     }
 }
 

@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn general_and_set_general_follow_reg_names() {
-        let mut r = zeroed();
+        let mut r = crate::sys::arch::ZERO_REGS;
         for i in 0..REG_NAMES.len() {
             set_general(&mut r, i, 1000 + i as u64);
         }
@@ -390,38 +390,5 @@ mod tests {
             assert_eq!(*v, 1000 + i as u64, "{}", REG_NAMES[i]);
         }
         assert_eq!((r.rip, r.rsp, r.eflags), (1016, 1019, 1018));
-    }
-
-    /// A `user_regs_struct` of zeros (libc gives it no Default).
-    fn zeroed() -> libc::user_regs_struct {
-        libc::user_regs_struct {
-            r15: 0,
-            r14: 0,
-            r13: 0,
-            r12: 0,
-            rbp: 0,
-            rbx: 0,
-            r11: 0,
-            r10: 0,
-            r9: 0,
-            r8: 0,
-            rax: 0,
-            rcx: 0,
-            rdx: 0,
-            rsi: 0,
-            rdi: 0,
-            orig_rax: 0,
-            rip: 0,
-            cs: 0,
-            eflags: 0,
-            rsp: 0,
-            ss: 0,
-            fs_base: 0,
-            gs_base: 0,
-            ds: 0,
-            es: 0,
-            fs: 0,
-            gs: 0,
-        }
     }
 }

@@ -319,7 +319,7 @@ mod tests {
         let r = relocate(&[0x83, 0x3D, 8, 0, 0, 0, 5], ORIG, SLOT).unwrap();
         assert_eq!(&r.bytes[..7], &[0x83, 0xBB, 8, 0, 0, 0, 5]);
         // The fix-up gives the stand-in register its value back.
-        let mut regs = unsafe_zero();
+        let mut regs = crate::sys::arch::ZERO_REGS;
         regs.rbx = 0x77;
         let saved = enter(&r, ORIG, SLOT, &mut regs);
         assert_eq!((saved, regs.rbx, regs.rip), (0x77, ORIG + 7, SLOT));
@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn fix_up_maps_the_slot_back_to_the_original() {
-        let mut regs: libc::user_regs_struct = unsafe_zero();
+        let mut regs: libc::user_regs_struct = crate::sys::arch::ZERO_REGS;
         let r = relocate(&[0xEB, 0x05], ORIG, SLOT).unwrap();
         regs.rip = SLOT + 7; // taken
         assert_eq!(fix_up(&r, ORIG, SLOT, 0, &mut regs), None);
@@ -350,11 +350,6 @@ mod tests {
         let fix = fix_up(&r, ORIG, SLOT, 0, &mut regs).unwrap();
         assert_eq!(regs.rip, ORIG + 0x15);
         assert_eq!(fix, StackFix { addr: 0x8000, pushed: SLOT + 5, value: ORIG + 5 });
-    }
-
-    fn unsafe_zero() -> libc::user_regs_struct {
-        // SAFETY: every field of user_regs_struct is an integer: all-zero is a valid value.
-        unsafe { std::mem::zeroed() }
     }
 }
 
