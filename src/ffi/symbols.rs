@@ -106,6 +106,22 @@ unsafe fn optional_str<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a 
         .map_err(|_| Failure::invalid_argument(format!("argument `{name}` is not UTF-8")))
 }
 
+/// The `library` (NULL: any) and `symbol` (not NULL) arguments of the by-name calls.
+///
+/// # Safety
+/// Each pointer must be NULL or a NUL-terminated string that outlives `'a`.
+unsafe fn library_and_symbol<'a>(
+    library: *const c_char,
+    symbol: *const c_char,
+) -> Result<(Option<&'a str>, &'a str), Failure> {
+    // SAFETY: passed on from the caller.
+    let library = unsafe { optional_str(library, "library") }?;
+    // SAFETY: as above.
+    let symbol = unsafe { optional_str(symbol, "symbol") }?
+        .ok_or_else(|| Failure::invalid_argument("argument `symbol` is NULL"))?;
+    Ok((library, symbol))
+}
+
 /// Lists the process's memory mappings, read from `/proc/PID/maps` now, in address order.
 /// `*count` is always set to the number of mappings; `PTRACE_DBG_E_BUFFER_TOO_SMALL` when
 /// `cap < *count` (then nothing is written to `out`, which may be NULL when `cap` is 0). The
@@ -207,11 +223,8 @@ pub unsafe extern "C" fn ptrace_dbg_symbol_address(
 ) -> c_int {
     boundary(|| {
         let process = PROCESSES.get(p)?;
-        // SAFETY: the caller promises C strings or NULL.
-        let library = unsafe { optional_str(library, "library") }?;
-        // SAFETY: as above.
-        let symbol = unsafe { optional_str(symbol, "symbol") }?
-            .ok_or_else(|| Failure::invalid_argument("argument `symbol` is NULL"))?;
+        // SAFETY: the caller promises C strings (`library` may be NULL).
+        let (library, symbol) = unsafe { library_and_symbol(library, symbol) }?;
         // SAFETY: the caller promises `addr` is NULL or writable.
         let addr = unsafe { args::out(addr, "addr") }?;
         addr.write(process.symbol_address(library, symbol)?);
@@ -417,11 +430,8 @@ pub unsafe extern "C" fn ptrace_dbg_add_symbol_breakpoint(
 ) -> c_int {
     boundary(|| {
         let process = PROCESSES.get(p)?;
-        // SAFETY: the caller promises C strings or NULL.
-        let library = unsafe { optional_str(library, "library") }?;
-        // SAFETY: as above.
-        let symbol = unsafe { optional_str(symbol, "symbol") }?
-            .ok_or_else(|| Failure::invalid_argument("argument `symbol` is NULL"))?;
+        // SAFETY: the caller promises C strings (`library` may be NULL).
+        let (library, symbol) = unsafe { library_and_symbol(library, symbol) }?;
         // SAFETY: the caller promises `id` is NULL or writable.
         let id = unsafe { args::out(id, "id") }?;
         id.write(process.add_symbol_breakpoint(library, symbol)?);
