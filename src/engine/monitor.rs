@@ -50,12 +50,15 @@ use crate::sys::{procfs, signal, spawn, wait};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How often the monitor looks again in the rare states it must poll (`Tracer::needs_poll`).
 const POLL_INTERVAL: Duration = Duration::from_micros(200);
+
+/// The most wait statuses one sweep collects before the loop looks at its queue again.
+const SWEEP_BATCH: usize = 64;
 
 /// A unit of work for the monitor thread.
 pub type Job = Box<dyn FnOnce(&mut Tracer) + Send>;
@@ -133,6 +136,9 @@ pub struct Shared {
     closed: Mutex<Option<Error>>,
     snap: Mutex<Snapshot>,
     snap_cv: Condvar,
+    /// Host threads sleeping on `snap_cv` (changed under `snap`'s lock): a publication with
+    /// none skips the notify, a futex system call per stop.
+    snap_waiters: AtomicUsize,
     event_fd: EventFd,
     /// Counts publications, so that a waiter can watch for the next one without the lock.
     generation: AtomicU64,
@@ -163,6 +169,7 @@ impl Shared {
                 exit: None,
             }),
             snap_cv: Condvar::new(),
+            snap_waiters: AtomicUsize::new(0),
             event_fd,
             event_signalled: Mutex::new(EventFdState {
                 used: false,
@@ -187,8 +194,13 @@ impl Shared {
         *snap = Snapshot { run, trigger, threads, exit };
         self.sync_event_fd(run);
         self.generation.fetch_add(1, Ordering::Release);
+        // Read under the lock: a waiter counts itself under it before it looks at the snapshot,
+        // so either it is counted here or it sees this publication.
+        let waiters = self.snap_waiters.load(Ordering::Relaxed);
         drop(snap);
-        self.snap_cv.notify_all();
+        if waiters > 0 {
+            self.snap_cv.notify_all();
+        }
     }
 
     /// Makes the event fd readable exactly while the process is not running or tracepoint
@@ -252,16 +264,17 @@ impl Shared {
             std::hint::spin_loop();
         }
         let mut snap = lock(&self.snap);
-        loop {
+        self.snap_waiters.fetch_add(1, Ordering::Relaxed);
+        let r = loop {
             if let Some(r) = done(&snap) {
-                return Ok(r);
+                break Ok(r);
             }
             match deadline {
                 None => snap = self.snap_cv.wait(snap).unwrap_or_else(|p| p.into_inner()),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        return Err(snap.clone());
+                        break Err(snap.clone());
                     }
                     snap = self
                         .snap_cv
@@ -270,7 +283,9 @@ impl Shared {
                         .0;
                 }
             }
-        }
+        };
+        self.snap_waiters.fetch_sub(1, Ordering::Relaxed);
+        r
     }
 
     /// The raw event fd (owned by `Shared`).
@@ -416,6 +431,12 @@ static SPIN: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
     std::env::var_os("PTRACE_DBG_NO_SPIN").is_none()
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 });
+
+/// Whether the process may run on more than one CPU (as when it started), so that host
+/// threads may spin for the monitor and be woken early (`Records::push`).
+pub(crate) fn may_spin() -> bool {
+    *SPIN
+}
 
 /// How long a caller watches for the monitor's answer before sleeping on it.
 const SPIN_LIMIT: Duration = Duration::from_micros(50);
@@ -665,10 +686,15 @@ impl MonitorLoop {
         any
     }
 
-    /// Collects every pending wait status without blocking.
+    /// Collects the pending wait statuses without blocking: at most `SWEEP_BATCH`, so that
+    /// threads that stop again as fast as they are let go (tracepoint hits on one CPU) cannot
+    /// keep the loop from its jobs and from publishing (`settle`: the records' event fd).
     fn sweep(&mut self) {
-        while let Ok(Some((tid, st))) = wait::waitpid(-1, wait::WAIT_FLAGS | libc::WNOHANG) {
-            self.dispatch(tid, st);
+        for _ in 0..SWEEP_BATCH {
+            match wait::waitpid(-1, wait::WAIT_FLAGS | libc::WNOHANG) {
+                Ok(Some((tid, st))) => self.dispatch(tid, st),
+                _ => return,
+            }
         }
     }
 

@@ -99,6 +99,10 @@ pub struct Records {
     /// A reader made room while threads were parked and has asked the monitor to let them go;
     /// further reads need not ask again until it has.
     unpark_asked: AtomicBool,
+    /// A push made the buffer non-empty since the last `flush_signal`: the event fd is to be
+    /// made readable. Deferred so that the monitor lets the hitting thread go first, and never
+    /// writes the event fd (waking a reader) while it holds the buffer's lock.
+    unsignalled: AtomicBool,
 }
 
 fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
@@ -116,19 +120,56 @@ impl Records {
             }),
             shared,
             unpark_asked: AtomicBool::new(false),
+            unsignalled: AtomicBool::new(false),
         }
     }
 
     /// Adds a record (monitor thread). Returns whether the buffer is now at or over capacity:
     /// the hitting thread must then be parked.
+    ///
+    /// When the event fd becomes readable depends on the CPUs the process may use. With one
+    /// to spare, at once: the reader runs on another CPU while the monitor finishes the hit
+    /// (and a busy reader's CPU is not where the scheduler puts the resumed thread, which
+    /// stays next to the monitor). On one CPU, at the monitor's next `flush_signal` (when it
+    /// has handled the events at hand, at most `SWEEP_BATCH`, and before it sleeps): a reader
+    /// woken at once would preempt the monitor in the middle of the hit, so the reader takes
+    /// records in batches instead of one per hit.
     pub(crate) fn push(&self, r: Record) -> bool {
-        let mut g = lock(&self.inner);
-        g.buf.push_back(r);
-        g.stats.recorded += 1;
-        if g.buf.len() == 1 {
-            self.shared.set_records_waiting(true);
+        let full = {
+            let mut g = lock(&self.inner);
+            g.buf.push_back(r);
+            g.stats.recorded += 1;
+            if g.buf.len() == 1 {
+                self.unsignalled.store(true, Ordering::Relaxed);
+            }
+            g.buf.len() > g.capacity
+        };
+        if super::monitor::may_spin() {
+            self.flush_signal();
         }
-        g.buf.len() > g.capacity
+        full
+    }
+
+    /// Makes the event fd readable if records wait and a push since the last call found the
+    /// buffer empty (monitor thread, after the hitting thread was let go).
+    ///
+    /// The fd is written with neither the buffer's lock held nor, in the usual case, any reader
+    /// able to need it: a reader woken by the write (on one CPU it runs at once) takes the
+    /// buffer without waiting for us. A reader that emptied the buffer between the check and
+    /// the write left the fd unreadable; the second check under the lock puts that right, so
+    /// the fd is readable exactly while records wait once this returns.
+    pub(crate) fn flush_signal(&self) {
+        if !self.unsignalled.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        if lock(&self.inner).buf.is_empty() {
+            return;
+        }
+        self.shared.set_records_waiting(true);
+        let g = lock(&self.inner);
+        if g.buf.is_empty() {
+            self.shared.set_records_waiting(false);
+        }
     }
 
     /// Whether the buffer has room for another record without exceeding its capacity.

@@ -384,16 +384,13 @@ impl Tracer {
         own_tf && matches!(ptrace::siginfo(tid), Ok(i) if i.code == ptrace::TRAP_TRACE)
     }
 
-    /// A SIGTRAP from an `int3` (si_code SI_KERNEL, the byte before the PC): one of our
+    /// A SIGTRAP from an `int3` (the classifier's `Trap::Int3`, si_code SI_KERNEL: the caller
+    /// checked, so the siginfo is not read twice per hit; the byte before the PC): one of our
     /// breakpoints (reported, PC moved back onto it), or one removed while this trap was pending
     /// (swallowed, PC moved back). Returns false for any other SIGTRAP: the program's own.
     pub(super) fn on_int3(&mut self, tid: i32) -> bool {
         if !self.ever_had_breakpoints {
             return false;
-        }
-        match ptrace::siginfo(tid) {
-            Ok(info) if info.code == ptrace::SI_KERNEL => {}
-            _ => return false,
         }
         let Ok(mut regs) = ptrace::get_regs(tid) else { return false };
         let addr = regs.rip.wrapping_sub(1);

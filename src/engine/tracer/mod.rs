@@ -381,6 +381,7 @@ impl Tracer {
     /// nothing a caller waits for has changed then, and an attach to a thousand threads would
     /// otherwise copy the table a thousand times.
     pub fn publish_settled(&mut self) {
+        self.tp.flush_record_signal();
         if self.run == RunState::Running && self.published_run == RunState::Running {
             return;
         }

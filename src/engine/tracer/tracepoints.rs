@@ -120,6 +120,12 @@ pub(super) struct Tracepoints {
 }
 
 impl Tracepoints {
+    /// The event fd becomes readable for records pushed since the last call (the monitor
+    /// calls this after each batch of events, once the hitting threads were let go).
+    pub(super) fn flush_record_signal(&self) {
+        self.records.flush_signal();
+    }
+
     pub(super) fn new(shared: Arc<Shared>) -> Tracepoints {
         Tracepoints {
             by_addr: HashMap::new(),
@@ -306,6 +312,8 @@ impl Tracer {
         if self.tp.records.push(r) {
             self.tp.parked.push_back((tid, r.time_ns));
             self.tp.records.parked();
+            // The reader must hear of it now to make room.
+            self.tp.records.flush_signal();
             trace!("thread {tid}: record buffer full; held at {addr:#x}");
         }
     }
@@ -483,6 +491,7 @@ impl Tracer {
         if full && !step_over {
             self.tp.parked.push_back((tid, r.time_ns));
             self.tp.records.parked();
+            self.tp.records.flush_signal();
             self.set_state(tid, ThreadState::Stopped);
             self.set_cause(tid, Cause::of(CauseKind::Stopped));
             return true;
