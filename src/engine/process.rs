@@ -558,10 +558,9 @@ impl Process {
     pub fn take_child(&self, pid: i32) -> Result<Process> {
         let shared = monitor::Shared::new(self.monitor.shared.family())?;
         let for_child = shared.clone();
-        let (memory, xregs) = self.monitor.shared.call(move |t| t.take_child(pid, for_child))?;
+        let taken = self.monitor.shared.call(move |t| t.take_child(pid, for_child))?;
         let monitor = Monitor { shared, thread: self.monitor.thread.clone() };
-        // The child's own tracer has its own record buffer (tracepoints are not inherited).
-        let records = monitor.shared.call(|t| Ok(t.records()))?;
+        let super::tracer::TakenChild { memory, xregs, records } = taken;
         let child = Process {
             pid,
             launched: self.launched,

@@ -63,6 +63,17 @@ impl Tracer {
         if self.on_filtered_child_stop(tid, sig, event) {
             return; // a fork child that inherited our seccomp filter (see `syscalls.rs`)
         }
+        // A child whose parent's fork event has come is known by its pid (no pid is reused
+        // before we have seen the task's exit); only for a task nobody named yet does the
+        // kernel's word (its Tgid) tell a new thread from a new process.
+        if self.child_arrived(tid) {
+            trace!("child {tid}: first stop; it waits to be taken");
+            return;
+        }
+        if self.expected_children.remove(&tid) {
+            self.release_child(tid);
+            return;
+        }
         let is_thread = procfs::status_field(tid, "Tgid") == Some(self.pid as i64);
         if is_thread && event == ptrace::EVENT_STOP {
             // Its initial stop. Keep it stopped: the parent's PTRACE_EVENT_CLONE stop will stop
@@ -75,10 +86,6 @@ impl Tracer {
             trace!("thread {tid}: first stop is signal {sig} event {event}");
             self.set_state(tid, ThreadState::Running);
             self.on_stop(tid, sig, event);
-        } else if self.child_arrived(tid) {
-            trace!("child {tid}: first stop; it waits to be taken");
-        } else if self.expected_children.remove(&tid) {
-            self.release_child(tid);
         } else {
             trace!(
                 "task {tid}: first stop (sig {sig} event {event}) before its parent's fork event"

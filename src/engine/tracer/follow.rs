@@ -30,6 +30,13 @@ struct Offered {
     vfork: bool,
 }
 
+/// What `take_child` hands to the child's handle.
+pub struct TakenChild {
+    pub memory: Arc<Memory>,
+    pub xregs: crate::engine::xregs::XRegs,
+    pub records: Arc<crate::engine::records::Records>,
+}
+
 /// The follow state of one process.
 #[derive(Default)]
 pub struct Follow {
@@ -86,7 +93,10 @@ impl Tracer {
         if !self.follow.fork || child <= 0 {
             return false;
         }
-        let arrived = self.early_children.remove(&child);
+        let arrived = match self.early_children.remove(&child) {
+            true => Some(true),
+            false => self.await_first_stop(child),
+        }; // None: it died before its first stop
         let vfork = event == ptrace::EVENT_VFORK;
         if !vfork {
             // Clean the child's copy of the memory now: the caller may change the breakpoints
@@ -94,10 +104,34 @@ impl Tracer {
             // table no longer names. Taking it writes the breakpoints of that moment back in.
             self.memory.lift_all_in(child);
         }
-        trace!("thread {tid}: offers child {child} (vfork {vfork}, arrived {arrived})");
-        self.follow.offered.insert(child, Offered { arrived, vfork });
+        trace!("thread {tid}: offers child {child} (vfork {vfork}, arrived {arrived:?})");
+        if let Some(arrived) = arrived {
+            self.follow.offered.insert(child, Offered { arrived, vfork });
+        } // else it died before its first stop: reported, but there is nothing to take
         self.event_stop(tid, ThreadState::Stopped, Cause::fork(child));
         true
+    }
+
+    /// The first stop of a child whose parent's fork event has come, waited for here: it is
+    /// imminent (the kernel creates an auto-attached child with its trap stop pending, taken
+    /// before it runs any code of its own), and with it collected the fork stop is reported
+    /// with nothing of the family running: the caller's `take_child` and continues then find
+    /// the monitor on its queue rather than in waitpid (a doorbell ring each saved), and
+    /// `take_child` returns without waiting for the child's stop. Some(true): it stopped;
+    /// None: it died first (its exit status consumed here, as the loop would have); Some(false):
+    /// not known (left to the loop, which reports the stop to `child_arrived`).
+    fn await_first_stop(&mut self, child: i32) -> Option<bool> {
+        match wait::waitpid(child, libc::__WALL) {
+            Ok(Some((_, wait::Status::Stopped { sig, event }))) => {
+                trace!("child {child}: first stop (sig {sig} event {event}) collected");
+                Some(true)
+            }
+            Ok(Some((_, st @ (wait::Status::Exited(_) | wait::Status::Signaled(_))))) => {
+                trace!("child {child}: {st:?} before its first stop");
+                None
+            }
+            _ => Some(false),
+        }
     }
 
     /// Hook (first stop of an unknown task): an offered child's first stop. It stays stopped.
@@ -149,12 +183,10 @@ impl Tracer {
     }
 
     /// `take_child`: the offered child `pid` becomes a process of its own, answering on
-    /// `shared`; returns its memory and register cache (for its handle). Process stopped.
-    pub fn take_child(
-        &mut self,
-        pid: i32,
-        shared: Arc<Shared>,
-    ) -> Result<(Arc<Memory>, crate::engine::xregs::XRegs)> {
+    /// `shared`; returns what its handle holds: its memory, register cache and record buffer.
+    /// Its snapshot is published here, so that the handle sees it at once (the monitor adds
+    /// the child to the family after this job). Process stopped.
+    pub fn take_child(&mut self, pid: i32, shared: Arc<Shared>) -> Result<TakenChild> {
         self.require_stopped()?;
         let Some(c) = self.follow.offered.remove(&pid) else {
             return Err(Error::InvalidArgument(format!(
@@ -176,8 +208,13 @@ impl Tracer {
             child.stopping_all = true;
         }
         trace!("child {pid}: taken");
-        let handles = (child.memory(), child.xregs());
+        child.publish();
+        let taken = TakenChild {
+            memory: child.memory(),
+            xregs: child.xregs(),
+            records: child.records(), // its own buffer: tracepoints are not inherited
+        };
         self.follow.adopted.push(child);
-        Ok(handles)
+        Ok(taken)
     }
 }

@@ -36,7 +36,7 @@ mod trap;
 mod watch;
 mod xregs;
 
-pub use follow::FOLLOW_FORK;
+pub use follow::{TakenChild, FOLLOW_FORK};
 
 /// Whether continuing from a breakpoint may execute simple instructions in place instead of
 /// stepping them (on unless `PTRACE_DBG_NO_EMULATION` is set, for comparison and debugging).
