@@ -21,6 +21,10 @@ use std::collections::BTreeMap;
 /// `set_follow` flag: follow fork, vfork and clone without CLONE_THREAD.
 pub const FOLLOW_FORK: u32 = 1;
 
+/// How long the fork event waits for the child's first stop (`await_first_stop`) before
+/// leaving it to the loop.
+const FIRST_STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// A child offered at the parent's current fork stop.
 #[derive(Debug, Clone, Copy)]
 struct Offered {
@@ -112,25 +116,31 @@ impl Tracer {
         true
     }
 
-    /// The first stop of a child whose parent's fork event has come, waited for here: it is
+    /// The first stop of a child whose parent's fork event has come, collected here: it is
     /// imminent (the kernel creates an auto-attached child with its trap stop pending, taken
     /// before it runs any code of its own), and with it collected the fork stop is reported
     /// with nothing of the family running: the caller's `take_child` and continues then find
     /// the monitor on its queue rather than in waitpid (a doorbell ring each saved), and
-    /// `take_child` returns without waiting for the child's stop. Some(true): it stopped;
-    /// None: it died first (its exit status consumed here, as the loop would have); Some(false):
-    /// not known (left to the loop, which reports the stop to `child_arrived`).
+    /// `take_child` returns without waiting for the child's stop. Bounded (the CPU is yielded
+    /// to the child meanwhile): a child that does not stop at once (frozen, or its stop
+    /// consumed elsewhere) is left to the loop, which reports its stop to `child_arrived`.
+    /// Some(true): it stopped; None: it died first (its exit status consumed here, as the loop
+    /// would have); Some(false): not yet.
     fn await_first_stop(&mut self, child: i32) -> Option<bool> {
-        match wait::waitpid(child, libc::__WALL) {
-            Ok(Some((_, wait::Status::Stopped { sig, event }))) => {
-                trace!("child {child}: first stop (sig {sig} event {event}) collected");
-                Some(true)
+        let deadline = std::time::Instant::now() + FIRST_STOP_WAIT;
+        loop {
+            match wait::waitpid(child, libc::__WALL | libc::WNOHANG) {
+                Ok(Some((_, wait::Status::Stopped { sig, event }))) => {
+                    trace!("child {child}: first stop (sig {sig} event {event}) collected");
+                    return Some(true);
+                }
+                Ok(Some((_, st @ (wait::Status::Exited(_) | wait::Status::Signaled(_))))) => {
+                    trace!("child {child}: {st:?} before its first stop");
+                    return None;
+                }
+                Ok(None) if std::time::Instant::now() < deadline => std::thread::yield_now(),
+                _ => return Some(false),
             }
-            Ok(Some((_, st @ (wait::Status::Exited(_) | wait::Status::Signaled(_))))) => {
-                trace!("child {child}: {st:?} before its first stop");
-                None
-            }
-            _ => Some(false),
         }
     }
 
