@@ -74,7 +74,7 @@ impl Tracer {
             self.release_child(tid);
             return;
         }
-        let is_thread = procfs::status_field(tid, "Tgid") == Some(self.pid as i64);
+        let is_thread = signal::is_thread_of(self.pid, tid) == Some(true);
         if is_thread && event == ptrace::EVENT_STOP {
             // Its initial stop. Keep it stopped: the parent's PTRACE_EVENT_CLONE stop will stop
             // the world anyway.
@@ -515,8 +515,12 @@ impl Tracer {
     pub(super) fn on_new_task(&mut self, tid: i32, event: i32) {
         let new = ptrace::event_msg(tid).unwrap_or(0) as i32;
         trace!("thread {tid}: event {event}, new task {new}");
+        // A clone is a new thread when the kernel says it is of our thread group (one system
+        // call); when it says not, /proc tells a clone without CLONE_THREAD from a task gone
+        // already (taken for a thread, as it always was).
         let is_thread = event == ptrace::EVENT_CLONE
-            && procfs::status_field(new, "Tgid").map_or(true, |tgid| tgid == self.pid as i64);
+            && (signal::is_thread_of(self.pid, new) == Some(true)
+                || procfs::status_field(new, "Tgid").map_or(true, |tgid| tgid == self.pid as i64));
         if is_thread && new > 0 {
             if !self.threads.contains_key(&new) {
                 // Its first stop (PTRACE_EVENT_STOP) is still to come.
