@@ -22,7 +22,9 @@
 //! the last process.
 //!
 //! API calls reach it as jobs (closures over one process's `Tracer`, tagged with that
-//! process's `Shared::id`) on the family's queue and wait for the answer.
+//! process's `Shared::id`) on the family's queue and wait for the answer; a continue only
+//! queues its job (`Shared::post_continue`), its checks made on the snapshot, which shows the
+//! process running from then on.
 //! It sleeps in one of two places:
 //! - on the queue's condition variable, when no traced thread can report anything (all
 //!   stopped): a queued job wakes it directly;
