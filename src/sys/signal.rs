@@ -63,3 +63,42 @@ pub fn gettid() -> i32 {
 pub fn getpid() -> i32 {
     std::process::id() as i32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+
+    #[test]
+    fn is_thread_of_tells_our_threads_from_another_process_and_sends_nothing() {
+        let me = getpid();
+        assert_eq!(is_thread_of(me, me), Some(true), "the main thread");
+        assert_eq!(is_thread_of(me, gettid()), Some(true), "this thread");
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            tid_tx.send(gettid()).unwrap();
+            let _ = done_rx.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        assert_eq!(is_thread_of(me, tid), Some(true), "another thread of ours");
+        done_tx.send(()).unwrap();
+        thread.join().unwrap();
+
+        // A process of its own (blocked reading its stdin until we close it).
+        let mut child = Command::new("cat").stdin(Stdio::piped()).spawn().expect("spawn cat");
+        let pid = child.id() as i32;
+        assert_eq!(is_thread_of(me, pid), Some(false), "a child process is no thread of ours");
+        assert_eq!(is_thread_of(pid, pid), Some(true), "its own main thread");
+        assert_eq!(is_thread_of(pid, me), Some(false), "our main thread is none of its");
+        assert!(child.try_wait().unwrap().is_none(), "signal 0 delivered nothing");
+        drop(child.stdin.take()); // EOF: cat ends
+        let status = child.wait().unwrap();
+        assert!(status.success(), "cat ended by the closed stdin, not by a signal: {status:?}");
+
+        assert_eq!(is_thread_of(me, 0), None);
+        assert_eq!(is_thread_of(0, me), None);
+        assert_eq!(is_thread_of(-1, me), None);
+    }
+}
