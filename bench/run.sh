@@ -43,7 +43,7 @@ if [ "$mode" = smoke ]; then
     python3 - "$dir/results$tag.json" <<'PY'
 import json, math, sys
 doc = json.load(open(sys.argv[1]))
-want = {"1", "2", "3", "4a", "4b", "4c", "5", "7a", "7b", "8a", "8b", "8e", "9", "10a", "10b", "11", "12a", "12c", "12d", "12s"}
+want = {"1", "2", "3", "4a", "4b", "4c", "5", "7a", "7b", "8a", "8b", "8e", "9", "10a", "10b", "11", "12a", "12c", "12d", "12s", "12n"}
 for name, run in doc.items():
     if run is None:
         continue

@@ -22,7 +22,9 @@
 //! the last process.
 //!
 //! API calls reach it as jobs (closures over one process's `Tracer`, tagged with that
-//! process's `Shared::id`) on the family's queue and wait for the answer.
+//! process's `Shared::id`) on the family's queue and wait for the answer; a continue only
+//! queues its job (`Shared::post_continue`), its checks made on the snapshot, which shows the
+//! process running from then on.
 //! It sleeps in one of two places:
 //! - on the queue's condition variable, when no traced thread can report anything (all
 //!   stopped): a queued job wakes it directly;
@@ -43,7 +45,7 @@
 //! monitor publishes; run-state waits (wait_stop, stop, kill) wait on the snapshot's condvar.
 
 use super::log::trace;
-use super::thread::ThreadInfo;
+use super::thread::{ThreadInfo, ThreadState};
 use super::tracer::{ExitStatus, RunState, Tracer};
 use super::{Error, Result};
 use crate::sys::{procfs, signal, spawn, wait};
@@ -139,6 +141,9 @@ pub struct Shared {
     /// Host threads sleeping on `snap_cv` (changed under `snap`'s lock): a publication with
     /// none skips the notify, a futex system call per stop.
     snap_waiters: AtomicUsize,
+    /// Continues queued so far (`post_continue`; changed under `snap`'s lock). A publication
+    /// made before the monitor ran the last of them shows the process resumed.
+    continues: AtomicU64,
     event_fd: EventFd,
     /// Counts publications, so that a waiter can watch for the next one without the lock.
     generation: AtomicU64,
@@ -170,6 +175,7 @@ impl Shared {
             }),
             snap_cv: Condvar::new(),
             snap_waiters: AtomicUsize::new(0),
+            continues: AtomicU64::new(0),
             event_fd,
             event_signalled: Mutex::new(EventFdState {
                 used: false,
@@ -182,23 +188,30 @@ impl Shared {
     }
 
     /// Publishes a new snapshot (monitor thread) and keeps the event fd readable exactly while
-    /// the process is not running.
+    /// the process is not running. `continues`: how many of the queued continues the monitor
+    /// has run; while one is still queued, the process shows as resumed (`show_resumed`).
     pub(crate) fn publish(
         &self,
         run: RunState,
         trigger: i32,
         threads: Vec<ThreadInfo>,
         exit: Option<ExitStatus>,
+        continues: u64,
     ) {
         let mut snap = lock(&self.snap);
         *snap = Snapshot { run, trigger, threads, exit };
+        if continues < self.continues.load(Ordering::Relaxed) {
+            show_resumed(&mut snap);
+        }
+        let run = snap.run;
         self.sync_event_fd(run);
         self.generation.fetch_add(1, Ordering::Release);
         // Read under the lock: a waiter counts itself under it before it looks at the snapshot,
-        // so either it is counted here or it sees this publication.
+        // so either it is counted here or it sees this publication. Waiters wait for the process
+        // to be quiet (`wait_for`): a publication of a running process wakes none of them.
         let waiters = self.snap_waiters.load(Ordering::Relaxed);
         drop(snap);
-        if waiters > 0 {
+        if waiters > 0 && run != RunState::Running {
             self.snap_cv.notify_all();
         }
     }
@@ -243,24 +256,31 @@ impl Shared {
     }
 
     /// Waits until `done(snapshot)` holds or the deadline passes; returns the last snapshot and
-    /// whether it held.
+    /// whether it held. `done` must not hold while the process is running: only publications
+    /// of a process that is not running (and the end of the process's monitor) wake waiters.
     pub fn wait_for<R>(
         &self,
         deadline: Option<Instant>,
         done: impl Fn(&Snapshot) -> Option<R>,
     ) -> std::result::Result<R, Snapshot> {
-        let seen = self.generation.load(Ordering::Acquire);
+        let mut seen = self.generation.load(Ordering::Acquire);
         if let Some(r) = done(&lock(&self.snap)) {
             return Ok(r);
         }
         // Watch the publication counter briefly before sleeping: a stop is often microseconds
         // away, and seeing it without sleeping saves the wake-up (not on one CPU: `spin_for`).
+        // A publication that does not satisfy `done` (the process resumed by a queued
+        // continue) does not end the watch.
         let start = Instant::now();
-        while *SPIN
-            && self.generation.load(Ordering::Acquire) == seen
-            && start.elapsed() < SPIN_LIMIT
-            && deadline.map_or(true, |d| Instant::now() < d)
+        while *SPIN && start.elapsed() < SPIN_LIMIT && deadline.map_or(true, |d| Instant::now() < d)
         {
+            let now_seen = self.generation.load(Ordering::Acquire);
+            if now_seen != seen {
+                seen = now_seen;
+                if let Some(r) = done(&lock(&self.snap)) {
+                    return Ok(r);
+                }
+            }
             std::hint::spin_loop();
         }
         let mut snap = lock(&self.snap);
@@ -351,6 +371,38 @@ impl Shared {
         }
     }
 
+    /// Queues a continue (`f`, given the number of this continue) for the monitor without
+    /// waiting for it: a caller that continues and then waits for the next stop is woken once
+    /// per stop instead of twice, which on one CPU is two context switches fewer. The checks
+    /// the monitor would make are made here, on the snapshot: it is stopped, or the error is
+    /// the one `Tracer::require_stopped` gives. From here until the monitor has run the job,
+    /// the snapshot shows the process resumed (`show_resumed`), so no caller sees the stop
+    /// that this continue ends, and a second continue fails as it would after the first had
+    /// run. Jobs run in order: whatever a caller queues next runs after this continue.
+    pub(crate) fn post_continue(
+        &self,
+        f: impl FnOnce(&mut Tracer, u64) + Send + 'static,
+    ) -> Result<()> {
+        let mut snap = lock(&self.snap);
+        match snap.run {
+            RunState::Stopped => {}
+            RunState::Exited => return Err(Error::Exited),
+            RunState::Detached => return Err(Error::BadState("the process was detached".into())),
+            RunState::Running => {
+                return Err(Error::BadState("the process is running; stop it first".into()))
+            }
+        }
+        let n = self.continues.load(Ordering::Relaxed) + 1;
+        self.submit(Box::new(move |t: &mut Tracer| {
+            let _ = catch_unwind(AssertUnwindSafe(|| f(t, n)));
+        }))?;
+        self.continues.store(n, Ordering::Relaxed);
+        show_resumed(&mut snap);
+        self.sync_event_fd(RunState::Running);
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
     /// Queues a job for the monitor without waiting for it (nobody needs its answer).
     pub(crate) fn post(&self, job: Job) {
         let _ = self.submit(Box::new(move |t: &mut Tracer| {
@@ -405,6 +457,25 @@ impl Shared {
     /// The family this process belongs to (a child taken from it joins it).
     pub(crate) fn family(&self) -> Arc<Family> {
         self.family.clone()
+    }
+}
+
+/// What a snapshot shows while a continue is queued (`Shared::post_continue`): the process
+/// running, its stopped threads running (one in its exit stop on its way out), no registers.
+/// An exited or detached process stays so.
+fn show_resumed(snap: &mut Snapshot) {
+    if matches!(snap.run, RunState::Exited | RunState::Detached) {
+        return;
+    }
+    snap.run = RunState::Running;
+    snap.trigger = 0;
+    for t in &mut snap.threads {
+        if t.state == ThreadState::StoppedExiting {
+            t.state = ThreadState::Exiting;
+        } else if t.state.is_stopped() {
+            t.state = ThreadState::Running;
+        }
+        t.regs = None;
     }
 }
 

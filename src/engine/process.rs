@@ -230,7 +230,7 @@ impl Process {
     pub fn cont(&self) -> Result<()> {
         let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
         self.lookup.invalidate();
-        self.monitor.shared.call(|t| t.cont())
+        self.monitor.shared.post_continue(|t, n| t.queued_continue(n))
     }
 
     /// Waits until every thread is stopped because of some thread's event. Returns the thread

@@ -88,7 +88,10 @@ pub unsafe extern "C" fn ptrace_dbg_wait_stop(
 /// epoll, asyncio or libuv users: wait for readability, then call `ptrace_dbg_wait_stop(p, 0,
 /// ...)`. It is also readable while tracepoint or system-call records wait to be read
 /// (`ptrace_dbg_read_records`; then `wait_stop(p, 0, ...)` may return
-/// `PTRACE_DBG_E_TIMEOUT`: read the records first). Never read from it, write to it or close
+/// `PTRACE_DBG_E_TIMEOUT`: read the records first). When the host process may use only one
+/// CPU, a new record makes it readable once the monitor thread has handled the events at hand
+/// (at most 64), not at once: the reader then takes records in batches instead of preempting
+/// the monitor at every hit; with more CPUs, at once. Never read from it, write to it or close
 /// it: it belongs to the library and is closed by `ptrace_dbg_process_free`. It is
 /// close-on-exec.
 ///

@@ -121,6 +121,9 @@ pub struct Tracer {
     /// Callers waiting for the process to stop running (answered at the next publish that
     /// shows it stopped, exited or detached).
     quiet_waiters: Vec<std::sync::mpsc::SyncSender<Result<RunState>>>,
+    /// How many queued continues have run (`Shared::post_continue`), published with each
+    /// snapshot.
+    continues: u64,
     /// Threads in a vfork whose child shares their memory: our breakpoints are lifted from it
     /// until the thread's PTRACE_EVENT_VFORK_DONE.
     vforking: HashSet<i32>,
@@ -166,6 +169,7 @@ impl Tracer {
             published_run: RunState::Running,
             state_counts: [0; 11],
             quiet_waiters: Vec::new(),
+            continues: 0,
             ool: Default::default(),
             group_stop_reported: false,
             vforking: HashSet::new(),
@@ -364,7 +368,7 @@ impl Tracer {
         let main = self.threads.get(&self.pid).filter(live).map(info);
         let rest = self.threads.values().filter(live).filter(|t| t.tid != self.pid).map(info);
         let infos: Vec<ThreadInfo> = main.into_iter().chain(rest).collect();
-        self.shared.publish(self.run, self.trigger, infos, self.exit);
+        self.shared.publish(self.run, self.trigger, infos, self.exit, self.continues);
         if self.run != RunState::Running {
             for tx in self.quiet_waiters.drain(..) {
                 let _ = tx.send(Ok(self.run));

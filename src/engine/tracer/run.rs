@@ -113,6 +113,17 @@ impl Tracer {
         }
     }
 
+    /// Runs continue number `n` queued by `Shared::post_continue` (which checked the
+    /// process stopped on the snapshot): publishes whatever comes of it, even an error (the
+    /// snapshot shows the process resumed until then).
+    pub fn queued_continue(&mut self, n: u64) {
+        self.continues = n;
+        self.dirty = true;
+        if let Err(e) = self.cont() {
+            trace!("queued continue {n}: {e}");
+        }
+    }
+
     /// Resumes every stopped thread (ptrace_dbg_continue). A thread stopped by a signal gets it
     /// delivered; a thread in its exit stop is let go to finish exiting.
     pub fn cont(&mut self) -> Result<()> {
