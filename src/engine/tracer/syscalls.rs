@@ -28,8 +28,10 @@ impl Tracer {
     /// stop, PTRACE_CONT otherwise.
     pub(super) fn resume_thread(&mut self, tid: i32, sig: i32) -> std::result::Result<(), Errno> {
         self.sys.launch_stop = false;
-        if let Some(r) = self.threads.get(&tid).and_then(|t| t.regs) {
-            self.sys.resumed_with(tid, [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]);
+        if self.sys.active() {
+            if let Some(r) = self.threads.get(&tid).and_then(|t| t.regs) {
+                self.sys.resumed_with(tid, [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]);
+            }
         }
         if self.sys.resume_with_syscall(tid) {
             ptrace::syscall(tid, sig)
