@@ -9,8 +9,8 @@
 //! RET_ALLOW filter costs the same). What remains is the kernel's slow syscall entry for a
 //! task with a filter (syscall_trace_enter, __secure_computing, populate_seccomp_data), the
 //! same for any filter and any tracer (strace's included): measured on workload 8a's VM
-//! (AMD EPYC, Linux 6.18, retpolines and safe-RET), about 40 ns on a 145 ns `getpid`, 1.27 to
-//! 1.3x its time, with or without us attached. None of our ptrace options adds to it: only
+//! (AMD EPYC, Linux 6.18, retpolines and safe-RET), 40 to 47 ns on a 145 ns `getpid`, about
+//! 1.3x its CPU time, with or without us attached. None of our ptrace options adds to it: only
 //! PTRACE_SYSCALL (or a step) gives a task per-call ptrace work, and between a traced call's
 //! exit and the next seccomp stop the thread runs under PTRACE_CONT.
 
