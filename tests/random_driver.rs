@@ -424,7 +424,11 @@ impl Driver {
     /// Returns true when the error is one the state allows.
     fn thread_error_ok(ep: &Episode, e: &Error, known: bool, running_ok: bool) -> bool {
         match ep.model {
-            Model::Exited => matches!(e, Error::Exited),
+            // The model goes to Exited at the first Exited answer, which can come from /proc
+            // (symbols, maps: the process is gone) a moment before the monitor has collected
+            // every thread's exit and published it; until then a thread already collected is
+            // NoSuchThread.
+            Model::Exited => matches!(e, Error::Exited | Error::NoSuchThread(_)),
             Model::Detached => matches!(e, Error::BadState(m) if m.contains("detached")),
             Model::Stopped => !known && matches!(e, Error::NoSuchThread(_)),
             Model::Running => {

@@ -60,6 +60,13 @@ fn run(p: &Process, mut f: impl FnMut(&Process, i32, &SyscallStop)) -> Vec<Ev> {
                 CauseKind::SyscallEntry | CauseKind::SyscallExit => {
                     let s = p.syscall_info(tid).expect("syscall_info at a syscall stop");
                     assert_eq!(s.is_exit, cause.kind == CauseKind::SyscallExit);
+                    if s.is_exit {
+                        // An exit shows the argument registers as the kernel has them (after
+                        // execve and rt_sigreturn too), whether read again or kept from the
+                        // entry.
+                        let r = p.get_regs(tid).unwrap();
+                        assert_eq!(s.args, [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9], "{s:?}");
+                    }
                     f(p, tid, &s);
                     seen.push(Ev::Sys(tid, p.syscall_info(tid).unwrap()));
                 }
@@ -184,6 +191,49 @@ fn calls_are_skipped_rewritten_and_their_results_changed() {
         .unwrap();
     assert_eq!(unlink_exit.1.ret, -(libc::EPERM as i64));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Arguments changed at an entry stop, through the registers or set_syscall, are the ones the
+/// call runs with and the ones its exit shows.
+fn check_exit_args_after_changes(seccomp: bool) {
+    const N: usize = 6;
+    let (p, _out) = launch_piped(&["bench", "3", &N.to_string()]);
+    let flags = syscalls::ENTRY | syscalls::EXIT | if seccomp { syscalls::SECCOMP } else { 0 };
+    p.trace_syscalls(Some(&[NR_WRITE]), flags).unwrap();
+    let mut set: HashMap<i32, u64> = HashMap::new();
+    let mut n = 0;
+    let evs = run(&p, |p, tid, s| {
+        if !s.is_exit {
+            // Another buffer on the caller's stack (a byte to /dev/null: any readable one).
+            let buf = (s.sp - 512 - 8 * n as u64) & !7;
+            match n % 3 {
+                0 => {
+                    let mut r = p.get_regs(tid).unwrap();
+                    r.rsi = buf;
+                    p.set_regs(tid, &r).unwrap();
+                }
+                1 => {
+                    let mut args = s.args;
+                    args[1] = buf;
+                    p.set_syscall(tid, NR_WRITE as i64, Some(args)).unwrap();
+                }
+                _ => {} // unchanged
+            }
+            set.insert(tid, if n % 3 == 2 { s.args[1] } else { buf });
+            n += 1;
+        } else {
+            assert_eq!(s.args[1], set[&tid], "write {n}: the buffer it ran with");
+            assert_eq!(s.ret, 1);
+        }
+    });
+    assert_eq!(p.exit_status().unwrap().code, 0, "every write wrote its byte");
+    assert_eq!(sys_events(&evs).len(), 2 * N);
+}
+
+#[test]
+fn exit_args_are_those_the_call_ran_with_after_changes_at_its_entry() {
+    check_exit_args_after_changes(false);
+    check_exit_args_after_changes(true);
 }
 
 #[test]
@@ -341,6 +391,11 @@ fn our_interrupt_is_invisible_and_a_signal_shows_the_restart() {
         match c.kind {
             CauseKind::SyscallEntry | CauseKind::SyscallExit => {
                 let s = p.syscall_info(tid).unwrap();
+                if s.is_exit {
+                    // rt_sigreturn's exit shows the registers it restored.
+                    let r = p.get_regs(tid).unwrap();
+                    assert_eq!(s.args, [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9], "{s:?}");
+                }
                 let call = if s.number == NR_RT_SIGRETURN as i64 { "rt_sigreturn " } else { "" };
                 seen.push(format!(
                     "{call}{}{}",

@@ -56,6 +56,10 @@ pub const ARCH_I386: u32 = 0x4000_0003;
 
 /// `execve`.
 pub const NR_EXECVE: u64 = 59;
+/// `execveat`.
+pub const NR_EXECVEAT: u64 = 322;
+/// `rt_sigreturn`.
+pub const NR_RT_SIGRETURN: u64 = 15;
 
 /// `restart_syscall`, which the kernel enters for a call that exited with
 /// -ERESTART_RESTARTBLOCK.
@@ -204,6 +208,11 @@ struct ThreadCall {
     restart: Option<u64>,
     /// The next exit stop is not the caller's (the launch's own execve).
     hide_exit: bool,
+    /// The argument registers of the call `entered`, as the thread will run it: from its
+    /// entry stop, or from our copy of its registers when it was resumed from there (the
+    /// caller may have changed them). The kernel keeps them through the call, so its exit
+    /// stop reports them without reading the registers again (`exit_args`).
+    args: Option<[u64; 6]>,
 }
 
 /// The syscall feature's state for one process (owned by the monitor's Tracer).
@@ -304,6 +313,41 @@ impl SyscallTrace {
         self.threads.get(&tid).and_then(|c| c.entered.map(|(nr, _)| nr))
     }
 
+    /// The argument registers `tid` entered its current call with (`entered`), from the entry
+    /// stop's syscall info.
+    pub fn entered_with(&mut self, tid: i32, args: [u64; 6]) {
+        if let Some(c) = self.threads.get_mut(&tid) {
+            if c.entered.is_some() {
+                c.args = Some(args);
+            }
+        }
+    }
+
+    /// `tid` is resumed from a stop with these registers (our copy, written back if changed):
+    /// if it is inside a call, they are the arguments its exit will show.
+    pub fn resumed_with(&mut self, tid: i32, args: [u64; 6]) {
+        if let Some(c) = self.threads.get_mut(&tid) {
+            if c.entered.is_some() {
+                c.args = Some(args);
+            }
+        }
+    }
+
+    /// The argument registers at the exit of call `nr` of `tid`, if known without reading the
+    /// registers: every x86-64 call leaves rdi, rsi, rdx, r10, r8 and r9 as it found them,
+    /// except the ones that replace the whole register file (`rt_sigreturn`, a successful
+    /// `execve`/`execveat`). Call before `on_stop` takes the entry.
+    pub fn exit_args(&self, tid: i32, nr: u64, arch: u32) -> Option<[u64; 6]> {
+        if arch != ARCH_X86_64 || matches!(nr, NR_RT_SIGRETURN | NR_EXECVE | NR_EXECVEAT) {
+            return None;
+        }
+        let c = self.threads.get(&tid)?;
+        match c.entered {
+            Some((n, _)) if n == nr => c.args,
+            _ => None,
+        }
+    }
+
     /// The launched program's thread sits in the execve that started it (the launch stop):
     /// that call's exit stop is part of the launch, not a call of the program.
     pub fn hide_launch_exit(&mut self, tid: i32) {
@@ -357,9 +401,11 @@ impl SyscallTrace {
                     }
                 }
                 c.entered = Some((nr, kind == Kind::Enter));
+                c.args = None;
                 (nr, flags & ENTRY != 0)
             }
             Kind::Exit => {
+                c.args = None;
                 let nr = c.entered.take().map_or(nr, |(n, _)| n);
                 if std::mem::take(&mut c.hide_exit) && nr == NR_EXECVE {
                     return (Verdict::Swallow, nr);
@@ -452,6 +498,34 @@ mod tests {
         t.configure(SyscallSet::none(), 0);
         assert_eq!(t.mode(), Mode::Off);
         assert_eq!(t.on_stop(3, Kind::Seccomp, 1, a, 0, false).0, Verdict::Swallow);
+    }
+
+    #[test]
+    fn exit_args_come_from_the_entry_unless_the_call_replaces_the_registers() {
+        let mut t = SyscallTrace::new();
+        t.configure(SyscallSet::all(), ENTRY | EXIT);
+        let a = ARCH_X86_64;
+        t.on_stop(1, Kind::Enter, 1, a, 0, false);
+        t.entered_with(1, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(t.exit_args(1, 1, a), Some([1, 2, 3, 4, 5, 6]));
+        // Registers written (or read) at the entry stop are what the call runs with.
+        t.resumed_with(1, [1, 9, 3, 4, 5, 6]);
+        assert_eq!(t.exit_args(1, 1, a), Some([1, 9, 3, 4, 5, 6]));
+        t.on_stop(1, Kind::Exit, 1, a, 1, false);
+        assert_eq!(t.exit_args(1, 1, a), None, "the exit took the entry");
+        t.resumed_with(1, [7; 6]); // from an exit stop: no call in progress
+        assert_eq!(t.exit_args(1, 1, a), None);
+        for nr in [NR_RT_SIGRETURN, NR_EXECVE, NR_EXECVEAT] {
+            t.on_stop(1, Kind::Enter, nr, a, 0, false);
+            t.entered_with(1, [1; 6]);
+            assert_eq!(t.exit_args(1, nr, a), None, "call {nr} replaces the registers");
+            t.on_stop(1, Kind::Exit, nr, a, 0, false);
+        }
+        t.on_stop(1, Kind::Enter, 4, ARCH_I386, 0, false);
+        t.entered_with(1, [1; 6]);
+        assert_eq!(t.exit_args(1, 4, ARCH_I386), None, "i386 calls read the registers");
+        // An exit whose entry was not seen (attached in the call): nothing known.
+        assert_eq!(t.exit_args(2, 0, a), None);
     }
 
     #[test]

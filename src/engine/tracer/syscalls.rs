@@ -28,6 +28,11 @@ impl Tracer {
     /// stop, PTRACE_CONT otherwise.
     pub(super) fn resume_thread(&mut self, tid: i32, sig: i32) -> std::result::Result<(), Errno> {
         self.sys.launch_stop = false;
+        if self.sys.active() {
+            if let Some(r) = self.threads.get(&tid).and_then(|t| t.regs) {
+                self.sys.resumed_with(tid, [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]);
+            }
+        }
         if self.sys.resume_with_syscall(tid) {
             ptrace::syscall(tid, sig)
         } else {
@@ -123,7 +128,16 @@ impl Tracer {
             }
         };
         let interrupted = state == ThreadState::Stopping;
+        let exit_args = match kind {
+            Kind::Exit => self.sys.exit_args(tid, nr, info.arch),
+            _ => None,
+        };
         let (verdict, nr) = self.sys.on_stop(tid, kind, nr, info.arch, ret, interrupted);
+        if let ptrace::SyscallOp::Entry { args, .. } | ptrace::SyscallOp::Seccomp { args, .. } =
+            info.op
+        {
+            self.sys.entered_with(tid, args);
+        }
         trace!("thread {tid}: syscall {kind:?} {nr} -> {verdict:?}");
         if verdict == Verdict::Swallow {
             self.syscall_stop_done(tid, step_over);
@@ -143,8 +157,11 @@ impl Tracer {
                 }
             }
             ptrace::SyscallOp::Exit { rval, is_error } => {
-                let r = self.regs(tid).ok();
-                let args = r.map_or([0; 6], |r| [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]);
+                // The arguments the entry had (one GETREGS less per exit), else the registers.
+                let args = exit_args.unwrap_or_else(|| {
+                    let r = self.regs(tid).ok();
+                    r.map_or([0; 6], |r| [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9])
+                });
                 SyscallStop {
                     number: nr as i64,
                     is_exit: true,
