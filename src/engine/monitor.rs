@@ -144,6 +144,10 @@ pub struct Shared {
     /// Continues queued so far (`post_continue`; changed under `snap`'s lock). A publication
     /// made before the monitor ran the last of them shows the process resumed.
     continues: AtomicU64,
+    /// Whether callers watch for a stop (`wait_for`) or for the monitor's answer to a call
+    /// before sleeping (`Spin`): two patterns, learnt apart.
+    spin_stop: Spin,
+    spin_answer: Spin,
     event_fd: EventFd,
     /// Counts publications, so that a waiter can watch for the next one without the lock.
     generation: AtomicU64,
@@ -176,6 +180,8 @@ impl Shared {
             snap_cv: Condvar::new(),
             snap_waiters: AtomicUsize::new(0),
             continues: AtomicU64::new(0),
+            spin_stop: Spin::default(),
+            spin_answer: Spin::default(),
             event_fd,
             event_signalled: Mutex::new(EventFdState {
                 used: false,
@@ -271,17 +277,20 @@ impl Shared {
         // away, and seeing it without sleeping saves the wake-up (not on one CPU: `spin_for`).
         // A publication that does not satisfy `done` (the process resumed by a queued
         // continue) does not end the watch.
-        let start = Instant::now();
-        while *SPIN && start.elapsed() < SPIN_LIMIT && deadline.map_or(true, |d| Instant::now() < d)
-        {
-            let now_seen = self.generation.load(Ordering::Acquire);
-            if now_seen != seen {
-                seen = now_seen;
-                if let Some(r) = done(&lock(&self.snap)) {
-                    return Ok(r);
+        if self.spin_stop.begin() {
+            let start = Instant::now();
+            while start.elapsed() < SPIN_LIMIT && deadline.map_or(true, |d| Instant::now() < d) {
+                let now_seen = self.generation.load(Ordering::Acquire);
+                if now_seen != seen {
+                    seen = now_seen;
+                    if let Some(r) = done(&lock(&self.snap)) {
+                        self.spin_stop.end(true);
+                        return Ok(r);
+                    }
                 }
+                std::hint::spin_loop();
             }
-            std::hint::spin_loop();
+            self.spin_stop.end(false);
         }
         let mut snap = lock(&self.snap);
         self.snap_waiters.fetch_add(1, Ordering::Relaxed);
@@ -332,7 +341,7 @@ impl Shared {
             t.publish();
             let _ = tx.send(r);
         }))?;
-        if let Some(r) = spin_for(&rx) {
+        if let Some(r) = self.spin_for(&rx) {
             return r;
         }
         rx.recv().unwrap_or_else(|_| Err(self.closed_error()))
@@ -358,7 +367,7 @@ impl Shared {
                 Ok(()) => t.when_quiet(tx),
             }
         }))?;
-        if let Some(r) = spin_for(&rx) {
+        if let Some(r) = self.spin_for(&rx) {
             return r;
         }
         match rx.recv_timeout(timeout) {
@@ -479,22 +488,68 @@ fn show_resumed(snap: &mut Snapshot) {
     }
 }
 
-/// Answers from the monitor usually come within microseconds. On a machine with a CPU to spare,
-/// watching for one briefly before sleeping saves the wake-up (a futex and a context switch per
-/// call); on one CPU spinning would only delay the monitor, so it is not done there.
-fn spin_for<T>(rx: &mpsc::Receiver<T>) -> Option<T> {
-    if !*SPIN {
-        return None;
+/// Whether callers watch for the monitor's answer or stop briefly before sleeping on it, per
+/// process. Answers usually come within microseconds, and on a machine with a CPU to spare,
+/// watching saves the wake-up (a futex and a context switch per call). It does not pay when
+/// the CPU is not spare after all (the scheduler put the monitor or the tracee on the
+/// watcher's CPU, other work keeps the other one busy) or when the process runs long between
+/// stops: the watch then only delays the threads it waits for. So a watch that saw nothing
+/// makes the next ones skip the watch, twice as many after each such watch in a row (up to
+/// 255), and one that saw its answer makes the next one watch again. Never on one CPU.
+#[derive(Default)]
+struct Spin {
+    /// Watches in a row that saw nothing (at most 8).
+    misses: std::sync::atomic::AtomicU32,
+    /// Waits still to skip the watch.
+    skip: std::sync::atomic::AtomicU32,
+}
+
+impl Spin {
+    /// Whether to watch now (counts a skipped wait).
+    fn begin(&self) -> bool {
+        if !*SPIN {
+            return false;
+        }
+        let skip = self.skip.load(Ordering::Relaxed);
+        if skip > 0 {
+            self.skip.store(skip - 1, Ordering::Relaxed);
+            return false;
+        }
+        true
     }
-    let start = Instant::now();
-    while start.elapsed() < SPIN_LIMIT {
-        match rx.try_recv() {
-            Ok(v) => return Some(v),
-            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
-            Err(mpsc::TryRecvError::Disconnected) => return None,
+
+    /// How the watch went.
+    fn end(&self, saw: bool) {
+        if saw {
+            self.misses.store(0, Ordering::Relaxed);
+        } else {
+            let misses = (self.misses.load(Ordering::Relaxed) + 1).min(8);
+            self.misses.store(misses, Ordering::Relaxed);
+            self.skip.store((1 << misses) - 1, Ordering::Relaxed);
         }
     }
-    None
+}
+
+impl Shared {
+    /// Watches briefly for an answer from the monitor (`Spin`).
+    fn spin_for<T>(&self, rx: &mpsc::Receiver<T>) -> Option<T> {
+        if !self.spin_answer.begin() {
+            return None;
+        }
+        let start = Instant::now();
+        while start.elapsed() < SPIN_LIMIT {
+            match rx.try_recv() {
+                Ok(v) => {
+                    self.spin_answer.end(true);
+                    return Some(v);
+                }
+                Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(mpsc::TryRecvError::Disconnected) => return None,
+            }
+        }
+        self.spin_answer.end(false);
+        None
+    }
 }
 
 /// Whether callers may spin briefly for the monitor: only with more than one CPU to run on.
