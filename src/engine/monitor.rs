@@ -80,6 +80,11 @@ struct Queue {
 pub struct Family {
     queue: Mutex<Queue>,
     queue_cv: Condvar,
+    /// The CPU the monitor thread last ran on (before it last went to sleep or to its
+    /// events): a caller on that same CPU does not watch for it (`Spin::begin`).
+    monitor_cpu: std::sync::atomic::AtomicI32,
+    /// Jobs queued so far: what the monitor's watch of the queue looks at (no lock).
+    enqueued: AtomicU64,
 }
 
 impl Family {
@@ -92,7 +97,21 @@ impl Family {
                 closed: None,
             }),
             queue_cv: Condvar::new(),
+            monitor_cpu: std::sync::atomic::AtomicI32::new(-1),
+            enqueued: AtomicU64::new(0),
         })
+    }
+
+    /// Notes the CPU the monitor thread runs on (monitor thread).
+    fn note_monitor_cpu(&self) {
+        self.monitor_cpu.store(crate::sys::time::current_cpu(), Ordering::Relaxed);
+    }
+
+    /// Whether the calling thread runs on the CPU the monitor last ran on: watching there
+    /// would only keep the monitor (and the tracee it resumes) from running.
+    fn on_monitor_cpu(&self) -> bool {
+        let cpu = self.monitor_cpu.load(Ordering::Relaxed);
+        cpu >= 0 && crate::sys::time::current_cpu() == cpu
     }
 }
 
@@ -277,7 +296,7 @@ impl Shared {
         // away, and seeing it without sleeping saves the wake-up (not on one CPU: `spin_for`).
         // A publication that does not satisfy `done` (the process resumed by a queued
         // continue) does not end the watch.
-        if self.spin_stop.begin() {
+        if self.spin_stop.begin(self.family.on_monitor_cpu()) {
             let start = Instant::now();
             while start.elapsed() < SPIN_LIMIT && deadline.map_or(true, |d| Instant::now() < d) {
                 let now_seen = self.generation.load(Ordering::Acquire);
@@ -402,13 +421,18 @@ impl Shared {
             }
         }
         let n = self.continues.load(Ordering::Relaxed) + 1;
-        self.submit(Box::new(move |t: &mut Tracer| {
+        let notify = self.enqueue(Box::new(move |t: &mut Tracer| {
             let _ = catch_unwind(AssertUnwindSafe(|| f(t, n)));
         }))?;
         self.continues.store(n, Ordering::Relaxed);
         show_resumed(&mut snap);
         self.sync_event_fd(RunState::Running);
         self.generation.fetch_add(1, Ordering::Release);
+        // The monitor is woken once the snapshot is released: its job ends in a publication.
+        drop(snap);
+        if notify {
+            self.family.queue_cv.notify_one();
+        }
         Ok(())
     }
 
@@ -422,6 +446,17 @@ impl Shared {
     /// Queues a job for the monitor and wakes it: through the condition variable when it
     /// sleeps on the queue, through the doorbell when it sleeps in waitpid.
     fn submit(&self, job: Job) -> Result<()> {
+        if self.enqueue(job)? {
+            self.family.queue_cv.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Queues a job; rings the doorbell if the monitor sleeps in waitpid. True: it may sleep
+    /// on the queue, and the caller must notify `queue_cv` once it holds no lock (the woken
+    /// monitor, on one CPU, preempts the caller at once and would block on a lock the caller
+    /// still holds: two more switches).
+    fn enqueue(&self, job: Job) -> Result<bool> {
         if let Some(e) = &*lock(&self.closed) {
             return Err(e.clone());
         }
@@ -430,14 +465,15 @@ impl Shared {
             return Err(e.clone());
         }
         q.jobs.push_back((self.id, job));
+        self.family.enqueued.fetch_add(1, Ordering::Release);
         if q.in_wait {
+            // Under the queue's lock, so that the doorbell cannot be replaced meanwhile.
             // ESRCH: the doorbell died; its exit wakes the monitor anyway, which then starts a
             // new one and drains the queue.
             let _ = signal::kill(q.doorbell, libc::SIGSTOP);
-        } else {
-            self.family.queue_cv.notify_one();
+            return Ok(false);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The error calls get once the process has left the family (or the monitor has ended).
@@ -491,23 +527,27 @@ fn show_resumed(snap: &mut Snapshot) {
 /// Whether callers watch for the monitor's answer or stop briefly before sleeping on it, per
 /// process. Answers usually come within microseconds, and on a machine with a CPU to spare,
 /// watching saves the wake-up (a futex and a context switch per call). It does not pay when
-/// the CPU is not spare after all (the scheduler put the monitor or the tracee on the
-/// watcher's CPU, other work keeps the other one busy) or when the process runs long between
-/// stops: the watch then only delays the threads it waits for. So a watch that saw nothing
-/// makes the next ones skip the watch, twice as many after each such watch in a row (up to
-/// 255), and one that saw its answer makes the next one watch again. Never on one CPU.
+/// the CPU is not spare after all or when the process runs long between stops: the watch then
+/// only delays the threads it waits for, or burns a CPU for nothing. So a caller never
+/// watches on the CPU the monitor last ran on (the scheduler put them together, other work
+/// keeping the other CPU busy), and watches that saw nothing, two or more in a row, make the
+/// next ones skip the watch (1, 3, 7 ... up to 255 of them); one that saw its answer makes the
+/// next one watch again. A lone miss changes nothing: a loop whose waits alternate between a
+/// long one and a short one (a program that forks, then exits at once) keeps watching.
+/// Never on one CPU.
 #[derive(Default)]
 struct Spin {
-    /// Watches in a row that saw nothing (at most 8).
+    /// Watches in a row that saw nothing (at most 9).
     misses: std::sync::atomic::AtomicU32,
     /// Waits still to skip the watch.
     skip: std::sync::atomic::AtomicU32,
 }
 
 impl Spin {
-    /// Whether to watch now (counts a skipped wait).
-    fn begin(&self) -> bool {
-        if !*SPIN {
+    /// Whether to watch now (counts a skipped wait); never when `same_cpu`: the watcher is on
+    /// the CPU of the thread it waits for.
+    fn begin(&self, same_cpu: bool) -> bool {
+        if !*SPIN || same_cpu {
             return false;
         }
         let skip = self.skip.load(Ordering::Relaxed);
@@ -523,9 +563,9 @@ impl Spin {
         if saw {
             self.misses.store(0, Ordering::Relaxed);
         } else {
-            let misses = (self.misses.load(Ordering::Relaxed) + 1).min(8);
+            let misses = (self.misses.load(Ordering::Relaxed) + 1).min(9);
             self.misses.store(misses, Ordering::Relaxed);
-            self.skip.store((1 << misses) - 1, Ordering::Relaxed);
+            self.skip.store((1 << (misses - 1)) - 1, Ordering::Relaxed);
         }
     }
 }
@@ -533,7 +573,7 @@ impl Spin {
 impl Shared {
     /// Watches briefly for an answer from the monitor (`Spin`).
     fn spin_for<T>(&self, rx: &mpsc::Receiver<T>) -> Option<T> {
-        if !self.spin_answer.begin() {
+        if !self.spin_answer.begin(self.family.on_monitor_cpu()) {
             return None;
         }
         let start = Instant::now();
@@ -629,7 +669,7 @@ fn monitor_main(shared: Arc<Shared>, start: Start, started: mpsc::SyncSender<Res
         }
     };
     lock(&family.queue).doorbell = doorbell;
-    let mut mon = MonitorLoop { family, doorbell, members: Vec::new() };
+    let mut mon = MonitorLoop { family, watch: Spin::default(), doorbell, members: Vec::new() };
     let tracer = match mon.begin(&shared, start) {
         Ok(t) => t,
         Err(e) => {
@@ -666,6 +706,8 @@ fn leave_reason(t: &Tracer) -> Error {
 
 struct MonitorLoop {
     family: Arc<Family>,
+    /// The monitor's own brief watch of the queue before it sleeps on it.
+    watch: Spin,
     doorbell: i32,
     /// The family's processes; one that is over stays until the children it lets go have
     /// made their first stop.
@@ -774,6 +816,7 @@ impl MonitorLoop {
                     }
                     q.in_wait = true;
                 }
+                self.family.note_monitor_cpu();
                 let r = wait::waitpid(-1, wait::WAIT_FLAGS);
                 lock(&self.family.queue).in_wait = false;
                 match r {
@@ -793,6 +836,24 @@ impl MonitorLoop {
                     }
                 }
             } else {
+                // Everything is stopped, and a caller usually queues its next job within
+                // microseconds of the publication: with a CPU to spare, watch the queue briefly
+                // before sleeping, which saves waking an idle CPU per call (tens of us on a
+                // VM). Adaptive as the callers' watch (`Spin`).
+                let seen = self.family.enqueued.load(Ordering::Acquire);
+                if lock(&self.family.queue).jobs.is_empty() && self.watch.begin(false) {
+                    let start = Instant::now();
+                    let mut saw = false;
+                    while start.elapsed() < SPIN_LIMIT {
+                        if self.family.enqueued.load(Ordering::Acquire) != seen {
+                            saw = true;
+                            break;
+                        }
+                        std::hint::spin_loop();
+                    }
+                    self.watch.end(saw);
+                }
+                self.family.note_monitor_cpu();
                 let q = lock(&self.family.queue);
                 if q.jobs.is_empty() {
                     drop(self.family.queue_cv.wait(q).unwrap_or_else(|p| p.into_inner()));
