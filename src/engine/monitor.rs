@@ -307,7 +307,7 @@ impl Shared {
                         return Ok(r);
                     }
                 }
-                std::hint::spin_loop();
+                watch_pause();
             }
             self.spin_stop.end(false);
         }
@@ -583,7 +583,7 @@ impl Shared {
                     self.spin_answer.end(true);
                     return Some(v);
                 }
-                Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+                Err(mpsc::TryRecvError::Empty) => watch_pause(),
                 Err(mpsc::TryRecvError::Disconnected) => return None,
             }
         }
@@ -602,6 +602,13 @@ static SPIN: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
 /// threads may spin for the monitor and be woken early (`Records::push`).
 pub(crate) fn may_spin() -> bool {
     *SPIN
+}
+
+/// One beat of a watch: gives the CPU to any other thread that is ready to run on it (the
+/// monitor, the tracee or a caller the scheduler placed here), and returns at once when none
+/// is. A plain busy-wait would keep such a thread waiting for the rest of the watch.
+fn watch_pause() {
+    std::thread::yield_now();
 }
 
 /// How long a caller watches for the monitor's answer before sleeping on it.
@@ -849,7 +856,7 @@ impl MonitorLoop {
                             saw = true;
                             break;
                         }
-                        std::hint::spin_loop();
+                        watch_pause();
                     }
                     self.watch.end(saw);
                 }
