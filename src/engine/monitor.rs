@@ -412,14 +412,7 @@ impl Shared {
         f: impl FnOnce(&mut Tracer, u64) + Send + 'static,
     ) -> Result<()> {
         let mut snap = lock(&self.snap);
-        match snap.run {
-            RunState::Stopped => {}
-            RunState::Exited => return Err(Error::Exited),
-            RunState::Detached => return Err(Error::BadState("the process was detached".into())),
-            RunState::Running => {
-                return Err(Error::BadState("the process is running; stop it first".into()))
-            }
-        }
+        snap.run.require_stopped()?;
         let n = self.continues.load(Ordering::Relaxed) + 1;
         let notify = self.enqueue(Box::new(move |t: &mut Tracer| {
             let _ = catch_unwind(AssertUnwindSafe(|| f(t, n)));

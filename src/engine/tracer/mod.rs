@@ -55,6 +55,20 @@ pub enum RunState {
     Detached,
 }
 
+impl RunState {
+    /// Ok when stopped; else the error a call that needs the process stopped gets.
+    pub fn require_stopped(self) -> Result<()> {
+        match self {
+            RunState::Stopped => Ok(()),
+            RunState::Exited => Err(Error::Exited),
+            RunState::Detached => Err(detached()),
+            RunState::Running => {
+                Err(Error::BadState("the process is running; stop it first".into()))
+            }
+        }
+    }
+}
+
 /// How the traced process ended: exit code (or -1) and terminating signal (or 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitStatus {

@@ -103,14 +103,7 @@ impl Tracer {
     }
 
     pub fn require_stopped(&self) -> Result<()> {
-        match self.run {
-            RunState::Stopped => Ok(()),
-            RunState::Exited => Err(Error::Exited),
-            RunState::Detached => Err(detached()),
-            RunState::Running => {
-                Err(Error::BadState("the process is running; stop it first".into()))
-            }
-        }
+        self.run.require_stopped()
     }
 
     /// Runs continue number `n` queued by `Shared::post_continue` (which checked the
