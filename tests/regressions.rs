@@ -588,3 +588,41 @@ fn event_fd_readable_exactly_while_stopped_across_cycles() {
     p.kill().unwrap();
     assert!(poll_readable(fd, Duration::ZERO), "not readable after exit");
 }
+
+/// A process killed from outside: once a read of /proc (maps) says it is gone, every later
+/// answer agrees at once: exit_status has the SIGKILL, continue says EXITED (not "running").
+/// The monitor reaps the last thread a moment before it publishes the exit; the CI's random
+/// driver once saw that window.
+#[test]
+fn once_proc_says_exited_exit_status_and_continue_agree() {
+    for round in 0..50 {
+        let p = launch(&["spin", "3"]);
+        while p.threads().unwrap().len() < 4 {
+            cont_and_wait(&p).unwrap();
+        }
+        p.cont().unwrap();
+        kill_ext(p.pid(), libc::SIGKILL);
+        let _limit = deadline(WAIT, format!("round {round}: maps never said Exited"));
+        loop {
+            match p.maps() {
+                Ok(_) => {}
+                Err(Error::Exited) => break,
+                Err(e) => panic!("round {round}: maps: {e}"),
+            }
+            // The kill takes the threads to their exit stops: let them go on. The exit may
+            // then be published before maps sees the process gone: the same checks follow.
+            match p.cont() {
+                Ok(()) | Err(Error::BadState(_)) => {}
+                Err(Error::Exited) => break,
+                Err(e) => panic!("round {round}: cont: {e}"),
+            }
+        }
+        let st = p.exit_status();
+        assert!(
+            matches!(st, Ok(ExitStatus { signal: libc::SIGKILL, .. })),
+            "round {round}: /proc said Exited, exit_status {st:?}"
+        );
+        let c = p.cont();
+        assert!(matches!(c, Err(Error::Exited)), "round {round}: /proc said Exited, cont {c:?}");
+    }
+}

@@ -230,7 +230,14 @@ impl Process {
     pub fn cont(&self) -> Result<()> {
         let _resuming = self.resume_guard.write().unwrap_or_else(|p| p.into_inner());
         self.lookup.invalidate();
-        self.monitor.shared.post_continue(|t, n| t.queued_continue(n))
+        match self.monitor.shared.post_continue(|t, n| t.queued_continue(n)) {
+            // The snapshot lags the monitor: a process whose exit (or stop) is pending in the
+            // kernel still shows as running, while a read of /proc may already have told the
+            // caller it is gone. A refusal is rare, so it is the monitor's to give: it collects
+            // pending events before it runs a job.
+            Err(Error::BadState(_)) => self.monitor.shared.call(|t| t.cont()),
+            r => r,
+        }
     }
 
     /// Waits until every thread is stopped because of some thread's event. Returns the thread
@@ -549,7 +556,7 @@ impl Process {
     ) -> std::result::Result<usize, (usize, Error)> {
         let _stopped = self.hold_stopped().map_err(|e| (0, e))?;
         self.check_stopped_thread(tid).map_err(|e| (0, e))?;
-        self.memory.read(addr, buf)
+        self.memory.read(addr, buf).inspect_err(|(_, e)| self.sync_if_gone(e))
     }
 
     /// Takes the child `pid` offered at the current stop (cause `Fork`) as a process of its
@@ -585,7 +592,17 @@ impl Process {
     ) -> std::result::Result<usize, (usize, Error)> {
         let _stopped = self.hold_stopped().map_err(|e| (0, e))?;
         self.check_stopped_thread(tid).map_err(|e| (0, e))?;
-        self.memory.write(addr, data)
+        self.memory.write(addr, data).inspect_err(|(_, e)| self.sync_if_gone(e))
+    }
+
+    /// A read of /proc that found the process gone (`Exited`) comes a moment after the monitor
+    /// reaped it and before it published the exit. One round trip to the monitor (it publishes
+    /// after each job) makes every later answer agree: exit_status has the status, continue
+    /// says EXITED, not "running".
+    fn sync_if_gone(&self, e: &Error) {
+        if matches!(e, Error::Exited) {
+            let _ = self.monitor.shared.call(|_| Ok(()));
+        }
     }
 }
 
@@ -595,7 +612,7 @@ impl Process {
     fn objects(&self) -> Result<Arc<super::solib::View>> {
         self.monitor.shared.read(live)?;
         let stopped = || self.monitor.shared.read(|s| s.run == RunState::Stopped);
-        self.lookup.view(self.pid, &self.memory, stopped)
+        self.lookup.view(self.pid, &self.memory, stopped).inspect_err(|e| self.sync_if_gone(e))
     }
 
     /// Every mapping of `/proc/PID/maps`, read now; also kept for `mapping_path`.
@@ -604,7 +621,8 @@ impl Process {
         let maps = crate::sys::maps::maps(self.pid).map_err(|e| match e {
             nix::errno::Errno::ENOENT | nix::errno::Errno::ESRCH => Error::Exited,
             e => Error::os("read(/proc/PID/maps)", e),
-        })?;
+        });
+        let maps = maps.inspect_err(|e| self.sync_if_gone(e))?;
         *self.lookup.last_maps.lock().unwrap_or_else(|p| p.into_inner()) = maps.clone();
         Ok(maps)
     }
