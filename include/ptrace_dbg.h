@@ -953,8 +953,10 @@ int ptrace_dbg_continue(struct ptrace_dbg_process *p);
  *
  * Returns `PTRACE_DBG_OK`; `PTRACE_DBG_E_TIMEOUT` (still running); `PTRACE_DBG_E_EXITED` once
  * no thread is left (then see `ptrace_dbg_exit_status`); `PTRACE_DBG_E_BAD_STATE` (detached);
- * `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`.
- * Callable running or stopped, from any thread, by several at once (all of them wake).
+ * `PTRACE_DBG_E_INVALID_ARGUMENT` (`timeout_ms` below -1); `PTRACE_DBG_E_INVALID_HANDLE`;
+ * `PTRACE_DBG_E_INTERNAL` if the library's monitor thread for the process failed (a wait is
+ * then not left to run out). Callable running or stopped, from any thread, by several at
+ * once (all of them wake).
  * While another thread detaches, kills or frees the process, a wait returns what that call
  * left (`PTRACE_DBG_E_BAD_STATE` or `PTRACE_DBG_E_EXITED`), never `PTRACE_DBG_OK` for the
  * stop a detach makes on its way out; a wait whose time runs out first gets

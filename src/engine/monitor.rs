@@ -280,9 +280,10 @@ impl Shared {
         f(&lock(&self.snap))
     }
 
-    /// Waits until `done(snapshot)` holds or the deadline passes; returns the last snapshot and
-    /// whether it held. `done` must not hold while the process is running: only publications
-    /// of a process that is not running (and the end of the process's monitor) wake waiters.
+    /// Waits until `done(snapshot)` holds, the deadline passes, or the process has left the
+    /// family (`close`); returns the answer, or else the last snapshot (`is_closed` tells the
+    /// last case). `done` must not hold while the process is running: only publications of a
+    /// process that is not running (and the end of the process's monitor) wake waiters.
     pub fn wait_for<R>(
         &self,
         deadline: Option<Instant>,
@@ -316,6 +317,12 @@ impl Shared {
         let r = loop {
             if let Some(r) = done(&snap) {
                 break Ok(r);
+            }
+            // Closed with the snapshot still showing it running: the monitor failed (a panic)
+            // and nothing will publish again. (Checked under `snap`'s lock: `close` takes it
+            // before notifying, so its notify cannot fall between this check and the wait.)
+            if self.is_closed() {
+                break Err(snap.clone());
             }
             match deadline {
                 None => snap = self.snap_cv.wait(snap).unwrap_or_else(|p| p.into_inner()),
@@ -489,6 +496,9 @@ impl Shared {
             *closed = Some(reason);
         }
         drop(closed);
+        // A waiter checks `closed` under the snapshot's lock and sleeps releasing it: taking
+        // the lock once here orders this notify after any such check.
+        drop(lock(&self.snap));
         self.snap_cv.notify_all();
     }
 
@@ -959,6 +969,48 @@ impl MonitorLoop {
         if self.doorbell > 0 {
             let _ = signal::kill(self.doorbell, libc::SIGKILL);
             let _ = wait::waitpid(self.doorbell, libc::__WALL);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A monitor that fails (a panic caught by `monitor_main`) closes its processes without
+    /// publishing an end: a snapshot showing the process running (really, or because a
+    /// continue was queued: `show_resumed`) stays so. A waiter (wait_stop with no timeout)
+    /// must learn of the close instead of sleeping forever.
+    #[test]
+    fn a_waiter_learns_of_the_close_of_a_process_shown_running() {
+        for closed_first in [false, true] {
+            let shared = Shared::new(Family::new()).unwrap();
+            assert_eq!(shared.snapshot().run, RunState::Running);
+            if closed_first {
+                shared.close(Error::Internal("the monitor thread failed".into()));
+            }
+            let waiter = {
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let t0 = Instant::now();
+                    let limit = Some(t0 + Duration::from_secs(20));
+                    let r = shared.wait_for(limit, |s| (s.run != RunState::Running).then_some(()));
+                    (r.is_err(), shared.is_closed(), t0.elapsed())
+                })
+            };
+            if !closed_first {
+                // Close once the waiter sleeps on the snapshot (bounded: it counts itself
+                // before it sleeps).
+                let t0 = Instant::now();
+                while shared.snap_waiters.load(Ordering::Relaxed) == 0 {
+                    assert!(t0.elapsed() < Duration::from_secs(20), "the waiter never waited");
+                    std::thread::yield_now();
+                }
+                shared.close(Error::Internal("the monitor thread failed".into()));
+            }
+            let (failed, closed, took) = waiter.join().unwrap();
+            assert!(failed && closed, "closed first: {closed_first}");
+            assert!(took < Duration::from_secs(5), "closed first: {closed_first}: took {took:?}");
         }
     }
 }

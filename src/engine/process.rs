@@ -206,6 +206,9 @@ impl Process {
     fn wait_quiet(&self) -> Result<RunState> {
         let quiet = |s: &Snapshot| (s.run != RunState::Running).then_some(s.run);
         self.monitor.shared.wait_for(Some(Instant::now() + STOP_WAIT), quiet).map_err(|s| {
+            if self.monitor.shared.is_closed() {
+                return self.monitor.shared.closed_error();
+            }
             let waiting: Vec<i32> =
                 s.threads.iter().filter(|t| t.state.is_running()).map(|t| t.tid).collect();
             Error::Timeout(format!(
@@ -252,6 +255,8 @@ impl Process {
             }
             Ok((RunState::Exited, _)) => Err(Error::Exited),
             Ok(_) => Err(Error::BadState("the process was detached".into())),
+            // The monitor ended without publishing an end (it failed): its error.
+            Err(_) if self.monitor.shared.is_closed() => Err(self.monitor.shared.closed_error()),
             Err(_) => Err(Error::Timeout("the process is still running".into())),
         }
     }
