@@ -125,14 +125,16 @@ TEST_TIMEOUT(tracepoint_full_buffer_blocks_a_slow_reader_gets_every_record, 120)
     int32_t id = 0;
     CHECK_OK(ptrace_dbg_add_tracepoint(p, tp_sym(p, "tp_target"), 0, &id));
     CHECK_OK(ptrace_dbg_continue(p));
-    /* Nobody reads until the buffer is full and a thread waits (a bounded busy wait on the
-     * counters: the event fd is readable from the first record on). */
+    /* Nobody reads until the buffer is full and a thread waits (a bounded watch of the
+     * counters: the event fd is readable from the first record on). Each look waits up to
+     * 1 ms for a stop, which leaves the CPU to the monitor: under valgrind, which runs one
+     * thread at a time, a look that never blocked starved it past the deadline. */
     ptrace_dbg_record_stats st;
     long long deadline = now_ms() + 20000;
     do {
         CHECK(now_ms() < deadline);
         int32_t trigger = 0;
-        if (ptrace_dbg_wait_stop(p, 0, &trigger) == PTRACE_DBG_OK)
+        if (ptrace_dbg_wait_stop(p, 1, &trigger) == PTRACE_DBG_OK)
             CHECK_OK(ptrace_dbg_continue(p)); /* a thread's birth or end */
         CHECK_OK(ptrace_dbg_get_record_stats(p, &st));
     } while (st.waits == 0);
