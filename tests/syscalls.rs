@@ -236,6 +236,68 @@ fn exit_args_are_those_the_call_ran_with_after_changes_at_its_entry() {
     check_exit_args_after_changes(true);
 }
 
+/// A call turned at its entry into one that replaces the register file (execve here, through
+/// set_syscall or through set_regs' orig_rax): its exit stop, in the new image, shows the
+/// registers the kernel has there (`run` checks every exit), not the arguments kept from the
+/// entry for the call the thread entered with.
+fn check_exit_args_after_number_change(seccomp: bool, via_regs: bool) {
+    let (p, _out) = launch_piped(&["bench", "0", "3"]);
+    let flags = syscalls::ENTRY | syscalls::EXIT | if seccomp { syscalls::SECCOMP } else { 0 };
+    p.trace_syscalls(Some(&[NR_WRITE]), flags).unwrap();
+    let (mut entries, mut exits) = (0, 0);
+    let evs = run(&p, |p, tid, s| {
+        if s.is_exit {
+            exits += 1;
+            return;
+        }
+        entries += 1;
+        if entries > 1 {
+            return;
+        }
+        // execve(exe, {"syscalls", "bench", "0", "0", NULL}, NULL), built below the red zone.
+        let base = (s.sp - 4096) & !15;
+        let path = exe();
+        let strings: [&[u8]; 5] =
+            [path.to_str().unwrap().as_bytes(), b"syscalls", b"bench", b"0", b"0"];
+        let mut at = base + 64;
+        let mut ptrs = Vec::new();
+        for st in strings {
+            let mut z = st.to_vec();
+            z.push(0);
+            assert_eq!(p.poke(tid, at, &z).unwrap(), z.len());
+            ptrs.push(at);
+            at += z.len() as u64;
+        }
+        let argv: Vec<u8> =
+            ptrs[1..].iter().chain([0u64].iter()).flat_map(|a| a.to_le_bytes()).collect();
+        assert_eq!(p.poke(tid, base, &argv).unwrap(), argv.len());
+        let args = [ptrs[0], base, 0, 0, 0, 0];
+        if via_regs {
+            let mut r = p.get_regs(tid).unwrap();
+            r.orig_rax = NR_EXECVE as u64;
+            [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9] = args;
+            p.set_regs(tid, &r).unwrap();
+        } else {
+            p.set_syscall(tid, NR_EXECVE as i64, Some(args)).unwrap();
+        }
+    });
+    assert!(
+        evs.contains(&Ev::Other(p.pid(), CauseKind::Exec)),
+        "the write became an exec: {evs:?}"
+    );
+    assert_eq!(p.exit_status().unwrap().code, 0, "the new image ran `bench 0 0`");
+    assert_eq!((entries, exits), (1, 1), "one write entered, its exit in the new image: {evs:?}");
+}
+
+#[test]
+fn exit_args_after_a_call_turned_into_execve_at_its_entry() {
+    for seccomp in [false, true] {
+        for via_regs in [false, true] {
+            check_exit_args_after_number_change(seccomp, via_regs);
+        }
+    }
+}
+
 #[test]
 fn traced_set_survives_exec_and_execve_exits_in_the_new_image() {
     let (p, _out) = launch_piped(&["reexec", "3"]);

@@ -71,6 +71,12 @@ pub fn is_restart_code(ret: i64) -> bool {
     matches!(ret, -516 | -514 | -513 | -512)
 }
 
+/// Whether x86-64 call `nr` replaces the register file (its exit shows other argument
+/// registers than its entry).
+fn replaces_registers(nr: u64) -> bool {
+    matches!(nr, NR_RT_SIGRETURN | NR_EXECVE | NR_EXECVEAT)
+}
+
 /// The name of an x86-64 system call ("openat"), from the kernel's table.
 pub fn name(number: i32) -> Option<&'static std::ffi::CStr> {
     names::NAMES.binary_search_by_key(&number, |(n, _)| *n).ok().map(|i| names::NAMES[i].1)
@@ -324,11 +330,13 @@ impl SyscallTrace {
     }
 
     /// `tid` is resumed from a stop with these registers (our copy, written back if changed):
-    /// if it is inside a call, they are the arguments its exit will show.
-    pub fn resumed_with(&mut self, tid: i32, args: [u64; 6]) {
+    /// if it is inside a call, they are the arguments its exit will show, unless the call it
+    /// runs (`orig_rax`, which the caller may have changed at the entry) replaces the register
+    /// file: then its exit reads the registers.
+    pub fn resumed_with(&mut self, tid: i32, orig_rax: u64, args: [u64; 6]) {
         if let Some(c) = self.threads.get_mut(&tid) {
             if c.entered.is_some() {
-                c.args = Some(args);
+                c.args = (!replaces_registers(orig_rax)).then_some(args);
             }
         }
     }
@@ -338,7 +346,7 @@ impl SyscallTrace {
     /// except the ones that replace the whole register file (`rt_sigreturn`, a successful
     /// `execve`/`execveat`). Call before `on_stop` takes the entry.
     pub fn exit_args(&self, tid: i32, nr: u64, arch: u32) -> Option<[u64; 6]> {
-        if arch != ARCH_X86_64 || matches!(nr, NR_RT_SIGRETURN | NR_EXECVE | NR_EXECVEAT) {
+        if arch != ARCH_X86_64 || replaces_registers(nr) {
             return None;
         }
         let c = self.threads.get(&tid)?;
@@ -509,11 +517,15 @@ mod tests {
         t.entered_with(1, [1, 2, 3, 4, 5, 6]);
         assert_eq!(t.exit_args(1, 1, a), Some([1, 2, 3, 4, 5, 6]));
         // Registers written (or read) at the entry stop are what the call runs with.
-        t.resumed_with(1, [1, 9, 3, 4, 5, 6]);
+        t.resumed_with(1, 1, [1, 9, 3, 4, 5, 6]);
         assert_eq!(t.exit_args(1, 1, a), Some([1, 9, 3, 4, 5, 6]));
+        // The number changed at the entry to a call that replaces the registers: read them.
+        t.resumed_with(1, NR_EXECVE, [1, 9, 3, 4, 5, 6]);
+        assert_eq!(t.exit_args(1, 1, a), None, "the write became an execve");
+        t.resumed_with(1, 1, [1, 9, 3, 4, 5, 6]);
         t.on_stop(1, Kind::Exit, 1, a, 1, false);
         assert_eq!(t.exit_args(1, 1, a), None, "the exit took the entry");
-        t.resumed_with(1, [7; 6]); // from an exit stop: no call in progress
+        t.resumed_with(1, 1, [7; 6]); // from an exit stop: no call in progress
         assert_eq!(t.exit_args(1, 1, a), None);
         for nr in [NR_RT_SIGRETURN, NR_EXECVE, NR_EXECVEAT] {
             t.on_stop(1, Kind::Enter, nr, a, 0, false);

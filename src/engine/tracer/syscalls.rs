@@ -30,7 +30,7 @@ impl Tracer {
         self.sys.launch_stop = false;
         if self.sys.active() {
             if let Some(r) = self.threads.get(&tid).and_then(|t| t.regs) {
-                self.sys.resumed_with(tid, [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]);
+                self.sys.resumed_with(tid, r.orig_rax, [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]);
             }
         }
         if self.sys.resume_with_syscall(tid) {
