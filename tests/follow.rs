@@ -508,3 +508,47 @@ fn forks_while_other_threads_hit_breakpoints() {
         assert_eq!((seen[c].hits, seen[c].exit), (N, exited(50 + i as i32)), "{seen:?}");
     }
 }
+
+/// clone(CLONE_PARENT) in a taken child C makes a sibling S whose parent is C's parent, the
+/// root. C's fork event names S; S's first stop, when the monitor collects it before that
+/// event (newer tracees come first in a wait), must still reach C, whatever S's /proc PPid
+/// says (the root). Otherwise C offers S with its first stop taken elsewhere: take_child times
+/// out, and letting it go waits forever for a stop that already came. Taken or let go, S must
+/// then run to its own exit once, and be left untraced when let go.
+#[test]
+fn clone_parent_sibling_is_offered_by_its_creator() {
+    for round in 0..20 {
+        for take in [true, false] {
+            let what = format!("clone_parent round {round}, take {take}");
+            let _d = deadline(std::time::Duration::from_secs(90), what.clone());
+            let root = launch_family(&["clone_parent"]);
+            root.set_follow(FOLLOW_FORK).unwrap();
+            let c = root.take_child(run_to_fork(&root)).expect("take the child");
+            let s = run_to_fork(&c);
+            assert_eq!(
+                std::fs::read_to_string(format!("/proc/{s}/status"))
+                    .unwrap()
+                    .lines()
+                    .find_map(|l| l.strip_prefix("PPid:").map(|v| v.trim().to_string())),
+                Some(root.pid().to_string()),
+                "{what}: the sibling's parent is the root"
+            );
+            let sibling = if take {
+                Some(c.take_child(s).unwrap_or_else(|e| panic!("{what}: take_child: {e}")))
+            } else {
+                None
+            };
+            run_to_exit(&c);
+            assert_eq!(c.exit_status().unwrap(), exited(50), "{what}");
+            match sibling {
+                Some(sib) => {
+                    run_to_exit(&sib);
+                    assert_eq!(sib.exit_status().unwrap(), exited(51), "{what}");
+                }
+                None => assert_let_go(s),
+            }
+            run_to_exit(&root);
+            assert_eq!(root.exit_status().unwrap(), exited(0), "{what}: both reaped, codes right");
+        }
+    }
+}

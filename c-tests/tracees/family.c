@@ -3,10 +3,13 @@
  * known code; a parent checks its children's statuses and says so in its own exit code. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -235,6 +238,30 @@ static int mode_fork_while_hitting(int t, long n) {
     return ok ? 0 : 3;
 }
 
+/* clone_parent: the child makes a sibling with clone(CLONE_PARENT) (a fork whose parent is
+ * its own parent: the sibling hits once and exits 51), hits once and exits 50; the parent
+ * reaps both (both are its children) and exits 0 if each exited with its code. */
+static int mode_clone_parent(void) {
+    pid_t c = fork();
+    if (c == 0) {
+        long s = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0L, 0L, 0L, 0L);
+        if (s == 0) {
+            hit(1);
+            _exit(51);
+        }
+        hit(0);
+        _exit(s > 0 ? 50 : 2);
+    }
+    int seen = 0;
+    for (int i = 0; i < 2; i++) {
+        int st = 0;
+        if (waitpid(-1, &st, 0) < 0 || !WIFEXITED(st)) return 3;
+        if (WEXITSTATUS(st) == 50) seen |= 1;
+        if (WEXITSTATUS(st) == 51) seen |= 2;
+    }
+    return seen == 3 ? 0 : 3;
+}
+
 int main(int argc, char **argv) {
     self = "/proc/self/exe";
     char buf[4096];
@@ -259,6 +286,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "fork_exit")) return mode_fork_exit(a);
     if (!strcmp(m, "thread_exec")) return mode_thread_exec();
     if (!strcmp(m, "fork_while_hitting")) return mode_fork_while_hitting((int)a, b);
+    if (!strcmp(m, "clone_parent")) return mode_clone_parent();
     fprintf(stderr, "family: unknown mode %s\n", m);
     return 99;
 }

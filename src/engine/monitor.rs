@@ -900,8 +900,29 @@ impl MonitorLoop {
             self.on_doorbell(st);
         } else if let Some(i) = self.owner(tid, st) {
             self.members[i].on_wait(tid, st);
+            if self.members.len() > 1 {
+                self.hand_over_first_stops();
+            }
         } else {
             trace!("task {tid}: {st:?}, known to no process of the family");
+        }
+    }
+
+    /// A fork child's first stop that came before the fork event naming it went to the
+    /// process `owner` guessed (by its PPid, which clone(CLONE_PARENT) makes its creator's
+    /// parent; else any process), which holds it as an early child. Once the creator's event
+    /// has named the child (it awaits the stop, `Tracer::awaits_first_stop`), the stop is
+    /// the creator's: otherwise it would offer a child whose stop never comes (take_child
+    /// would time out, letting it go would wait for it forever).
+    fn hand_over_first_stops(&mut self) {
+        for i in 0..self.members.len() {
+            for child in self.members[i].early_children() {
+                let creator = self.members.iter().position(|t| t.awaits_first_stop(child));
+                if let Some(j) = creator.filter(|&j| j != i) {
+                    self.members[i].hand_over_early_child(child);
+                    self.members[j].first_stop_handed_over(child);
+                }
+            }
         }
     }
 

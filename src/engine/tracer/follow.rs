@@ -89,6 +89,34 @@ impl Tracer {
         !self.expected_children.is_empty() || self.follow.offered.values().any(|c| !c.arrived)
     }
 
+    /// Fork children whose first stop this process holds with no fork event naming them yet
+    /// (`early_children`): the monitor routes such a stop by guess (`MonitorLoop::owner`).
+    pub fn early_children(&self) -> Vec<i32> {
+        self.early_children.iter().copied().collect()
+    }
+
+    /// Whether this process awaits the first stop of `child`, which its fork event named (to
+    /// be taken, or let go).
+    pub fn awaits_first_stop(&self, child: i32) -> bool {
+        self.expected_children.contains(&child)
+            || self.follow.offered.get(&child).is_some_and(|c| !c.arrived)
+    }
+
+    /// The first stop of `child`, which another process of the family held as its own early
+    /// child (`early_children`), comes to the process whose fork event named it (one that
+    /// `awaits_first_stop`): handled as its first stop would have been.
+    pub fn first_stop_handed_over(&mut self, child: i32) {
+        trace!("child {child}: its first stop, collected by another process, handed over");
+        if !self.child_arrived(child) && self.expected_children.remove(&child) {
+            self.release_child(child);
+        }
+    }
+
+    /// `child` (one of `early_children`) goes to another process of the family.
+    pub fn hand_over_early_child(&mut self, child: i32) {
+        self.early_children.remove(&child);
+    }
+
     /// The children taken since the last call (the monitor adds them to its family).
     pub fn take_adopted(&mut self) -> Vec<Tracer> {
         std::mem::take(&mut self.follow.adopted)
