@@ -28,6 +28,12 @@ pub const FOLLOW_FORK: u32 = 1;
 /// leaving it to the loop.
 const FIRST_STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
+/// Whether `offer_child` waits for the child's first stop at all (on unless
+/// `PTRACE_DBG_NO_FIRST_STOP_WAIT` is set: every child then takes the path of one slow to
+/// reach its first stop, whose stop the loop collects; for tests and comparison).
+static FIRST_STOP_WAIT_ON: once_cell::sync::Lazy<bool> =
+    once_cell::sync::Lazy::new(|| std::env::var_os("PTRACE_DBG_NO_FIRST_STOP_WAIT").is_none());
+
 /// A child offered at the parent's current fork stop.
 #[derive(Debug, Clone, Copy)]
 struct Offered {
@@ -130,7 +136,8 @@ impl Tracer {
         }
         let arrived = match self.early_children.remove(&child) {
             true => Some(true),
-            false => self.await_first_stop(child),
+            false if *FIRST_STOP_WAIT_ON => self.await_first_stop(child),
+            false => Some(false),
         }; // None: it died before its first stop
         let vfork = event == ptrace::EVENT_VFORK;
         if !vfork {
