@@ -553,6 +553,25 @@ fn clone_parent_sibling_is_offered_by_its_creator() {
     }
 }
 
+/// The parent is SIGKILLed from outside at its fork stop, its child offered and not taken
+/// (in the run where fork events do not wait, its first stop often still to come): the parent
+/// ends (its exit stop at most), and by then the child is let go, untraced, to run to its end.
+#[test]
+fn parent_killed_from_outside_at_its_fork_stop_lets_the_child_go() {
+    for round in 0..5 {
+        let root = launch_family(&["forks", "1", "3"]);
+        root.set_follow(FOLLOW_FORK).unwrap();
+        let child = run_to_fork(&root);
+        // SAFETY: kill takes two integers; the root is our tracee, alive and stopped.
+        assert_eq!(unsafe { libc::kill(root.pid(), libc::SIGKILL) }, 0);
+        let events = run_to_exit(&root);
+        assert!(events.iter().all(|e| e.1 == CauseKind::ThreadExit), "round {round}: {events:?}");
+        assert_eq!(root.exit_status().unwrap(), ExitStatus { code: -1, signal: libc::SIGKILL });
+        assert_let_go(child);
+        assert!(wait_pid_exit(child, WAIT), "round {round}: the child ran to its end untraced");
+    }
+}
+
 /// A fork event waits up to 2 ms for the child's first stop (`await_first_stop`), so the
 /// other path, a child whose first stop comes after its parent's fork stop was reported (a
 /// loaded machine), is now rare in the tests above: its stop collected by the loop before or
