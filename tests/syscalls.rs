@@ -673,3 +673,53 @@ fn a_second_seccomp_set_beyond_the_filter_falls_back_to_ptrace_syscall() {
     let count = |nr: i32| sys.iter().filter(|(_, s)| s.number == nr as i64).count();
     assert_eq!((count(NR_WRITE), count(NR_GETPPID), sys.len()), (80, 80, 160));
 }
+
+/// Registers written at a syscall entry stop (set_regs), with a breakpoint on the instruction
+/// after the `syscall` (the entry stop's PC, which the thread has not executed yet): the call
+/// runs and its exit is reported, then the breakpoint is hit there.
+#[test]
+fn breakpoint_after_the_syscall_is_hit_after_registers_written_at_its_entry() {
+    for seccomp in [false, true] {
+        let (p, _out) = launch_piped(&["bench", "0", "2"]);
+        let flags = syscalls::ENTRY | syscalls::EXIT | if seccomp { syscalls::SECCOMP } else { 0 };
+        p.trace_syscalls(Some(&[NR_WRITE]), flags).unwrap();
+        let mut seen = Vec::new();
+        let mut bp = None;
+        for _ in 0..100 {
+            let tid = match cont_and_wait(&p) {
+                Ok((tid, _)) => tid,
+                Err(Error::Exited) => break,
+                Err(e) => panic!("{e} after {seen:?}"),
+            };
+            let cause = p.stop_cause(tid).unwrap();
+            match cause.kind {
+                CauseKind::SyscallEntry => {
+                    let s = p.syscall_info(tid).unwrap();
+                    if bp.is_none() {
+                        p.add_breakpoint(s.pc).unwrap();
+                        bp = Some(s.pc);
+                    }
+                    let r = p.get_regs(tid).unwrap();
+                    p.set_regs(tid, &r).unwrap();
+                    seen.push("entry".to_string());
+                }
+                CauseKind::SyscallExit => {
+                    seen.push(format!("exit {}", p.syscall_info(tid).unwrap().ret))
+                }
+                CauseKind::Breakpoint => seen.push("breakpoint".to_string()),
+                k => seen.push(format!("{k:?}")),
+            }
+        }
+        assert_eq!(
+            p.exit_status().unwrap().code,
+            0,
+            "seccomp {seccomp}: the writes wrote: {seen:?}"
+        );
+        assert_eq!(seen.pop().as_deref(), Some("ThreadExit"), "seccomp {seccomp}");
+        assert_eq!(
+            seen,
+            ["entry", "exit 1", "breakpoint", "entry", "exit 1", "breakpoint"],
+            "seccomp {seccomp}"
+        );
+    }
+}

@@ -474,9 +474,10 @@ impl Tracer {
         self.stopped_thread(tid)?;
         ptrace::set_regs(tid, regs).map_err(|e| thread_error(tid, "ptrace(PTRACE_SETREGS)", e))?;
         self.out_of_line_regs_written(tid);
+        let check_pc = self.regs_written_may_sit_on_breakpoint(tid);
         let t = self.threads.get_mut(&tid).unwrap();
         // Its PC may now be on a breakpoint: the next continue must check.
-        t.check_pc = true;
+        t.check_pc |= check_pc;
         t.regs = Some(*regs);
         t.regs_dirty = false;
         self.dirty = true;

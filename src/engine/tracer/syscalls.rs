@@ -40,6 +40,16 @@ impl Tracer {
         }
     }
 
+    /// Hook (registers written at a stop, which may move the PC onto a breakpoint): whether the
+    /// next continue must check the PC (`check_pc`). Not for a thread inside a system call (from
+    /// its entry or seccomp stop to its exit): its PC is where the call will return, an
+    /// instruction it has not reached; a breakpoint there is hit after the call. Stepped or
+    /// executed in place from the entry stop, that instruction would run before the call (on
+    /// its -ENOSYS), and the call's exit stop and the hit would be lost.
+    pub(super) fn regs_written_may_sit_on_breakpoint(&self, tid: i32) -> bool {
+        self.sys.entered(tid).is_none()
+    }
+
     /// ptrace_dbg_trace_syscalls: replaces the traced set (process stopped). With
     /// `syscalls::SECCOMP`, a launched process still at its launch stop gets a seccomp filter
     /// for the set (see `install_filter`).

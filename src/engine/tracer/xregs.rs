@@ -147,11 +147,12 @@ impl Tracer {
                     ptrace::set_regs(tid, &regs)
                         .map_err(|e| thread_error(tid, "ptrace(PTRACE_SETREGS)", e))?;
                 }
+                let check_pc = self.regs_written_may_sit_on_breakpoint(tid);
                 let t = self.threads.get_mut(&tid).expect("stopped thread");
                 t.regs = Some(regs);
                 t.regs_dirty = !checked;
                 // Its PC may now be on a breakpoint: the next continue must check.
-                t.check_pc = true;
+                t.check_pc |= check_pc;
                 self.dirty = true;
                 Ok(())
             }
