@@ -723,3 +723,56 @@ fn breakpoint_after_the_syscall_is_hit_after_registers_written_at_its_entry() {
         );
     }
 }
+
+/// A step from a syscall entry stop runs the call and ends after it with a step trap: the
+/// kernel makes no exit stop for it. The call must not stay "entered": if it did, the exit stop
+/// of a later call whose entry was not seen (here a fork made by stepping its `syscall`, whose
+/// exit comes at the next continue) would be taken for that call's exit: the first getppid's
+/// number and arguments, the fork's result.
+#[test]
+fn a_call_left_by_a_step_does_not_name_a_later_exit() {
+    const NR_FORK: u64 = 57;
+    let (p, _out) = launch_piped(&["bp-syscall", "3"]);
+    p.trace_syscalls(Some(&[NR_GETPPID]), syscalls::ENTRY | syscalls::EXIT).unwrap();
+    let (tid, kind) = cont_and_wait(&p).unwrap();
+    assert_eq!(kind, CauseKind::SyscallEntry);
+    let site = p.syscall_info(tid).unwrap().pc - 2; // the `syscall` instruction
+    p.step(tid).unwrap(); // the getppid runs; no exit stop
+    for _ in 0..1000 {
+        if p.get_regs(tid).unwrap().rip == site {
+            break;
+        }
+        p.step(tid).unwrap();
+    }
+    let mut r = p.get_regs(tid).unwrap();
+    assert_eq!(r.rip, site, "back at the `syscall` by single steps");
+    r.rax = NR_FORK; // this one forks (the child returns 0 and exits 3, untraced)
+    p.set_regs(tid, &r).unwrap();
+    p.step(tid).unwrap(); // ends at the fork event, inside the call
+    let mut seen = Vec::new();
+    loop {
+        match cont_and_wait(&p) {
+            Ok((t, CauseKind::SyscallEntry | CauseKind::SyscallExit)) => {
+                let s = p.syscall_info(t).unwrap();
+                seen.push((s.number, s.is_exit));
+                if s.is_exit {
+                    assert!(s.ret > 0 && s.ret != 0x7fff_ffff, "{s:?}");
+                    let r = p.get_regs(t).unwrap();
+                    assert_eq!(s.args, [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9], "{s:?}");
+                }
+            }
+            Ok((_, CauseKind::ThreadExit)) => {}
+            Ok((t, CauseKind::Signal)) => {
+                let sig = p.stop_cause(t).unwrap().signal;
+                assert_eq!(sig, libc::SIGCHLD, "the child's end, nothing else: {seen:?}");
+            }
+            Ok(other) => panic!("unexpected stop {other:?} after {seen:?}"),
+            Err(Error::Exited) => break,
+            Err(e) => panic!("{e} after {seen:?}"),
+        }
+    }
+    assert_eq!(p.exit_status().unwrap().code, 0);
+    let g = NR_GETPPID as i64;
+    // The third getppid (the second `syscall` became the fork): the fork's exit is untraced.
+    assert_eq!(seen, [(g, false), (g, true)], "the fork's exit is not the getppid's");
+}

@@ -356,6 +356,15 @@ impl SyscallTrace {
         }
     }
 
+    /// `tid` left the call it was inside without an exit stop (a single step ran it: the
+    /// kernel reports the step's trap instead): no later exit stop is that call's.
+    pub fn left_call(&mut self, tid: i32) {
+        if let Some(c) = self.threads.get_mut(&tid) {
+            c.entered = None;
+            c.args = None;
+        }
+    }
+
     /// The launched program's thread sits in the execve that started it (the launch stop):
     /// that call's exit stop is part of the launch, not a call of the program.
     pub fn hide_launch_exit(&mut self, tid: i32) {

@@ -146,6 +146,7 @@ impl Tracer {
         if stepping {
             let own_int3 = trap == Some(Trap::Int3) && self.stepped_own_int3(tid);
             self.end_step(tid);
+            self.syscalls_step_ended(tid, event);
             // Out of line: registers back from the scratch area, whatever this stop is.
             let out_of_line = self.out_of_line_end(tid, event);
             if let Some(Trap::Watch { hits, step }) = trap {

@@ -50,6 +50,24 @@ impl Tracer {
         self.sys.entered(tid).is_none()
     }
 
+    /// Hook (a single step of `tid` ended at this stop): a call the step ran (from its entry
+    /// or seccomp stop) ended with the step's trap and no exit stop; the thread is out of it
+    /// unless the stop is an event inside the call (fork, clone, exec: its exit stop is to come
+    /// at the next PTRACE_SYSCALL).
+    pub(super) fn syscalls_step_ended(&mut self, tid: i32, event: i32) {
+        let in_call = matches!(
+            event,
+            ptrace::EVENT_FORK
+                | ptrace::EVENT_VFORK
+                | ptrace::EVENT_CLONE
+                | ptrace::EVENT_EXEC
+                | ptrace::EVENT_VFORK_DONE
+        );
+        if !in_call {
+            self.sys.left_call(tid);
+        }
+    }
+
     /// ptrace_dbg_trace_syscalls: replaces the traced set (process stopped). With
     /// `syscalls::SECCOMP`, a launched process still at its launch stop gets a seccomp filter
     /// for the set (see `install_filter`).
