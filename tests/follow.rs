@@ -10,7 +10,9 @@ use common::*;
 use ptrace_dbg::engine::{CauseKind, Error, ExitStatus, LaunchOptions, Process};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 const FOLLOW_FORK: u32 = 1;
 
@@ -613,4 +615,97 @@ fn every_test_again_with_children_slow_to_their_first_stop() {
         Some(st) => panic!("the tests failed with {KNOB} set ({st}):\n{text}"),
         None => panic!("the tests with {KNOB} set did not end within 100 s:\n{text}"),
     }
+}
+
+/// Pins the calling thread to `cpu` (threads it creates inherit it).
+fn pin_to(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is below CPU_SETSIZE (the machine's CPUs).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: pid 0 is the calling thread; `set` is a valid cpu_set_t of the size given.
+    let r = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+    assert_eq!(r, 0, "sched_setaffinity({cpu}): {}", std::io::Error::last_os_error());
+}
+
+/// A SCHED_FIFO busy loop on one CPU, until dropped (or 5 s): no SCHED_OTHER task runs there.
+struct Hog {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Hog {
+    fn start(cpu: usize) -> Hog {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            pin_to(cpu);
+            let sp = libc::sched_param { sched_priority: 10 };
+            // SAFETY: pid 0 is the calling thread; `sp` is a valid sched_param.
+            let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &sp) };
+            tx.send(r).unwrap();
+            let end = Instant::now() + Duration::from_secs(5);
+            while !flag.load(Ordering::Relaxed) && Instant::now() < end {
+                std::hint::spin_loop();
+            }
+        });
+        let r = rx.recv_timeout(WAIT).expect("the hog did not start");
+        assert_eq!(r, 0, "SCHED_FIFO: {}", std::io::Error::last_os_error());
+        Hog { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Without the flag, a fork child whose first stop comes only after the caller has stopped
+/// the parent and removed a breakpoint must still be let go clean: its copy of the memory is
+/// cleaned with the breakpoints of the fork, not with the table of its first stop (it would
+/// keep the removed one's int3 and die of SIGTRAP). A SCHED_FIFO loop on the tracee's CPU holds
+/// the child (SCHED_OTHER) before its first stop while the parent (SCHED_FIFO, higher) runs.
+/// The random follow driver met this window on a loaded machine.
+#[test]
+fn child_let_go_after_a_breakpoint_was_removed_before_its_first_stop_keeps_no_int3() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: needs 2 CPUs (the tracee's, held by a SCHED_FIFO loop, and ours)");
+        return;
+    }
+    // This thread and the monitor thread (created by the launch) stay off the tracee's CPU.
+    pin_to(0);
+    let root = launch_family(&["fifo_fork", "1"]);
+    let pid = root.pid();
+    let hit = program_symbol(&family(), pid, "hit");
+    root.add_breakpoint(hit).unwrap();
+    let (_, kind) = cont_and_wait(&root).unwrap();
+    assert_eq!(kind, CauseKind::Breakpoint, "the parent's hit(0)");
+    let hog = Hog::start(1);
+    root.cont().unwrap();
+    // The fork: the child is listed, held before its first instruction by the hog.
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let end = Instant::now() + WAIT;
+    let child = loop {
+        let text = std::fs::read_to_string(&children).unwrap_or_default();
+        if let Some(c) = text.split_whitespace().next() {
+            break c.parse::<i32>().unwrap();
+        }
+        assert!(Instant::now() < end, "the parent did not fork");
+        std::thread::yield_now();
+    };
+    root.stop().unwrap();
+    assert_eq!(
+        task_state(child, child),
+        Some('R'),
+        "the child must not have reached its first stop"
+    );
+    root.remove_breakpoint(hit).unwrap();
+    drop(hog);
+    run_to_exit(&root);
+    assert_eq!(root.exit_status().unwrap(), exited(0), "the child died (of an int3 left in it?)");
 }

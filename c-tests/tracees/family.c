@@ -192,6 +192,26 @@ static int mode_fork_exit(long n) {
     return 0;
 }
 
+/* fifo_fork CPU: on CPU alone, SCHED_FIFO (its children reset to SCHED_OTHER); calls hit once,
+ * forks a child that calls hit once and exits 0; exits 0 if it did, 3 if not, 4 or 5 if the
+ * CPU or the policy could not be set. A SCHED_FIFO busy loop of the test on that CPU holds the
+ * child before its first instruction (and its first ptrace stop) while the parent runs. */
+static int mode_fifo_fork(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) return 4;
+    struct sched_param sp = {.sched_priority = 50};
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) != 0) return 5;
+    hit(0);
+    pid_t c = fork();
+    if (c == 0) {
+        hit(1);
+        _exit(0);
+    }
+    return reaped_with(c, 0) ? 0 : 3;
+}
+
 static void *exec_from_thread(void *arg) {
     (void)arg;
     execl(self, "family", "hits", "2", "9", (char *)NULL);
@@ -285,6 +305,7 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "bomb")) return mode_bomb((int)a, (int)b, c);
     if (!strcmp(m, "fork_exit")) return mode_fork_exit(a);
     if (!strcmp(m, "thread_exec")) return mode_thread_exec();
+    if (!strcmp(m, "fifo_fork")) return mode_fifo_fork((int)a);
     if (!strcmp(m, "fork_while_hitting")) return mode_fork_while_hitting((int)a, b);
     if (!strcmp(m, "clone_parent")) return mode_clone_parent();
     fprintf(stderr, "family: unknown mode %s\n", m);

@@ -544,6 +544,14 @@ impl Tracer {
             if self.early_children.remove(&new) {
                 self.release_child(new);
             } else {
+                // Its first stop is still to come: clean its copy of the memory now, with the
+                // breakpoints of the fork. Before that stop comes the caller may stop the
+                // process and remove one, or detach (which empties the table): lifting only
+                // what the table names then would leave the child an int3, and it would die of
+                // SIGTRAP. (It runs no code of its own before its first stop.)
+                if self.vforking.is_empty() {
+                    self.memory.lift_all_in(new);
+                }
                 self.expected_children.insert(new);
             }
         }
