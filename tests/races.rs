@@ -19,6 +19,16 @@ fn arg(p: &Process, tid: i32) -> u64 {
     p.get_regs(tid).expect("get_regs at a breakpoint").rdi
 }
 
+/// The tracee's `bp_loop N` (hits target_fn N times, its argument the loop counter) with a
+/// breakpoint on target_fn: the process, its pid, the breakpoint's address.
+fn bp_loop_with_breakpoint(hits: &str) -> (Arc<Process>, i32, u64) {
+    let p = Arc::new(launch(&["bp_loop", hits]));
+    let pid = p.pid();
+    let addr = symbol_addr(pid, "target_fn");
+    p.add_breakpoint(addr).unwrap();
+    (p, pid, addr)
+}
+
 /// Read-only queries from another host thread while the controller runs the process; they
 /// must never fail in a way the state cannot explain, and once the process has exited every
 /// answer says so.
@@ -68,6 +78,18 @@ fn observe(p: &Process, done: &AtomicBool, addr: u64) {
     }
 }
 
+/// Two host threads running `observe` on `p` until the flag returned is set.
+fn observers(p: &Arc<Process>, addr: u64) -> (Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
+    let done = Arc::new(AtomicBool::new(false));
+    let threads = (0..2)
+        .map(|_| {
+            let (p, done) = (p.clone(), done.clone());
+            std::thread::spawn(move || observe(&p, &done, addr))
+        })
+        .collect();
+    (done, threads)
+}
+
 /// Every breakpoint hit is reported once, in order, while other host threads query the
 /// process: the argument of each hit is the next one (a doubled stop repeats one, a lost one
 /// skips one). Right after a continue returns, what the caller sees is either the process
@@ -77,18 +99,9 @@ fn observe(p: &Process, done: &AtomicBool, addr: u64) {
 fn each_hit_reported_once_right_after_queued_continues() {
     const HITS: u64 = 400;
     for round in 0..3 {
-        let p = Arc::new(launch(&["bp_loop", &HITS.to_string()]));
-        let pid = p.pid();
-        let addr = symbol_addr(pid, "target_fn");
-        p.add_breakpoint(addr).unwrap();
+        let (p, pid, addr) = bp_loop_with_breakpoint(&HITS.to_string());
         let fd = p.event_fd();
-        let done = Arc::new(AtomicBool::new(false));
-        let observers: Vec<_> = (0..2)
-            .map(|_| {
-                let (p, done) = (p.clone(), done.clone());
-                std::thread::spawn(move || observe(&p, &done, addr))
-            })
-            .collect();
+        let (done, observers) = observers(&p, addr);
         for want in 0..HITS {
             p.cont().unwrap();
             // At once, from the same thread: running, or already the next hit.
@@ -139,13 +152,7 @@ fn threads_hits_neither_lost_nor_doubled_with_observers() {
     let p = Arc::new(launch(&["bp_threads", &THREADS.to_string(), &CALLS.to_string()]));
     let addr = symbol_addr(p.pid(), "target_fn");
     p.add_breakpoint(addr).unwrap();
-    let done = Arc::new(AtomicBool::new(false));
-    let observers: Vec<_> = (0..2)
-        .map(|_| {
-            let (p, done) = (p.clone(), done.clone());
-            std::thread::spawn(move || observe(&p, &done, addr))
-        })
-        .collect();
+    let (done, observers) = observers(&p, addr);
     let mut next: std::collections::BTreeMap<i32, u64> = Default::default();
     let _limit = deadline(Duration::from_secs(240), "threads_hits test");
     loop {
@@ -194,10 +201,7 @@ fn continue_then_another_thread_acts_at_once() {
     let others = [Other::Stop, Other::Kill, Other::Step, Other::Cont, Other::WaitStop];
     for round in 0..150 {
         let other = others[round % others.len()];
-        let p = Arc::new(launch(&["bp_loop", "100000000"]));
-        let pid = p.pid();
-        let addr = symbol_addr(pid, "target_fn");
-        p.add_breakpoint(addr).unwrap();
+        let (p, pid, _) = bp_loop_with_breakpoint("100000000");
         let fd = p.event_fd();
         let (tid, kind) = cont_and_wait(&p).unwrap();
         assert_eq!((tid, kind), (pid, CauseKind::Breakpoint));
@@ -397,10 +401,7 @@ fn outside_sigkill_after_queued_continue_wakes_every_waiter() {
 fn two_threads_continue_and_wait_never_see_a_stop_twice() {
     const HITS: u64 = 300;
     for round in 0..4 {
-        let p = Arc::new(launch(&["bp_loop", &HITS.to_string()]));
-        let pid = p.pid();
-        let addr = symbol_addr(pid, "target_fn");
-        p.add_breakpoint(addr).unwrap();
+        let (p, _, _) = bp_loop_with_breakpoint(&HITS.to_string());
         let _limit = deadline(Duration::from_secs(120), format!("round {round}"));
         let workers: Vec<_> = (0..2)
             .map(|w| {
