@@ -713,3 +713,37 @@ fn child_let_go_after_a_breakpoint_was_removed_before_its_first_stop_keeps_no_in
     run_to_exit(&root);
     assert_eq!(root.exit_status().unwrap(), exited(0), "the child died (of an int3 left in it?)");
 }
+
+/// A followed parent let go on while its offered child cannot reach its first stop (held by a
+/// SCHED_FIFO loop on its CPU): the release waits for that stop only briefly, then leaves the
+/// child to the monitor's loop. Before, it waited in waitpid for as long as the child was
+/// held (frozen: forever), and every call on the family with it: here the stop that follows
+/// returns while the child is still held, and the child, let go once it runs, exits 0.
+#[test]
+fn parent_let_go_while_its_offered_child_is_held_before_its_first_stop() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: needs 2 CPUs (the tracee's, held by a SCHED_FIFO loop, and ours)");
+        return;
+    }
+    pin_to(0);
+    let root = launch_family(&["fifo_fork", "1"]);
+    let pid = root.pid();
+    root.set_follow(FOLLOW_FORK).unwrap();
+    let hit = program_symbol(&family(), pid, "hit");
+    root.add_breakpoint(hit).unwrap();
+    let (_, kind) = cont_and_wait(&root).unwrap();
+    assert_eq!(kind, CauseKind::Breakpoint, "the parent's hit(0)");
+    let hog = Hog::start(1);
+    let child = run_to_fork(&root);
+    assert_eq!(
+        task_state(child, child),
+        Some('R'),
+        "the child must not have reached its first stop"
+    );
+    root.cont().unwrap(); // not taken: let go
+    root.stop().unwrap();
+    assert_eq!(task_state(child, child), Some('R'), "stop returned only once the child had run");
+    drop(hog);
+    run_to_exit(&root);
+    assert_eq!(root.exit_status().unwrap(), exited(0), "the child let go did not exit 0");
+}

@@ -28,6 +28,10 @@ pub const FOLLOW_FORK: u32 = 1;
 /// leaving it to the loop.
 const FIRST_STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
+/// How long letting go of an offered child waits for its first stop (`release_offered`)
+/// before leaving it to the loop.
+const RELEASE_FIRST_STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Whether `offer_child` waits for the child's first stop at all (on unless
 /// `PTRACE_DBG_NO_FIRST_STOP_WAIT` is set: every child then takes the path of one slow to
 /// reach its first stop, whose stop the loop collects; for tests and comparison).
@@ -136,7 +140,7 @@ impl Tracer {
         }
         let arrived = match self.early_children.remove(&child) {
             true => Some(true),
-            false if *FIRST_STOP_WAIT_ON => self.await_first_stop(child),
+            false if *FIRST_STOP_WAIT_ON => self.await_first_stop(child, FIRST_STOP_WAIT),
             false => Some(false),
         }; // None: it died before its first stop
         let vfork = event == ptrace::EVENT_VFORK;
@@ -164,8 +168,8 @@ impl Tracer {
     /// consumed elsewhere) is left to the loop, which reports its stop to `child_arrived`.
     /// Some(true): it stopped; None: it died first (its exit status consumed here, as the loop
     /// would have); Some(false): not yet.
-    fn await_first_stop(&mut self, child: i32) -> Option<bool> {
-        let deadline = std::time::Instant::now() + FIRST_STOP_WAIT;
+    fn await_first_stop(&mut self, child: i32, wait: std::time::Duration) -> Option<bool> {
+        let deadline = std::time::Instant::now() + wait;
         loop {
             match wait::waitpid(child, libc::__WALL | libc::WNOHANG) {
                 Ok(Some((_, wait::Status::Stopped { sig, event }))) => {
@@ -219,11 +223,14 @@ impl Tracer {
                 continue;
             }
             // Its first stop is imminent (the kernel created it stopped-to-be): take it now,
-            // so that nothing is left traced once a detach or a free returns.
-            match wait::waitpid(child, libc::__WALL) {
-                Ok(Some((_, wait::Status::Stopped { .. }))) => self.release_child(child),
-                Ok(Some(_)) => {} // it died first (killed)
-                _ => {
+            // so that nothing is left traced once a detach or a free returns. Bounded: a child
+            // held before its first stop (frozen, or starved of CPU) would otherwise block the
+            // monitor and every process of the family; it is then let go by the loop when its
+            // stop comes (the monitor thread lives on until it has).
+            match self.await_first_stop(child, RELEASE_FIRST_STOP_WAIT) {
+                Some(true) => self.release_child(child),
+                None => {} // it died first (killed)
+                Some(false) => {
                     self.expected_children.insert(child);
                 }
             }
