@@ -669,6 +669,25 @@ impl Drop for Hog {
     }
 }
 
+/// `family fifo_fork 1` launched with follow `flags` and a breakpoint on hit, run to its
+/// hit(0); returns it and the breakpoint's address. This thread and the monitor thread
+/// (created by the launch) are pinned to CPU 0, off the tracee's. None (skipped, said on
+/// stderr) on a machine of one CPU.
+fn fifo_fork_at_its_first_hit(flags: u32) -> Option<(Process, u64)> {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: needs 2 CPUs (the tracee's, held by a SCHED_FIFO loop, and ours)");
+        return None;
+    }
+    pin_to(0);
+    let root = launch_family(&["fifo_fork", "1"]);
+    root.set_follow(flags).unwrap();
+    let hit = program_symbol(&family(), root.pid(), "hit");
+    root.add_breakpoint(hit).unwrap();
+    let (_, kind) = cont_and_wait(&root).unwrap();
+    assert_eq!(kind, CauseKind::Breakpoint, "the parent's hit(0)");
+    Some((root, hit))
+}
+
 /// Without the flag, a fork child whose first stop comes only after the caller has stopped
 /// the parent and removed a breakpoint must still be let go clean: its copy of the memory is
 /// cleaned with the breakpoints of the fork, not with the table of its first stop (it would
@@ -677,18 +696,8 @@ impl Drop for Hog {
 /// The random follow driver met this window on a loaded machine.
 #[test]
 fn child_let_go_after_a_breakpoint_was_removed_before_its_first_stop_keeps_no_int3() {
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-        eprintln!("skipped: needs 2 CPUs (the tracee's, held by a SCHED_FIFO loop, and ours)");
-        return;
-    }
-    // This thread and the monitor thread (created by the launch) stay off the tracee's CPU.
-    pin_to(0);
-    let root = launch_family(&["fifo_fork", "1"]);
+    let Some((root, hit)) = fifo_fork_at_its_first_hit(0) else { return };
     let pid = root.pid();
-    let hit = program_symbol(&family(), pid, "hit");
-    root.add_breakpoint(hit).unwrap();
-    let (_, kind) = cont_and_wait(&root).unwrap();
-    assert_eq!(kind, CauseKind::Breakpoint, "the parent's hit(0)");
     let hog = Hog::start(1);
     root.cont().unwrap();
     // The fork: the child is listed, held before its first instruction by the hog.
@@ -721,18 +730,7 @@ fn child_let_go_after_a_breakpoint_was_removed_before_its_first_stop_keeps_no_in
 /// returns while the child is still held, and the child, let go once it runs, exits 0.
 #[test]
 fn parent_let_go_while_its_offered_child_is_held_before_its_first_stop() {
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-        eprintln!("skipped: needs 2 CPUs (the tracee's, held by a SCHED_FIFO loop, and ours)");
-        return;
-    }
-    pin_to(0);
-    let root = launch_family(&["fifo_fork", "1"]);
-    let pid = root.pid();
-    root.set_follow(FOLLOW_FORK).unwrap();
-    let hit = program_symbol(&family(), pid, "hit");
-    root.add_breakpoint(hit).unwrap();
-    let (_, kind) = cont_and_wait(&root).unwrap();
-    assert_eq!(kind, CauseKind::Breakpoint, "the parent's hit(0)");
+    let Some((root, _)) = fifo_fork_at_its_first_hit(FOLLOW_FORK) else { return };
     let hog = Hog::start(1);
     let child = run_to_fork(&root);
     assert_eq!(
