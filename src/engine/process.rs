@@ -623,11 +623,9 @@ impl Process {
     /// Every mapping of `/proc/PID/maps`, read now; also kept for `mapping_path`.
     pub fn maps(&self) -> Result<Vec<crate::sys::maps::MapEntry>> {
         self.monitor.shared.read(live)?;
-        let maps = crate::sys::maps::maps(self.pid).map_err(|e| match e {
-            nix::errno::Errno::ENOENT | nix::errno::Errno::ESRCH => Error::Exited,
-            e => Error::os("read(/proc/PID/maps)", e),
-        });
-        let maps = maps.inspect_err(|e| self.sync_if_gone(e))?;
+        let maps = crate::sys::maps::maps(self.pid)
+            .map_err(super::solib::os_error)
+            .inspect_err(|e| self.sync_if_gone(e))?;
         *self.lookup.last_maps.lock().unwrap_or_else(|p| p.into_inner()) = maps.clone();
         Ok(maps)
     }

@@ -91,7 +91,8 @@ pub struct View {
     r_debug: Option<u64>,
 }
 
-fn os_error(e: nix::errno::Errno) -> Error {
+/// A failed read of /proc/PID/maps: the process gone is `Exited`.
+pub(super) fn os_error(e: nix::errno::Errno) -> Error {
     match e {
         nix::errno::Errno::ENOENT | nix::errno::Errno::ESRCH => Error::Exited,
         e => Error::os("read(/proc/PID/maps)", e),
